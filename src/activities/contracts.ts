@@ -1,0 +1,61 @@
+import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
+import type { ConsistencyReport, MetricsReading, StageReport, TrafficState } from '../workflows/observations';
+
+/** Inputs and outputs of every activity; the workflow imports only these types. */
+export interface ApplyTrafficInput {
+  traffic: TrafficConfig;
+  group: string;
+  percent: number;
+}
+
+export interface RollbackTrafficInput {
+  traffic: TrafficConfig;
+  group: string;
+  mode: 'percent' | 'kill-switch';
+}
+
+export interface RollbackTrafficResult {
+  state: TrafficState;
+  /** Always true on return: an activity that cannot confirm the rollback throws and is retried. */
+  verified: true;
+}
+
+export interface VerifyStageInput {
+  rolloutId: string;
+  target: Plan['target'];
+  phase: Pick<Phase, 'name' | 'group' | 'endpoints' | 'command'>;
+  percent: number;
+  /** The subset of the phase's checks to run now (functional, writeProbe, command, dataConsistency). */
+  checks: CheckName[];
+}
+
+export interface SampleMetricsInput {
+  metrics: MetricsConfig;
+  /** Distinguishes readers of one metrics source (the rollout id), for providers that keep the last reading. */
+  key: string;
+  groups: Array<{ group: string; endpoints: string[] }>;
+  /** ISO times of the interval to sample. */
+  from: string;
+  to: string;
+}
+
+export interface CheckConsistencyInput {
+  consistency: ConsistencyConfig;
+}
+
+export interface NotifyInput {
+  webhookUrl: string;
+  /** Same key on a retry: the receiver may drop duplicates. */
+  idempotencyKey: string;
+  event: { kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed'; rolloutId: string; text: string; [k: string]: unknown };
+}
+
+/** The activity functions registered on the worker (see `createActivities`). */
+export interface RolloutActivities {
+  applyTraffic(input: ApplyTrafficInput): Promise<TrafficState>;
+  rollbackTraffic(input: RollbackTrafficInput): Promise<RollbackTrafficResult>;
+  verifyStage(input: VerifyStageInput): Promise<StageReport>;
+  sampleMetrics(input: SampleMetricsInput): Promise<MetricsReading>;
+  checkConsistency(input: CheckConsistencyInput): Promise<ConsistencyReport>;
+  notify(input: NotifyInput): Promise<void>;
+}

@@ -1,0 +1,11 @@
+import type { TrafficState } from '../../workflows/observations';
+
+/** Moves traffic between the legacy and the domain implementation of a target. */
+export interface TrafficProvider {
+  /** The share currently in force, as the target reports it. */
+  get(): Promise<TrafficState>;
+  /** Sets one group's percent (0..100), leaving other groups as they are. */
+  setPercent(group: string, percent: number): Promise<TrafficState>;
+  /** `false` sends every group to legacy at once (the seed's `USE_DOMAIN_SERVICE=false`). */
+  setKillSwitch(useDomainService: boolean): Promise<TrafficState>;
+}

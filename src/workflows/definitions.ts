@@ -1,0 +1,133 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Plan } from '../plan/schema';
+import type { Verdict, Trigger } from './evaluate';
+
+export const TASK_QUEUE = 'rollouts';
+
+export const ROLLOUT_STATES = [
+  'pending',
+  'applying',
+  'verifying',
+  'observing',
+  'awaiting-approval',
+  'holding',
+  'paused',
+  'rolling-back',
+  'rolled-back',
+  'monitoring',
+  'completed',
+  'failed',
+] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+export const TERMINAL_STATES: ReadonlyArray<RolloutState> = ['rolled-back', 'completed', 'failed'];
+
+/** The workflow's one argument (SPEC §3). `resume` is internal: state carried over continue-as-new. */
+export interface RolloutInput {
+  plan: unknown;
+  timeScale?: number;
+  resume?: unknown;
+}
+
+export interface ApproveSignal {
+  by: string;
+  comment?: string;
+}
+export interface PauseSignal {
+  by: string;
+  reason?: string;
+}
+export interface ResumeSignal {
+  by: string;
+}
+export interface RollbackSignal {
+  by: string;
+  reason?: string;
+  /** Which group to revert; the current phase's group when omitted. */
+  group?: string;
+}
+export interface CompleteSignal {
+  by: string;
+}
+
+export const approveSignal = defineSignal<[ApproveSignal]>('approve');
+export const pauseSignal = defineSignal<[PauseSignal]>('pause');
+export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
+export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
+export const completeSignal = defineSignal<[CompleteSignal]>('complete');
+export const statusQuery = defineQuery<RolloutStatus>('status');
+
+export const SIGNAL_NAMES = ['approve', 'pause', 'resume', 'rollback', 'complete'] as const;
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+export const rolloutStateKey = defineSearchAttributeKey('RolloutState', SearchAttributeType.KEYWORD);
+export const rolloutPhaseKey = defineSearchAttributeKey('RolloutPhase', SearchAttributeType.KEYWORD);
+export const rolloutPercentKey = defineSearchAttributeKey('RolloutPercent', SearchAttributeType.INT);
+export const rolloutTargetKey = defineSearchAttributeKey('RolloutTarget', SearchAttributeType.KEYWORD);
+/** Name → type, for registering them on a namespace. */
+export const SEARCH_ATTRIBUTES = {
+  RolloutState: 'Keyword',
+  RolloutPhase: 'Keyword',
+  RolloutPercent: 'Int',
+  RolloutTarget: 'Keyword',
+} as const;
+
+export type GroupState = 'pending' | 'applying' | 'observing' | 'holding' | 'monitoring' | 'rolled-back' | 'completed';
+
+export interface CheckRecord {
+  at: string;
+  group: string;
+  verdict: Verdict;
+  metrics: Record<string, number | string | null>;
+  reasons: string[];
+}
+
+export interface HistoryEntry {
+  phase: string;
+  group: string;
+  percent: number;
+  startedAt: string;
+  endedAt: string | null;
+  /** `passed`, `approved` (held, then approved), `rolled-back`, `completed`, or null while running. */
+  outcome: string | null;
+  reason: string | null;
+  /** Who approved or rolled back, when a person did. */
+  by: string | null;
+  /** The observation window as planned (after timeScale), in ms; null for continuous. */
+  windowMs: number | null;
+  verdict: Verdict | null;
+  metrics: Record<string, number | string | null> | null;
+}
+
+export interface RolloutEvent {
+  at: string;
+  kind: 'signal' | 'state' | 'warning' | 'notify';
+  name?: string;
+  by?: string;
+  accepted?: boolean;
+  message: string;
+}
+
+/** The `status` query (SPEC §3). */
+export interface RolloutStatus {
+  rolloutId: string;
+  plan: Plan;
+  timeScale: number;
+  state: RolloutState;
+  phase: string | null;
+  group: string | null;
+  stepIndex: number;
+  percent: number;
+  stepStartedAt: string | null;
+  windowEndsAt: string | null;
+  /** Window time left; frozen while paused. */
+  windowRemainingMs: number | null;
+  groups: Record<string, { percent: number; state: GroupState }>;
+  lastCheck: CheckRecord | null;
+  awaiting: { kind: 'approval' | 'hold' | 'complete'; since: string; prompt: string } | null;
+  history: HistoryEntry[];
+  rollback: { trigger: Trigger; reason: string; at: string; completedAt: string | null; by: string | null; groups: string[] } | null;
+  events: RolloutEvent[];
+  /** Consecutive metrics-source errors so far. */
+  metricErrors: number;
+}

@@ -1,0 +1,89 @@
+/**
+ * What verification activities report back to the workflow. Plain data, small enough to sit in
+ * workflow history at every check; the pure `evaluate()` judges it.
+ */
+
+/** Requests of one implementation over an interval. */
+export interface ImplStats {
+  requests: number;
+  /** Answers with status >= 500. */
+  errors: number;
+  /** Answers with status 2xx. */
+  successes: number;
+  /** Cumulative latency histogram: `[upperBoundSeconds, count]`, ascending; +Inf omitted (it equals `requests`). */
+  buckets: Array<[number, number]>;
+}
+
+/** Traffic of one group's endpoints over `[from, to]`, split by implementation. */
+export interface GroupSample {
+  from: string;
+  to: string;
+  domain: ImplStats;
+  legacy: ImplStats;
+  /** The provider had no earlier reading to take a difference from (first scrape after a worker start). */
+  warmup?: boolean;
+}
+
+export interface MetricsReading {
+  samples: Record<string, GroupSample>;
+  /** The metrics source failed: judged inconclusive, counted apart from canary failures. */
+  error?: string;
+}
+
+export interface ConsistencyReport {
+  ok: boolean;
+  /** Records compared. */
+  checked: number;
+  /** Human-readable differences, e.g. `camera cam-7: name db="A" yaml="B"`. */
+  differences: string[];
+  error?: string;
+}
+
+export interface FunctionalReport {
+  ok: boolean;
+  checked: number;
+  /** e.g. `GET /api/v1/alerts/rules via domain: status 500`. */
+  failures: string[];
+  /** Failures that are server errors or unreachable endpoints (5xx, timeouts), as opposed to wrong shapes. */
+  serverErrors: number;
+}
+
+export interface WriteProbeReport {
+  ok: boolean;
+  steps: string[];
+  failure?: string;
+}
+
+export interface CommandReport {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Tail of stdout and stderr. */
+  output: string;
+}
+
+/** Result of the verification run at a step's start and at its window's end. */
+export interface StageReport {
+  at: string;
+  functional?: FunctionalReport;
+  writeProbe?: WriteProbeReport;
+  command?: CommandReport;
+  consistency?: ConsistencyReport;
+}
+
+/** Share of traffic as the traffic provider reports it. */
+export interface TrafficState {
+  useDomainService: boolean;
+  groups: Record<string, { percent: number }>;
+}
+
+/** An endpoint as metrics label it: method and route template. */
+export interface Endpoint {
+  method: string;
+  route: string;
+}
+
+export function parseEndpoint(text: string): Endpoint {
+  const [method, route] = text.split(' ');
+  return { method, route };
+}
