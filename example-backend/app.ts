@@ -1,0 +1,130 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { adminRouter } from './admin';
+import { apiRouter } from './api-routes';
+import { parseRolloutEnv } from './config';
+import { createDomainApi } from './domain/camera-api';
+import { ApiError, InjectedFailure } from './errors';
+import { Faults } from './faults';
+import { createLegacyApi } from './legacy/camera-api';
+import { BackendMetrics } from './metrics';
+import { Rollout } from './routing';
+import { DataStore } from './store';
+
+export interface BackendOptions {
+  /** 0 picks a free port. Default 8000. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  dataDir: string;
+  /** When set, `/admin/*` requires `Authorization: Bearer <adminToken>`. */
+  adminToken?: string;
+  /**
+   * `USE_DOMAIN_SERVICE`, `ROLLOUT_PERCENT`, `ROLLOUT_PERCENT_READ`, `ROLLOUT_PERCENT_WRITE`.
+   * Defaults to `{}` (domain allowed, 0%), not `process.env`, so embedding never picks up a stray shell variable.
+   */
+  env?: Record<string, string | undefined>;
+  /** Warnings (e.g. an unexpected server error). Default `console.error`. */
+  log?: (line: string) => void;
+}
+
+export interface RunningBackend {
+  /** `http://host:port`, no trailing slash. */
+  url: string;
+  port: number;
+  dataDir: string;
+  dbPath: string;
+  yamlPath: string;
+  close(): Promise<void>;
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/** Starts the example camera API; rejects with a `ConfigError` naming the variable when `env` is invalid. */
+export async function startBackend(options: BackendOptions): Promise<RunningBackend> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const rollout = new Rollout(parseRolloutEnv(options.env ?? {}));
+  const store = DataStore.open(options.dataDir, log);
+  const faults = new Faults();
+  const metrics = new BackendMetrics();
+  rollout.onChange((state) => metrics.setRollout(state));
+  const startedAt = Date.now();
+  const apis = { legacy: createLegacyApi(store, startedAt), domain: createDomainApi(store, startedAt) };
+
+  const app = express();
+  app.disable('x-powered-by');
+  // No ETags: a 304 would hide the implementation's answer from probes and skew the status mix.
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    metrics.expose().then((text) => res.type(metrics.contentType()).send(text), next);
+  });
+  app.use('/admin', adminRouter({ rollout, faults, adminToken: options.adminToken || undefined }));
+  app.use(apiRouter({ rollout, faults, metrics, apis }));
+  app.use((req, _res, next) => next(new ApiError(404, `no route for ${req.method} ${req.path}`)));
+
+  // Express recognises an error handler by its four parameters.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (req.path.startsWith('/api/') && !res.get('X-Served-By')) res.set('X-Served-By', 'legacy');
+    const parserError = error as BodyParserError;
+    if (error instanceof ApiError) {
+      res.status(error.status).json(error.toBody());
+    } else if (error instanceof InjectedFailure) {
+      res.status(500).json({ error: error.message });
+    } else if (parserError.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'body: not valid JSON', field: 'body' });
+    } else if (parserError.type === 'entity.too.large') {
+      res.status(413).json({ error: 'body: too large', field: 'body' });
+    } else if (parserError.type && parserError.status && parserError.status < 500) {
+      res.status(parserError.status).json({ error: `body: ${(error as Error).message}`, field: 'body' });
+    } else {
+      log(
+        `${req.method} ${req.originalUrl}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      res.status(500).json({ error: 'internal error' });
+    }
+  });
+
+  const server = http.createServer(app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    dataDir: store.dataDir,
+    dbPath: store.dbPath,
+    yamlPath: store.yamlPath,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets (traffic generators) would hold close() open until they time out.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }).finally(() => store.close());
+      return closing;
+    },
+  };
+}

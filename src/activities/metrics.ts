@@ -1,0 +1,40 @@
+import type { SampleMetricsInput } from './contracts';
+import type { GroupSample, MetricsReading } from '../workflows/observations';
+import { parseEndpoint } from '../workflows/observations';
+import { messageOf } from '../providers/errors';
+import type { ResolvedDeps } from './deps';
+
+export function metricsActivities(deps: ResolvedDeps) {
+  return {
+    /**
+     * Samples every group. A failing metrics source is not a failing canary: errors are returned
+     * in `error` (with whatever groups did succeed), never thrown, so the workflow counts them
+     * apart and judges them inconclusive instead of retrying blindly.
+     */
+    async sampleMetrics(input: SampleMetricsInput): Promise<MetricsReading> {
+      const samples: Record<string, GroupSample> = {};
+      const errors: string[] = [];
+      let provider;
+      try {
+        provider = deps.metricsFor(input.metrics);
+      } catch (err) {
+        return { samples, error: messageOf(err) };
+      }
+      const from = new Date(input.from);
+      const to = new Date(input.to);
+      for (const { group, endpoints } of input.groups) {
+        try {
+          samples[group] = await provider.sample({
+            key: input.key,
+            endpoints: endpoints.map(parseEndpoint),
+            from,
+            to,
+          });
+        } catch (err) {
+          errors.push(`${group}: ${messageOf(err)}`);
+        }
+      }
+      return errors.length ? { samples, error: errors.join('; ') } : { samples };
+    },
+  };
+}

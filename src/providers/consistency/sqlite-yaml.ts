@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { ConsistencyConfig } from '../../plan/schema';
+import type { ConsistencyReport } from '../../workflows/observations';
+import { describeIssues, messageOf, sleep } from '../errors';
+import type { ConsistencyProvider, RecordPair } from './consistency-provider';
+import { formatValue, normalizeRow, sameValue } from './values';
+
+export type SqliteYamlConsistencyConfig = Extract<ConsistencyConfig, { type: 'sqlite-yaml' }>;
+
+export interface SqliteYamlOptions {
+  /** Table in the database and list in the YAML document holding the records. */
+  collection?: string;
+  /** Pause before the second read that confirms a mismatch. */
+  recheckDelayMs?: number;
+}
+
+type Records = Map<string, Record<string, unknown>>;
+
+interface Snapshot {
+  db: Records;
+  yaml: Records;
+  /** Problems that are not about one field, e.g. a duplicate id. Keyed like differences. */
+  problems: Map<string, string>;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Compares the cameras table of a SQLite database with the `cameras:` list of a YAML file, both
+ * ways and field by field. The database is opened read-only for each check and closed again, so
+ * the checker never holds a lock on the target's data.
+ */
+export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
+  private readonly collection: string;
+  private readonly recheckDelayMs: number;
+
+  constructor(
+    private readonly config: SqliteYamlConsistencyConfig,
+    options: SqliteYamlOptions = {},
+  ) {
+    this.collection = options.collection ?? 'cameras';
+    if (!IDENT.test(this.collection))
+      throw new Error(`collection ${JSON.stringify(this.collection)} is not a table name`);
+    this.recheckDelayMs = options.recheckDelayMs ?? 500;
+  }
+
+  /**
+   * A write in progress changes the two stores a moment apart, so a mismatch is read a second
+   * time after a short pause; only differences present in both reads are reported.
+   */
+  async compare(): Promise<ConsistencyReport> {
+    const first = this.differences(await this.snapshot());
+    if (first.size === 0) return { ok: true, checked: first.checked, differences: [] };
+    await sleep(this.recheckDelayMs);
+    const second = this.differences(await this.snapshot());
+    const lasting = [...second.entries()].filter(([key]) => first.has(key)).map(([, text]) => text);
+    return { ok: lasting.length === 0, checked: second.checked, differences: lasting };
+  }
+
+  async lookup(id: string): Promise<RecordPair> {
+    const snap = await this.snapshot();
+    return { db: snap.db.get(id), yaml: snap.yaml.get(id) };
+  }
+
+  /** Differences keyed by `id` and field, so two reads can be matched even if values moved. */
+  private differences(snap: Snapshot): Map<string, string> & { checked: number } {
+    const out = new Map(snap.problems) as Map<string, string> & { checked: number };
+    const ids = [...new Set([...snap.db.keys(), ...snap.yaml.keys()])].sort();
+    out.checked = ids.length;
+    const noun = this.collection.replace(/s$/, '');
+    for (const id of ids) {
+      const db = snap.db.get(id);
+      const yaml = snap.yaml.get(id);
+      if (!db) {
+        out.set(`${id}\u0000`, `${noun} ${id}: missing in database (present in yaml)`);
+        continue;
+      }
+      if (!yaml) {
+        out.set(`${id}\u0000`, `${noun} ${id}: missing in yaml (present in database)`);
+        continue;
+      }
+      const fields = [...new Set([...Object.keys(db), ...Object.keys(yaml)])].sort();
+      for (const f of fields) {
+        if (!sameValue(db[f], yaml[f])) {
+          out.set(
+            `${id}\u0000${f}`,
+            `${noun} ${id}: ${f} db=${formatValue(db[f])} yaml=${formatValue(yaml[f])}`,
+          );
+        }
+      }
+    }
+    return out;
+  }
+
+  private async snapshot(): Promise<Snapshot> {
+    const problems = new Map<string, string>();
+    return { db: this.readDb(), yaml: await this.readYaml(problems), problems };
+  }
+
+  private readDb(): Records {
+    let db: Database.Database;
+    try {
+      db = new Database(this.config.database, { readonly: true, fileMustExist: true, timeout: 5000 });
+    } catch (err) {
+      throw new Error(`database ${this.config.database}: cannot open: ${messageOf(err)}`);
+    }
+    try {
+      const table = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?")
+        .get(this.collection) as { name: string } | undefined;
+      if (!table) {
+        const tables = (
+          db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+        ).map((t) => t.name);
+        throw new Error(
+          `database ${this.config.database}: no table ${this.collection} (tables: ${tables.join(', ') || 'none'})`,
+        );
+      }
+      const rows = db.prepare(`SELECT * FROM "${this.collection}"`).all() as Array<Record<string, unknown>>;
+      const out: Records = new Map();
+      for (const row of rows) {
+        if (row.id === undefined || row.id === null)
+          throw new Error(`database ${this.config.database}: table ${this.collection} has no id column`);
+        out.set(String(row.id), normalizeRow(row));
+      }
+      return out;
+    } finally {
+      db.close();
+    }
+  }
+
+  private async readYaml(problems: Map<string, string>): Promise<Records> {
+    let text: string;
+    try {
+      text = await readFile(this.config.yaml, 'utf8');
+    } catch (err) {
+      throw new Error(`yaml ${this.config.yaml}: cannot read: ${messageOf(err)}`);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (err) {
+      throw new Error(`yaml ${this.config.yaml}: not valid YAML: ${messageOf(err)}`);
+    }
+    const schema = z.object({
+      [this.collection]: z
+        .array(z.looseObject({ id: z.union([z.string(), z.number()]) }))
+        .nullable()
+        .optional(),
+    });
+    // An empty document or `cameras: null` is an empty list, as the backend itself reads it.
+    const parsed = schema.safeParse(doc ?? {});
+    if (!parsed.success)
+      throw new Error(`yaml ${this.config.yaml}: unexpected content: ${describeIssues(parsed.error)}`);
+    const list = (parsed.data[this.collection] ?? []) as Array<
+      Record<string, unknown> & { id: string | number }
+    >;
+    const out: Records = new Map();
+    const noun = this.collection.replace(/s$/, '');
+    for (const item of list) {
+      const id = String(item.id);
+      if (out.has(id)) problems.set(`${id}\u0000(duplicate)`, `${noun} ${id}: listed more than once in yaml`);
+      out.set(id, item);
+    }
+    return out;
+  }
+}

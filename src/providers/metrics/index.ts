@@ -1,0 +1,32 @@
+import type { AxiosInstance } from 'axios';
+import type { MetricsConfig } from '../../plan/schema';
+import { permanent } from '../errors';
+import type { Env } from '../settings';
+import { ExpositionMetricsProvider } from './exposition';
+import type { MetricsProvider } from './metrics-provider';
+import { PrometheusMetricsProvider } from './prometheus';
+
+export type { MetricsProvider } from './metrics-provider';
+export { ExpositionMetricsProvider, parseExposition } from './exposition';
+export { PrometheusMetricsProvider, increaseQuery } from './prometheus';
+
+/**
+ * The metrics provider a plan's `target.metrics` names. `env` is unused by today's providers; it
+ * is here so a provider needing a secret (a Prometheus behind auth) fits the same seam.
+ */
+export function createMetricsProvider(
+  config: MetricsConfig,
+  _env: Env = {},
+  options: { http?: AxiosInstance } = {},
+): MetricsProvider {
+  switch (config.type) {
+    case 'exposition':
+      return new ExpositionMetricsProvider(config, options.http);
+    case 'prometheus':
+      return new PrometheusMetricsProvider(config, options.http);
+    default:
+      throw permanent(
+        `target.metrics.type: unknown provider ${JSON.stringify((config as { type: unknown }).type)}`,
+      );
+  }
+}

@@ -1,0 +1,64 @@
+import type { Endpoint, ImplStats } from '../../workflows/observations';
+
+/**
+ * What both metrics providers share: which series belong to the endpoints being rolled out, and
+ * how counts add up per implementation.
+ */
+
+export const REQUESTS_METRIC = 'http_requests_total';
+export const DURATION_METRIC = 'http_request_duration_seconds';
+export const IMPLS = ['domain', 'legacy'] as const;
+export type Impl = (typeof IMPLS)[number];
+
+/**
+ * Route templates are spelled `/cameras/{camera_id}` in plans (OpenAPI style) and often
+ * `/cameras/:camera_id` in metrics (Express style); both name the same route.
+ */
+export function normalizeRoute(route: string): string {
+  return route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\/+$/, '') || '/';
+}
+
+/** Both spellings of a route template, for label matchers. */
+export function routeSpellings(route: string): string[] {
+  const braces = normalizeRoute(route);
+  const colon = braces.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
+  return braces === colon ? [braces] : [braces, colon];
+}
+
+export function endpointKey(method: string, route: string): string {
+  return `${method.toUpperCase()} ${normalizeRoute(route)}`;
+}
+
+/** A predicate matching `method`/`route` labels against the endpoints of a group. */
+export function endpointMatcher(endpoints: Endpoint[]): (labels: Record<string, string>) => boolean {
+  const wanted = new Set(endpoints.map((e) => endpointKey(e.method, e.route)));
+  return (labels) =>
+    labels.method !== undefined &&
+    labels.route !== undefined &&
+    wanted.has(endpointKey(labels.method, labels.route));
+}
+
+export function emptyStats(): ImplStats {
+  return { requests: 0, errors: 0, successes: 0, buckets: [] };
+}
+
+/** Adds `count` requests answered with `status` (a label value; non-numeric statuses count only as requests). */
+export function addRequests(stats: ImplStats, status: string | undefined, count: number): void {
+  stats.requests += count;
+  const code = Number(status);
+  if (!Number.isFinite(code)) return;
+  if (code >= 500) stats.errors += count;
+  else if (code >= 200 && code < 300) stats.successes += count;
+}
+
+/** Parses an `le` label; `+Inf` and garbage give `undefined` (the +Inf bucket equals `requests`). */
+export function parseLe(le: string | undefined): number | undefined {
+  if (le === undefined) return undefined;
+  const v = Number(le);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** Turns per-bound sums into the ascending `[bound, count]` list of `ImplStats`. */
+export function bucketList(sums: Map<number, number>): Array<[number, number]> {
+  return [...sums].sort((a, b) => a[0] - b[0]);
+}

@@ -1,0 +1,795 @@
+import * as wf from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { RolloutActivities } from '../activities/contracts';
+import { formatDuration, parseDuration } from '../plan/duration';
+import { DEFAULT_CHECKS, rolloutInputSchema, type CheckName, type Phase, type Plan } from '../plan/schema';
+import { describeProblems, formatPath, validatePlan } from '../plan/validate';
+import {
+  approveSignal,
+  completeSignal,
+  pauseSignal,
+  resumeSignal,
+  rollbackSignal,
+  rolloutPercentKey,
+  rolloutPhaseKey,
+  rolloutStateKey,
+  rolloutTargetKey,
+  statusQuery,
+  TERMINAL_STATES,
+  type GroupState,
+  type HistoryEntry,
+  type RolloutEvent,
+  type RolloutInput,
+  type RolloutState,
+  type RolloutStatus,
+  type SignalName,
+} from './definitions';
+import { addSamples, combine, evaluateConsistency, evaluateStage, evaluateTraffic, p95Ms, type CheckResult, type Evaluation, type Trigger } from './evaluate';
+import type { GroupSample, MetricsReading } from './observations';
+
+const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '10m',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+// A rollback must not give up: retried until the target confirms it, however long that takes.
+const { rollbackTraffic } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+const { notify } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 8 },
+});
+// Checks are short reads run every few seconds: local activities keep each tick to one marker event.
+const { sampleMetrics, checkConsistency } = wf.proxyLocalActivities<RolloutActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 2 },
+});
+
+/** Start a new run once a run's history passes this many events (Temporal suggests it much later). */
+const HISTORY_LIMIT = 2000;
+const MAX_EVENTS = 200;
+/** Checks run at a step's start and at its window's end (the rest run on metrics every tick). */
+const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
+
+type Stage = 'phase-start' | 'baseline' | 'apply' | 'verify' | 'observe' | 'window-end' | 'hold' | 'monitor' | 'rollback' | 'done';
+
+interface PendingRollback {
+  trigger: Trigger;
+  reason: string;
+  group: string;
+  by: string | null;
+}
+
+/** Where the rollout is; with `status`, everything continue-as-new carries over. */
+interface Cursor {
+  phaseIndex: number;
+  stepIndex: number;
+  stage: Stage;
+  /** The stage's entry work (state change, notification) is done; not repeated after continue-as-new. */
+  entered: boolean;
+  baseState: RolloutState;
+  paused: boolean;
+  windowRemainingMs: number | null;
+  nextCheckAt: number | null;
+  lastSampleAt: string | null;
+  /** What an approval of the current hold does: retry applying the step, or go on. */
+  holdNext: 'apply' | 'next';
+  holdReason: string | null;
+  /** Samples since the current step's window began, per group. */
+  window: Record<string, GroupSample>;
+  /** Recent samples per group, for the "at any moment" judgement. */
+  recent: Record<string, GroupSample[]>;
+  baseline: Record<string, number | null>;
+  /** Groups whose last step is continuous and that are still being checked. */
+  monitored: string[];
+  pendingRollback: PendingRollback | null;
+  approval: { by: string; comment: string | null } | null;
+  completion: { by: string } | null;
+  lastUpsert: string | null;
+}
+
+interface Carried {
+  status: RolloutStatus;
+  cursor: Cursor;
+}
+
+export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatus> {
+  const args = rolloutInputSchema.safeParse(input ?? {});
+  if (!args.success) {
+    const problems = args.error.issues.map((i) => `${formatPath(['input', ...i.path])}: ${i.message}`);
+    throw ApplicationFailure.nonRetryable(`invalid rollout input:\n${problems.join('\n')}`, 'InvalidInput', { problems });
+  }
+  const validation = validatePlan(input.plan);
+  if (!validation.ok) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid plan (${validation.problems.length} problem${validation.problems.length === 1 ? '' : 's'}):\n${describeProblems(validation.problems)}`,
+      'InvalidPlan',
+      { problems: validation.problems },
+    );
+  }
+  const run = new RolloutRun(validation.plan, args.data.timeScale, input.resume as Carried | undefined);
+  if (!input.resume) for (const w of validation.warnings) run.event({ kind: 'warning', message: `${w.path}: ${w.message}` });
+  return run.run();
+}
+
+class RolloutRun {
+  readonly status: RolloutStatus;
+  readonly cursor: Cursor;
+  private readonly checkIntervalMs: number;
+  private readonly lookbackTicks: number;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly timeScale: number,
+    carried?: Carried,
+  ) {
+    this.checkIntervalMs = this.scaled(plan.defaults.checkInterval);
+    this.lookbackTicks = Math.max(1, Math.round(this.scaled(plan.defaults.lookback) / this.checkIntervalMs));
+    if (carried) {
+      this.status = { ...carried.status, plan };
+      this.cursor = carried.cursor;
+    } else {
+      const groups: RolloutStatus['groups'] = {};
+      for (const p of plan.phases) groups[p.group] = { percent: 0, state: 'pending' };
+      this.status = {
+        rolloutId: wf.workflowInfo().workflowId,
+        plan,
+        timeScale,
+        state: 'pending',
+        phase: null,
+        group: null,
+        stepIndex: 0,
+        percent: 0,
+        stepStartedAt: null,
+        windowEndsAt: null,
+        windowRemainingMs: null,
+        groups,
+        lastCheck: null,
+        awaiting: null,
+        history: [],
+        rollback: null,
+        events: [],
+        metricErrors: 0,
+      };
+      this.cursor = {
+        phaseIndex: 0,
+        stepIndex: 0,
+        stage: 'phase-start',
+        entered: false,
+        baseState: 'pending',
+        paused: false,
+        windowRemainingMs: null,
+        nextCheckAt: null,
+        lastSampleAt: null,
+        holdNext: 'next',
+        holdReason: null,
+        window: {},
+        recent: {},
+        baseline: {},
+        monitored: [],
+        pendingRollback: null,
+        approval: null,
+        completion: null,
+        lastUpsert: null,
+      };
+    }
+    this.registerHandlers();
+  }
+
+  private scaled(duration: string): number {
+    return Math.max(1, Math.round((parseDuration(duration) ?? 0) / this.timeScale));
+  }
+
+  private get phase(): Phase {
+    return this.plan.phases[this.cursor.phaseIndex];
+  }
+
+  private checksOf(phase: Phase): CheckName[] {
+    return [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])];
+  }
+
+  private now(): string {
+    return new Date(Date.now()).toISOString();
+  }
+
+  // ---------------------------------------------------------------- state and bookkeeping
+
+  event(e: Omit<RolloutEvent, 'at'>): void {
+    this.status.events.push({ at: this.now(), ...e });
+    if (this.status.events.length > MAX_EVENTS) this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
+  }
+
+  private setState(state: RolloutState): void {
+    this.cursor.baseState = state;
+    this.refreshState();
+  }
+
+  /** `paused` shows over the underlying state, except where pausing means nothing. */
+  private refreshState(): void {
+    const base = this.cursor.baseState;
+    const shown: RolloutState =
+      this.cursor.paused && !TERMINAL_STATES.includes(base) && base !== 'rolling-back' ? 'paused' : base;
+    if (shown !== this.status.state) this.event({ kind: 'state', message: `${this.status.state} → ${shown}` });
+    this.status.state = shown;
+    this.upsertSearchAttributes();
+  }
+
+  private setGroup(group: string, patch: Partial<{ percent: number; state: GroupState }>): void {
+    this.status.groups[group] = { ...this.status.groups[group], ...patch };
+  }
+
+  private upsertSearchAttributes(): void {
+    const key = `${this.status.state}|${this.status.phase ?? ''}|${this.status.percent}`;
+    if (key === this.cursor.lastUpsert) return;
+    this.cursor.lastUpsert = key;
+    wf.upsertSearchAttributes([
+      { key: rolloutStateKey, value: this.status.state },
+      { key: rolloutPhaseKey, value: this.status.phase ?? 'none' },
+      { key: rolloutPercentKey, value: this.status.percent },
+      { key: rolloutTargetKey, value: this.plan.target.id },
+    ]);
+  }
+
+  private currentHistory(): HistoryEntry | undefined {
+    const h = this.status.history[this.status.history.length - 1];
+    return h && h.group === this.phase.group && h.endedAt === null ? h : undefined;
+  }
+
+  private closeHistory(entry: HistoryEntry, patch: Partial<HistoryEntry>): void {
+    Object.assign(entry, { endedAt: this.now() }, patch);
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  private registerHandlers(): void {
+    wf.setHandler(statusQuery, () => this.status);
+    wf.setHandler(approveSignal, (s) =>
+      this.signal('approve', s, () => {
+        const base = this.cursor.baseState;
+        if (this.cursor.paused) return 'the rollout is paused; resume first';
+        if (base !== 'awaiting-approval' && base !== 'holding') return `nothing awaits approval (state ${this.status.state})`;
+        this.cursor.approval = { by: s.by, comment: s.comment ?? null };
+        return null;
+      }),
+    );
+    wf.setHandler(pauseSignal, (s) =>
+      this.signal('pause', s, () => {
+        if (this.isOver()) return `the rollout is ${this.status.state}`;
+        if (this.cursor.paused) return 'already paused';
+        this.cursor.paused = true;
+        this.refreshState();
+        return null;
+      }),
+    );
+    wf.setHandler(resumeSignal, (s) =>
+      this.signal('resume', s, () => {
+        if (!this.cursor.paused) return `not paused (state ${this.status.state})`;
+        this.cursor.paused = false;
+        this.refreshState();
+        return null;
+      }),
+    );
+    wf.setHandler(rollbackSignal, (s) =>
+      this.signal('rollback', s, () => {
+        if (this.isOver()) return `the rollout is ${this.status.state}`;
+        if (this.cursor.pendingRollback) return 'a rollback is already under way';
+        const group = s.group ?? this.phase.group;
+        if (!(group in this.status.groups)) return `unknown group "${group}" (groups: ${Object.keys(this.status.groups).join(', ')})`;
+        this.cursor.pendingRollback = { trigger: 'manual', reason: s.reason ?? 'manual rollback', group, by: s.by };
+        return null;
+      }),
+    );
+    wf.setHandler(completeSignal, (s) =>
+      this.signal('complete', s, () => {
+        if (this.cursor.stage !== 'monitor' || this.cursor.paused)
+          return `complete ends continuous monitoring once every phase is at its last step (state ${this.status.state})`;
+        this.cursor.completion = { by: s.by };
+        return null;
+      }),
+    );
+  }
+
+  private isOver(): boolean {
+    return TERMINAL_STATES.includes(this.cursor.baseState) || this.cursor.baseState === 'rolling-back';
+  }
+
+  /** Validates the sender, applies the signal or records why it changed nothing. */
+  private signal(name: SignalName, payload: unknown, apply: () => string | null): void {
+    const by = payload && typeof payload === 'object' && typeof (payload as { by?: unknown }).by === 'string' ? (payload as { by: string }).by.trim() : '';
+    let refusal: string | null;
+    if (!by) refusal = '"by" is required (who sends the signal)';
+    else if (this.plan.approvers && !this.plan.approvers.includes(by))
+      refusal = `${by} is not an approver (approvers: ${this.plan.approvers.join(', ')})`;
+    else refusal = apply();
+    const detail = (payload as { reason?: string; comment?: string } | undefined) ?? {};
+    const note = detail.reason ?? detail.comment;
+    this.event({
+      kind: 'signal',
+      name,
+      by: by || undefined,
+      accepted: refusal === null,
+      message: refusal === null ? `${name} accepted${note ? `: ${note}` : ''}` : `${name} refused: ${refusal}`,
+    });
+  }
+
+  // ---------------------------------------------------------------- the main loop
+
+  async run(): Promise<RolloutStatus> {
+    this.cursor.lastUpsert = null;
+    this.upsertSearchAttributes();
+    for (;;) {
+      if (this.cursor.pendingRollback && this.cursor.stage !== 'rollback') this.goto('rollback');
+      switch (this.cursor.stage) {
+        case 'phase-start':
+          await this.phaseStart();
+          break;
+        case 'baseline':
+          await this.observeWindow('baseline');
+          break;
+        case 'apply':
+          await this.apply();
+          break;
+        case 'verify':
+          await this.verify();
+          break;
+        case 'observe':
+          await this.observeWindow('observe');
+          break;
+        case 'window-end':
+          await this.windowEnd();
+          break;
+        case 'hold':
+          await this.hold();
+          break;
+        case 'monitor':
+          await this.monitor();
+          break;
+        case 'rollback':
+          await this.rollback();
+          return this.status;
+        case 'done':
+          return this.status;
+      }
+    }
+  }
+
+  private goto(stage: Stage): void {
+    this.cursor.stage = stage;
+    this.cursor.entered = false;
+  }
+
+  private enter(): boolean {
+    if (this.cursor.entered) return false;
+    this.cursor.entered = true;
+    return true;
+  }
+
+  private async phaseStart(): Promise<void> {
+    const phase = this.phase;
+    if (this.enter()) {
+      this.status.phase = phase.name;
+      this.status.group = phase.group;
+      this.status.stepIndex = 0;
+      this.status.percent = this.status.groups[phase.group].percent;
+      if (phase.approval === 'before-start') {
+        this.setState('awaiting-approval');
+        const prev = this.plan.phases[this.cursor.phaseIndex - 1];
+        const prompt = prev
+          ? `${prev.name} is at ${this.status.groups[prev.group].percent}% and passed; approve to start ${phase.name} at ${phase.steps[0].percent}%`
+          : `approve to start ${phase.name} at ${phase.steps[0].percent}%`;
+        this.status.awaiting = { kind: 'approval', since: this.now(), prompt };
+        await this.notify('awaiting-approval', prompt);
+      }
+    }
+    if (phase.approval === 'before-start') {
+      const r = await this.waitWithChecks(() => this.cursor.approval !== null);
+      if (r !== 'done') return;
+      this.event({ kind: 'state', by: this.cursor.approval!.by, message: `${phase.name} approved by ${this.cursor.approval!.by}` });
+      this.cursor.approval = null;
+      this.status.awaiting = null;
+    }
+    const wantsBaseline = this.checksOf(phase).includes('p95') && this.status.groups[phase.group].percent === 0;
+    this.goto(wantsBaseline ? 'baseline' : 'apply');
+  }
+
+  private async apply(): Promise<void> {
+    // Advancing is what pause stops; checks of running groups go on meanwhile.
+    if (this.cursor.paused && (await this.waitWithChecks(() => !this.cursor.paused)) !== 'done') return;
+    const phase = this.phase;
+    const step = phase.steps[this.cursor.stepIndex];
+    this.enter();
+    this.setGroup(phase.group, { state: 'applying' });
+    this.status.stepIndex = this.cursor.stepIndex;
+    this.status.percent = step.percent;
+    this.status.stepStartedAt = this.now();
+    this.status.windowEndsAt = null;
+    this.status.windowRemainingMs = null;
+    this.setState('applying');
+    if (!this.currentHistory()) {
+      this.status.history.push({
+        phase: phase.name,
+        group: phase.group,
+        percent: step.percent,
+        startedAt: this.now(),
+        endedAt: null,
+        outcome: null,
+        reason: null,
+        by: null,
+        windowMs: step.observe === 'continuous' ? null : this.scaled(step.observe),
+        verdict: null,
+        metrics: null,
+      });
+    }
+    try {
+      const state = await applyTraffic({ traffic: this.plan.target.traffic, group: phase.group, percent: step.percent });
+      this.setGroup(phase.group, { percent: state.groups[phase.group]?.percent ?? step.percent });
+      this.goto('verify');
+    } catch (err) {
+      this.toHold('apply', `could not set ${phase.group} to ${step.percent}%: ${messageOf(err)}; approve to retry, rollback to revert`);
+    }
+  }
+
+  private async verify(): Promise<void> {
+    this.enter();
+    this.setState('verifying');
+    const evaluation = await this.stageVerification();
+    if (evaluation.verdict === 'rollback') {
+      this.requestRollback(evaluation, this.phase.group);
+      return;
+    }
+    const step = this.phase.steps[this.cursor.stepIndex];
+    if (step.observe === 'continuous') {
+      this.setGroup(this.phase.group, { state: 'monitoring' });
+      if (!this.cursor.monitored.includes(this.phase.group)) this.cursor.monitored.push(this.phase.group);
+      if (this.cursor.phaseIndex + 1 < this.plan.phases.length) {
+        this.cursor.phaseIndex += 1;
+        this.cursor.stepIndex = 0;
+        this.goto('phase-start');
+      } else this.goto('monitor');
+      return;
+    }
+    this.goto('observe');
+  }
+
+  /** Runs the start/end verification activities; an activity that cannot run is inconclusive. */
+  private async stageVerification(): Promise<Evaluation> {
+    const phase = this.phase;
+    const checks = this.checksOf(phase).filter((c) => STAGE_CHECKS.includes(c));
+    if (checks.length === 0) return combine([]);
+    try {
+      const report = await verifyStage({
+        rolloutId: this.status.rolloutId,
+        target: this.plan.target,
+        phase: { name: phase.name, group: phase.group, endpoints: phase.endpoints, command: phase.command },
+        percent: this.status.groups[phase.group].percent,
+        checks,
+      });
+      const evaluation = combine(evaluateStage(report));
+      this.recordCheck(phase.group, evaluation, report.at);
+      return evaluation;
+    } catch (err) {
+      const evaluation = combine([inconclusive(`verification could not run: ${messageOf(err)}`)]);
+      this.recordCheck(phase.group, evaluation, this.now());
+      return evaluation;
+    }
+  }
+
+  private async observeWindow(kind: 'baseline' | 'observe'): Promise<void> {
+    const phase = this.phase;
+    if (this.enter()) {
+      const step = phase.steps[this.cursor.stepIndex];
+      const windowMs = kind === 'baseline' ? this.scaled(this.plan.defaults.baselineWindow) : this.scaled(step.observe);
+      this.cursor.windowRemainingMs = windowMs;
+      delete this.cursor.window[phase.group];
+      this.cursor.recent[phase.group] = [];
+      this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
+      this.setState(kind === 'baseline' ? 'verifying' : 'observing');
+      if (kind === 'baseline')
+        this.event({ kind: 'state', message: `${phase.name}: measuring legacy latency for ${formatDuration(windowMs)} before the first step` });
+    }
+    const r = await this.waitWithChecks(() => false, true);
+    if (r === 'window-end') {
+      this.status.windowEndsAt = null;
+      this.status.windowRemainingMs = 0;
+      if (kind === 'baseline') {
+        const sample = this.cursor.window[phase.group];
+        this.cursor.baseline[phase.group] = sample ? p95Ms(sample.legacy) : null;
+        this.event({
+          kind: 'state',
+          message: `${phase.name}: baseline legacy P95 ${this.cursor.baseline[phase.group]?.toFixed(1) ?? 'unknown'}ms over ${sample?.legacy.requests ?? 0} requests`,
+        });
+        this.goto('apply');
+      } else this.goto('window-end');
+    } else if (r === 'metrics-hold') {
+      this.toHold('next', `metrics source failed ${this.status.metricErrors} times in a row: ${this.status.lastCheck?.reasons.join('; ')}`);
+    }
+  }
+
+  private async windowEnd(): Promise<void> {
+    const phase = this.phase;
+    this.enter();
+    this.setState('verifying');
+    const stage = await this.stageVerification();
+    const sample = this.cursor.window[phase.group];
+    const traffic = sample
+      ? evaluateTraffic(sample, this.trafficContext(phase))
+      : [{ check: 'errorRate', verdict: 'inconclusive', reason: 'no traffic was measured in the window', figures: {} } as CheckResult];
+    const evaluation = combine([...stage.results, ...traffic]);
+    this.recordCheck(phase.group, evaluation, this.now());
+    const entry = this.currentHistory();
+    if (entry) {
+      entry.verdict = evaluation.verdict;
+      entry.metrics = evaluation.metrics;
+    }
+    if (evaluation.verdict === 'rollback') return this.requestRollback(evaluation, phase.group);
+    if (evaluation.verdict === 'pass') {
+      if (entry) this.closeHistory(entry, { outcome: 'passed', reason: evaluation.reasons.join('; ') });
+      this.nextStep();
+      return;
+    }
+    this.toHold('next', `${evaluation.verdict} at the end of the ${phase.steps[this.cursor.stepIndex].observe} window: ${evaluation.reasons.join('; ')}`);
+  }
+
+  private nextStep(): void {
+    this.cursor.stepIndex += 1;
+    this.goto('apply');
+  }
+
+  private toHold(next: 'apply' | 'next', reason: string): void {
+    this.cursor.holdNext = next;
+    this.cursor.holdReason = reason;
+    this.goto('hold');
+  }
+
+  private async hold(): Promise<void> {
+    const phase = this.phase;
+    if (this.enter()) {
+      this.setGroup(phase.group, { state: 'holding' });
+      this.setState('holding');
+      const prompt = `${phase.name} at ${this.status.percent}%: ${this.cursor.holdReason}. approve to go on, rollback to revert`;
+      this.status.awaiting = { kind: 'hold', since: this.now(), prompt };
+      await this.notify('holding', prompt);
+    }
+    if ((await this.waitWithChecks(() => this.cursor.approval !== null)) !== 'done') return;
+    const approval = this.cursor.approval!;
+    this.cursor.approval = null;
+    this.status.awaiting = null;
+    if (this.cursor.holdNext === 'apply') {
+      this.goto('apply');
+      return;
+    }
+    const entry = this.currentHistory();
+    if (entry) this.closeHistory(entry, { outcome: 'approved', reason: this.cursor.holdReason, by: approval.by });
+    this.nextStep();
+  }
+
+  private async monitor(): Promise<void> {
+    if (this.enter()) {
+      this.setState('monitoring');
+      this.status.awaiting = {
+        kind: 'complete',
+        since: this.now(),
+        prompt: `every phase is at its last step; monitoring ${this.cursor.monitored.join(', ')} until "complete"`,
+      };
+    }
+    if ((await this.waitWithChecks(() => this.cursor.completion !== null && !this.cursor.paused)) !== 'done') return;
+    const by = this.cursor.completion!.by;
+    this.status.awaiting = null;
+    for (const entry of this.status.history) if (entry.endedAt === null) this.closeHistory(entry, { outcome: 'completed', by });
+    for (const g of this.cursor.monitored) this.setGroup(g, { state: 'completed' });
+    this.cursor.monitored = [];
+    this.setState('completed');
+    await this.notify('completed', `${this.plan.name} completed (by ${by})`);
+    this.goto('done');
+  }
+
+  // ---------------------------------------------------------------- rollback
+
+  private requestRollback(evaluation: Evaluation, group: string): void {
+    this.cursor.pendingRollback = {
+      trigger: evaluation.trigger ?? 'manual',
+      reason: evaluation.reasons.join('; '),
+      group,
+      by: null,
+    };
+    this.goto('rollback');
+  }
+
+  /** The failing group and every later phase already started (they were started on its strength). */
+  private groupsToRevert(group: string): string[] {
+    const from = this.plan.phases.findIndex((p) => p.group === group);
+    const started = this.plan.phases
+      .slice(from)
+      .map((p) => p.group)
+      .filter((g) => g === group || this.status.groups[g].state !== 'pending' || this.status.groups[g].percent > 0);
+    return started.reverse();
+  }
+
+  private async rollback(): Promise<void> {
+    const req = this.cursor.pendingRollback!;
+    const groups = this.groupsToRevert(req.group);
+    if (this.enter()) {
+      this.status.rollback = { trigger: req.trigger, reason: req.reason, at: this.now(), completedAt: null, by: req.by, groups };
+      this.status.awaiting = null;
+      this.setState('rolling-back');
+    }
+    await wf.CancellationScope.nonCancellable(async () => {
+      for (const group of groups) {
+        const result = await rollbackTraffic({ traffic: this.plan.target.traffic, group, mode: this.plan.defaults.rollbackWith });
+        this.setGroup(group, { percent: result.state.useDomainService ? (result.state.groups[group]?.percent ?? 0) : 0, state: 'rolled-back' });
+      }
+    });
+    for (const entry of this.status.history)
+      if (entry.endedAt === null) this.closeHistory(entry, { outcome: 'rolled-back', reason: `${req.trigger}: ${req.reason}`, by: req.by });
+    this.cursor.monitored = [];
+    this.status.percent = this.status.groups[this.phase.group].percent;
+    this.status.windowEndsAt = null;
+    this.status.windowRemainingMs = null;
+    this.status.rollback!.completedAt = this.now();
+    this.setState('rolled-back');
+    await this.notify('rolled-back', `${this.plan.name}: rolled back ${groups.join(', ')} (${req.trigger}): ${req.reason}`);
+    this.goto('done');
+  }
+
+  // ---------------------------------------------------------------- waiting and checking
+
+  /**
+   * Waits until `done()` holds (or the window runs out), checking the running groups every
+   * `checkInterval` meanwhile. Window time does not pass while paused.
+   */
+  private async waitWithChecks(
+    done: () => boolean,
+    window = false,
+  ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
+    for (;;) {
+      if (this.cursor.pendingRollback) {
+        this.goto('rollback');
+        return 'rollback';
+      }
+      if (done()) return 'done';
+      if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
+      await this.maybeContinueAsNew();
+
+      const active = this.activeGroups();
+      const now = Date.now();
+      if (active.length > 0 && this.cursor.nextCheckAt === null) this.cursor.nextCheckAt = now + this.checkIntervalMs;
+      const untilCheck = active.length > 0 ? Math.max(0, this.cursor.nextCheckAt! - now) : Infinity;
+      const paused = this.cursor.paused;
+      const untilWindowEnd = window && !paused ? this.cursor.windowRemainingMs! : Infinity;
+      if (window) {
+        this.status.windowRemainingMs = this.cursor.windowRemainingMs;
+        this.status.windowEndsAt = paused ? null : new Date(now + this.cursor.windowRemainingMs!).toISOString();
+      }
+      const timeout = Math.min(untilCheck, untilWindowEnd);
+      const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
+      if (timeout === Infinity) await wf.condition(wake);
+      else if (timeout > 0) await wf.condition(wake, timeout);
+      const elapsed = Date.now() - now;
+      if (window && !paused) this.cursor.windowRemainingMs = Math.max(0, this.cursor.windowRemainingMs! - elapsed);
+
+      if (this.cursor.nextCheckAt !== null && Date.now() >= this.cursor.nextCheckAt) {
+        this.cursor.nextCheckAt = Date.now() + this.checkIntervalMs;
+        const outcome = await this.tick(active);
+        if (outcome === 'metrics-hold' && window) return 'metrics-hold';
+      }
+      if (active.length === 0) this.cursor.nextCheckAt = null;
+    }
+  }
+
+  /** Groups with live domain traffic to watch, plus the group whose baseline is being measured. */
+  private activeGroups(): string[] {
+    const groups = [...this.cursor.monitored];
+    const stage = this.cursor.stage;
+    const current = this.phase.group;
+    if ((stage === 'baseline' || stage === 'observe' || stage === 'hold') && !groups.includes(current)) groups.push(current);
+    return groups;
+  }
+
+  private phaseOf(group: string): Phase {
+    return this.plan.phases.find((p) => p.group === group)!;
+  }
+
+  private trafficContext(phase: Phase) {
+    return {
+      percent: this.status.groups[phase.group].percent,
+      thresholds: this.plan.defaults.thresholds,
+      checks: this.checksOf(phase),
+      baselineP95Ms: this.cursor.baseline[phase.group] ?? null,
+    };
+  }
+
+  /** One round of checks; asks for a rollback when the evidence is clear. */
+  private async tick(groups: string[]): Promise<'ok' | 'metrics-hold'> {
+    const to = this.now();
+    const from = this.cursor.lastSampleAt ?? new Date(Date.now() - this.checkIntervalMs).toISOString();
+    this.cursor.lastSampleAt = to;
+    const reading = await sampleMetrics({
+      metrics: this.plan.target.metrics,
+      key: this.status.rolloutId,
+      groups: groups.map((g) => ({ group: g, endpoints: this.phaseOf(g).endpoints })),
+      from,
+      to,
+    }).catch((err): MetricsReading => ({ samples: {}, error: messageOf(err) }));
+
+    const results: Array<{ group: string; results: CheckResult[] }> = [];
+    for (const group of groups) {
+      const sample = reading.samples[group];
+      if (!sample || sample.warmup) continue;
+      this.cursor.window[group] = addSamples(this.cursor.window[group], sample);
+      const recent = [...(this.cursor.recent[group] ?? []), sample].slice(-this.lookbackTicks);
+      this.cursor.recent[group] = recent;
+      const phase = this.phaseOf(group);
+      const ctx = this.trafficContext(phase);
+      if (ctx.percent === 0) continue;
+      const recentSum = recent.reduce<GroupSample | undefined>((acc, s) => addSamples(acc, s), undefined)!;
+      const judged = evaluateTraffic(recentSum, ctx);
+      // A slow drift shows only over the whole window; a sudden break only in the recent samples.
+      const whole = evaluateTraffic(this.cursor.window[group], ctx).filter((r) => r.verdict === 'rollback');
+      results.push({ group, results: [...judged, ...whole] });
+      if (this.checksOf(phase).includes('dataConsistency') && this.plan.target.consistency) {
+        const report = await checkConsistency({ consistency: this.plan.target.consistency }).catch((err) => ({
+          ok: false,
+          checked: 0,
+          differences: [],
+          error: messageOf(err),
+        }));
+        results[results.length - 1].results.push(evaluateConsistency(report));
+      }
+    }
+
+    if (reading.error) {
+      this.status.metricErrors += 1;
+      this.event({ kind: 'warning', message: `metrics source error ${this.status.metricErrors}: ${reading.error}` });
+    } else this.status.metricErrors = 0;
+
+    const primary = results.find((r) => r.group === this.phase.group) ?? results[0];
+    const failing = results.find((r) => combine(r.results).verdict === 'rollback');
+    const shown = failing ?? primary;
+    if (shown) this.recordCheck(shown.group, combine(shown.results), to);
+    else if (reading.error) this.recordCheck(this.phase.group, { verdict: 'inconclusive', reasons: [`metrics source error: ${reading.error}`], results: [], metrics: {} }, to);
+    if (failing) {
+      this.requestRollback(combine(failing.results), failing.group);
+      return 'ok';
+    }
+    return this.status.metricErrors >= this.plan.defaults.maxMetricErrors ? 'metrics-hold' : 'ok';
+  }
+
+  private recordCheck(group: string, evaluation: Evaluation, at: string): void {
+    this.status.lastCheck = { at, group, verdict: evaluation.verdict, metrics: evaluation.metrics, reasons: evaluation.reasons };
+  }
+
+  private async maybeContinueAsNew(): Promise<void> {
+    const info = wf.workflowInfo();
+    if (info.historyLength < HISTORY_LIMIT && !info.continueAsNewSuggested) return;
+    await wf.condition(wf.allHandlersFinished);
+    const carried: Carried = { status: { ...this.status, plan: undefined as unknown as Plan }, cursor: this.cursor };
+    await wf.continueAsNew<typeof rolloutWorkflow>({ plan: this.status.plan, timeScale: this.timeScale, resume: carried });
+  }
+
+  private async notify(kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed', text: string): Promise<void> {
+    const url = this.plan.notify?.webhookUrl;
+    if (!url) return;
+    const s = this.status;
+    try {
+      await notify({
+        webhookUrl: url,
+        // Stable across retries and replays: one notification per rollout, kind and moment.
+        idempotencyKey: `${s.rolloutId}:${kind}:${s.phase}:${s.stepIndex}:${s.history.length}:${s.events.length}`,
+        event: { kind, rolloutId: s.rolloutId, text: `[${this.plan.name}] ${text}`, state: s.state, phase: s.phase, percent: s.percent },
+      });
+      this.event({ kind: 'notify', message: `notified ${kind}` });
+    } catch (err) {
+      this.event({ kind: 'warning', message: `notification ${kind} failed: ${messageOf(err)}` });
+    }
+  }
+}
+
+function inconclusive(reason: string): CheckResult {
+  return { check: 'functional', verdict: 'inconclusive', reason, figures: {} };
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

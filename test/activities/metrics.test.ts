@@ -1,0 +1,114 @@
+import { createActivities } from '../../src/activities';
+import type { SampleMetricsInput } from '../../src/activities/contracts';
+import type { MetricsProvider } from '../../src/providers/metrics';
+import { freePort, startTestBackend } from '../providers/support';
+
+const groups = [
+  { group: 'read', endpoints: ['GET /api/v1/system/info', 'GET /api/v1/alerts/rules'] },
+  {
+    group: 'write',
+    endpoints: [
+      'POST /api/v1/cameras',
+      'PUT /api/v1/cameras/{camera_id}',
+      'DELETE /api/v1/cameras/{camera_id}',
+    ],
+  },
+];
+const now = () => new Date().toISOString();
+
+describe('sampleMetrics', () => {
+  test('exposition against the example backend: warmup first, then per-group counts by implementation', async () => {
+    const backend = await startTestBackend({
+      USE_DOMAIN_SERVICE: 'true',
+      ROLLOUT_PERCENT_READ: '100',
+      ROLLOUT_PERCENT_WRITE: '0',
+    });
+    try {
+      // One activities object for the worker's life: the provider keeps its previous reading.
+      const acts = createActivities({ env: {} });
+      const input: SampleMetricsInput = {
+        metrics: { type: 'exposition', url: `${backend.url}/metrics`, timeout: '5s' },
+        key: 'rollout-camera-api',
+        groups,
+        from: now(),
+        to: now(),
+      };
+      const first = await acts.sampleMetrics(input);
+      expect(first.error).toBeUndefined();
+      expect(first.samples.read.warmup).toBe(true);
+      expect(first.samples.write.warmup).toBe(true);
+
+      for (let i = 0; i < 12; i++)
+        expect((await backend.call('GET', '/api/v1/system/info')).servedBy).toBe('domain');
+      expect(
+        (
+          await backend.call('POST', '/api/v1/cameras', {
+            id: 'cam-new',
+            name: 'N',
+            rtsp_url: 'rtsp://127.0.0.1/n',
+          })
+        ).status,
+      ).toBe(201);
+      expect((await backend.call('PUT', '/api/v1/cameras/cam-new', { name: 'M' })).status).toBe(200);
+      expect((await backend.call('PUT', '/api/v1/cameras/no-such', { name: 'M' })).status).toBe(404);
+
+      const second = await acts.sampleMetrics({ ...input, from: first.samples.read.to, to: now() });
+      expect(second.error).toBeUndefined();
+      expect(second.samples.read.domain).toMatchObject({ requests: 12, errors: 0, successes: 12 });
+      expect(second.samples.read.legacy.requests).toBe(0);
+      expect(second.samples.write.legacy).toMatchObject({ requests: 3, errors: 0, successes: 2 });
+      expect(second.samples.write.domain.requests).toBe(0);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  test('an unreachable metrics source is returned as an error, not thrown', async () => {
+    const port = await freePort();
+    const reading = await createActivities({ env: {} }).sampleMetrics({
+      metrics: { type: 'prometheus', url: `http://127.0.0.1:${port}`, selector: '', timeout: '2s' },
+      key: 'k',
+      groups,
+      from: new Date(Date.now() - 60_000).toISOString(),
+      to: now(),
+    });
+    expect(reading.samples).toEqual({});
+    expect(reading.error).toMatch(
+      new RegExp(`^read: GET http://127.0.0.1:${port}/api/v1/query: connect ECONNREFUSED`),
+    );
+    expect(reading.error).toContain('; write: ');
+  });
+
+  test('groups that succeeded are kept next to the error of the one that failed', async () => {
+    const provider: MetricsProvider = {
+      async sample(q) {
+        if (q.endpoints[0].method === 'POST') throw new Error('boom');
+        const stats = { requests: 1, errors: 0, successes: 1, buckets: [] as Array<[number, number]> };
+        return { from: q.from.toISOString(), to: q.to.toISOString(), domain: stats, legacy: stats };
+      },
+    };
+    const reading = await createActivities({ env: {}, metricsFor: () => provider }).sampleMetrics({
+      metrics: { type: 'exposition', url: 'http://127.0.0.1:1/metrics', timeout: '1s' },
+      key: 'k',
+      groups,
+      from: now(),
+      to: now(),
+    });
+    expect(Object.keys(reading.samples)).toEqual(['read']);
+    expect(reading.error).toBe('write: boom');
+  });
+
+  test('a bad provider config is an error in the reading too', async () => {
+    const reading = await createActivities({ env: {} }).sampleMetrics({
+      metrics: { type: 'exposition', url: 'http://127.0.0.1:1/metrics', timeout: 'soon' },
+      key: 'k',
+      groups,
+      from: now(),
+      to: now(),
+    });
+    expect(reading).toEqual({
+      samples: {},
+      error: 'target.metrics.timeout: "soon" is not a duration like 10s, 30m or 1h',
+    });
+  });
+});

@@ -1,0 +1,100 @@
+import type { RolloutActivities } from '../../src/activities/contracts';
+import type { GroupSample, ImplStats, StageReport } from '../../src/workflows/observations';
+
+/** A misbehaviour switched on once a group reaches a percent. */
+export interface Fault {
+  group: string;
+  atPercent: number;
+  kind: 'errorRate' | 'successRate' | 'p95' | 'servedShare' | 'dataConsistency' | 'writeProbe' | 'command' | 'holdErrorRate' | 'metricsDown' | 'fewSamples';
+}
+
+/**
+ * Mocked activities for workflow-logic tests: a pretend target whose traffic follows the
+ * percent the workflow set, with faults injected at chosen steps. Deterministic numbers.
+ */
+export class FakeTarget {
+  readonly percents: Record<string, number> = {};
+  readonly applied: Array<{ group: string; percent: number }> = [];
+  readonly rollbacks: Array<{ group: string; mode: string }> = [];
+  readonly notifications: Array<{ kind: string; key: string }> = [];
+  sampleCalls = 0;
+  faults: Fault[] = [];
+  /** Requests per group per sample. */
+  volume = 400;
+
+  private active(group: string, kind: Fault['kind']): boolean {
+    return this.faults.some((f) => f.group === group && f.kind === kind && (this.percents[group] ?? 0) >= f.atPercent && (this.percents[group] ?? 0) > 0);
+  }
+
+  private sample(group: string): GroupSample {
+    const percent = this.percents[group] ?? 0;
+    const n = this.active(group, 'fewSamples') ? 20 : this.volume;
+    let share = percent / 100;
+    if (this.active(group, 'servedShare')) share = share / 2;
+    const domainN = Math.round(n * share);
+    const legacyN = n - domainN;
+    let domainErrors = 0;
+    if (this.active(group, 'errorRate')) domainErrors = Math.round(domainN * 0.3);
+    if (this.active(group, 'holdErrorRate')) domainErrors = Math.round(domainN * 0.025);
+    const clientErrors = this.active(group, 'successRate') ? Math.round(domainN * 0.2) : 0;
+    const slow = this.active(group, 'p95');
+    const stats = (count: number, errors: number, fail4xx: number, isSlow: boolean): ImplStats => ({
+      requests: count,
+      errors,
+      successes: count - errors - fail4xx,
+      // Legacy answers in ~40ms; a slow domain in ~200ms.
+      buckets: isSlow ? [[0.05, 0], [0.1, 0], [0.25, count], [0.5, count]] : [[0.05, count], [0.1, count], [0.25, count], [0.5, count]],
+    });
+    const now = new Date().toISOString();
+    return { from: now, to: now, domain: stats(domainN, domainErrors, clientErrors, slow), legacy: stats(legacyN, 0, 0, false) };
+  }
+
+  activities(): RolloutActivities {
+    return {
+      applyTraffic: async ({ group, percent }) => {
+        this.percents[group] = percent;
+        this.applied.push({ group, percent });
+        return this.state();
+      },
+      rollbackTraffic: async ({ group, mode }) => {
+        this.percents[group] = 0;
+        this.rollbacks.push({ group, mode });
+        return { state: this.state(), verified: true };
+      },
+      verifyStage: async ({ phase, checks }) => {
+        const g = phase.group;
+        const report: StageReport = { at: new Date().toISOString() };
+        if (checks.includes('functional')) report.functional = { ok: true, checked: phase.endpoints.length * 2, failures: [], serverErrors: 0 };
+        if (checks.includes('writeProbe'))
+          report.writeProbe = this.active(g, 'writeProbe')
+            ? { ok: false, steps: ['create'], failure: 'update via domain: YAML not updated' }
+            : { ok: true, steps: ['create', 'update', 'delete', 'failed-write'] };
+        if (checks.includes('command'))
+          report.command = this.active(g, 'command')
+            ? { ok: false, exitCode: 2, timedOut: false, output: 'FAIL: /api/v1/alerts/rules' }
+            : { ok: true, exitCode: 0, timedOut: false, output: 'all good' };
+        if (checks.includes('dataConsistency')) report.consistency = this.consistency(g);
+        return report;
+      },
+      sampleMetrics: async ({ groups }) => {
+        this.sampleCalls += 1;
+        if (groups.some((g) => this.active(g.group, 'metricsDown'))) return { samples: {}, error: 'connect ECONNREFUSED 127.0.0.1:9090' };
+        return { samples: Object.fromEntries(groups.map((g) => [g.group, this.sample(g.group)])) };
+      },
+      checkConsistency: async () => this.consistency('write'),
+      notify: async ({ event, idempotencyKey }) => {
+        this.notifications.push({ kind: event.kind, key: idempotencyKey });
+      },
+    };
+  }
+
+  private consistency(group: string) {
+    return this.active(group, 'dataConsistency')
+      ? { ok: false, checked: 5, differences: ['camera cam-3: name db="Gate" yaml="Door"'] }
+      : { ok: true, checked: 5, differences: [] };
+  }
+
+  private state() {
+    return { useDomainService: true, groups: Object.fromEntries(Object.entries(this.percents).map(([g, p]) => [g, { percent: p }])) };
+  }
+}

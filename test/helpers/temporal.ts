@@ -1,0 +1,50 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
+import { registerSearchAttributes } from '../../src/search-attributes';
+import { rolloutPercentKey, rolloutPhaseKey, rolloutStateKey, rolloutTargetKey } from '../../src/workflows/definitions';
+
+// Plain JS so `npm test` can install the binaries before TypeScript is involved.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binaries = require('../../scripts/temporal-binaries') as { ensure(kind: 'cli' | 'testServer'): string };
+
+export const SEARCH_ATTRIBUTE_KEYS = [rolloutStateKey, rolloutPhaseKey, rolloutPercentKey, rolloutTargetKey];
+
+/** The time-skipping test server, from the local binary (never downloaded). */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: binaries.ensure('testServer') } },
+  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
+}
+
+/** The dev server (`temporal server start-dev`), its state in `dbFilename` when given. */
+export function createDevServerEnv(dbFilename?: string): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: binaries.ensure('cli') },
+      dbFilename,
+      ip: '127.0.0.1',
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Workflow code bundled once per test file (jest gives each file its own module registry). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string, meta?: unknown) {
+    console.error(message, meta);
+  },
+};

@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import YAML from 'yaml';
+import { startBackend } from '../../../example-backend/app';
+import { createConsistencyProvider } from '../../../src/providers/consistency';
+import { sameValue } from '../../../src/providers/consistency/values';
+import { rejectionOf, tempDir } from '../support';
+
+describe('sameValue across SQLite and YAML spellings', () => {
+  test.each<[string, unknown, unknown, boolean]>([
+    ['0/1 and booleans', 1, true, true],
+    ['0 and true', 0, true, false],
+    ['2 is no boolean', 2, true, false],
+    ['JSON text and a list', '["a","b"]', ['a', 'b'], true],
+    ['JSON text and another list', '["a"]', ['a', 'b'], false],
+    ['list order matters', '["b","a"]', ['a', 'b'], false],
+    ['null and absent', null, undefined, true],
+    ['empty string is not absent', '', undefined, false],
+    ['strings', 'A', 'A', true],
+    ['number and numeric string', 5, '5', false],
+  ])('%s', (_name, a, b, expected) => {
+    expect(sameValue(a, b)).toBe(expected);
+  });
+});
+
+describe('sqlite-yaml consistency provider on the example backend stores', () => {
+  let dir: string;
+  let db: string;
+  let yaml: string;
+
+  beforeEach(async () => {
+    dir = tempDir('consistency');
+    // The real backend creates and seeds both stores; it is closed before the files are edited.
+    const backend = await startBackend({ port: 0, dataDir: dir, log: () => undefined });
+    db = backend.dbPath;
+    yaml = backend.yamlPath;
+    await backend.close();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const provider = (recheckDelayMs = 50) =>
+    createConsistencyProvider({ type: 'sqlite-yaml', database: db, yaml }, { recheckDelayMs });
+  const sql = (statement: string, ...params: unknown[]) => {
+    const conn = new Database(db);
+    try {
+      conn.prepare(statement).run(...params);
+    } finally {
+      conn.close();
+    }
+  };
+  const editYaml = (edit: (cameras: Array<Record<string, unknown>>) => void) => {
+    const doc = YAML.parse(fs.readFileSync(yaml, 'utf8'));
+    edit(doc.cameras);
+    fs.writeFileSync(yaml, YAML.stringify(doc));
+  };
+
+  test('stores in step: ok, every camera checked', async () => {
+    expect(await provider().compare()).toEqual({ ok: true, checked: 5, differences: [] });
+  });
+
+  test.each<[string, () => void, string[]]>([
+    [
+      'a name differs',
+      () => sql("UPDATE cameras SET name = 'A' WHERE id = 'cam-002'"),
+      ['camera cam-002: name db="A" yaml="Parking north"'],
+    ],
+    [
+      'a tag list differs',
+      () => sql(`UPDATE cameras SET tags = '["x"]' WHERE id = 'cam-001'`),
+      ['camera cam-001: tags db=["x"] yaml=["indoor","entrance"]'],
+    ],
+    [
+      'enabled differs',
+      () => sql("UPDATE cameras SET enabled = 0 WHERE id = 'cam-001'"),
+      ['camera cam-001: enabled db=0 yaml=true'],
+    ],
+    [
+      'missing in yaml',
+      () =>
+        sql(
+          "INSERT INTO cameras (id, name, location, rtsp_url, enabled, tags, created_at, updated_at) VALUES ('cam-9', 'N', '', 'rtsp://x', 1, '[]', 't', 't')",
+        ),
+      ['camera cam-9: missing in yaml (present in database)'],
+    ],
+    [
+      'missing in the database',
+      () => sql("DELETE FROM cameras WHERE id = 'cam-003'"),
+      ['camera cam-003: missing in database (present in yaml)'],
+    ],
+  ])('%s: reported field by field', async (_name, change, expected) => {
+    change();
+    const report = await provider().compare();
+    expect(report.ok).toBe(false);
+    expect(report.differences).toEqual(expected);
+  });
+
+  test('yaml-side differences: an extra field, a changed URL, a duplicate', async () => {
+    editYaml((cameras) => {
+      cameras[0].rtsp_url = 'rtsp://elsewhere';
+      cameras[1].owner = 'ops';
+      cameras.push({ ...cameras[2] });
+    });
+    const report = await provider().compare();
+    expect(report.differences).toEqual([
+      'camera cam-003: listed more than once in yaml',
+      'camera cam-001: rtsp_url db="rtsp://10.0.0.11:554/stream1" yaml="rtsp://elsewhere"',
+      'camera cam-002: owner db=(absent) yaml="ops"',
+    ]);
+  });
+
+  test('a difference gone by the second read (a write in progress) is not reported', async () => {
+    sql("UPDATE cameras SET name = 'mid-write' WHERE id = 'cam-004'");
+    const p = provider(400);
+    const report = p.compare();
+    // The "write" completes during the pause before the confirming read.
+    setTimeout(() => sql("UPDATE cameras SET name = 'Server room' WHERE id = 'cam-004'"), 100);
+    expect(await report).toEqual({ ok: true, checked: 5, differences: [] });
+  });
+
+  test('the database is opened read-only: the check never writes', async () => {
+    const before = fs.statSync(db).mtimeMs;
+    await provider().compare();
+    expect(fs.statSync(db).mtimeMs).toBe(before);
+    expect(fs.existsSync(`${db}-journal`)).toBe(false);
+  });
+
+  test('lookup returns one record from each store', async () => {
+    sql("UPDATE cameras SET name = 'Z' WHERE id = 'cam-001'");
+    const pair = await provider().lookup!('cam-001');
+    expect(pair.db).toMatchObject({ id: 'cam-001', name: 'Z', tags: ['indoor', 'entrance'], enabled: 1 });
+    expect(pair.yaml).toMatchObject({ id: 'cam-001', name: 'Lobby entrance', enabled: true });
+    expect(await provider().lookup!('nope')).toEqual({ db: undefined, yaml: undefined });
+  });
+
+  test.each<[string, () => void, RegExp]>([
+    ['a missing database', () => fs.rmSync(db), /database .*cameras\.db: cannot open/],
+    [
+      'a database without the table',
+      () => sql('DROP TABLE cameras'),
+      /no table cameras \(tables: alert_rules, alert_history\)/,
+    ],
+    ['a missing yaml file', () => fs.rmSync(yaml), /yaml .*cameras\.yaml: cannot read: ENOENT/],
+    [
+      'yaml that is not YAML',
+      () => fs.writeFileSync(yaml, 'cameras: [\n  - id: "x'),
+      /yaml .*cameras\.yaml: not valid YAML/,
+    ],
+    [
+      'yaml of another shape',
+      () => fs.writeFileSync(yaml, 'cameras: {a: 1}\n'),
+      /yaml .*cameras\.yaml: unexpected content: cameras: /,
+    ],
+  ])('%s is an error naming the file', async (_name, breakIt, pattern) => {
+    breakIt();
+    expect((await rejectionOf(provider().compare())).message).toMatch(pattern);
+  });
+
+  test('an empty yaml file against cameras in the database: all missing in yaml', async () => {
+    fs.writeFileSync(yaml, '');
+    const report = await provider().compare();
+    expect(report.differences).toHaveLength(5);
+    expect(report.differences[0]).toBe('camera cam-001: missing in yaml (present in database)');
+  });
+});
