@@ -440,6 +440,9 @@ class RolloutRun {
     }
     const step = this.phase.steps[this.cursor.stepIndex];
     if (step.observe === 'continuous') {
+      // Judged from here on against the new percent only.
+      delete this.cursor.window[this.phase.group];
+      this.cursor.recent[this.phase.group] = [];
       this.setGroup(this.phase.group, { state: 'monitoring' });
       if (!this.cursor.monitored.includes(this.phase.group)) this.cursor.monitored.push(this.phase.group);
       if (this.cursor.phaseIndex + 1 < this.plan.phases.length) {

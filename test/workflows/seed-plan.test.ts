@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,9 @@ import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 jest.setTimeout(600_000);
 
 const seedPlan = parse(readFileSync(path.resolve(__dirname, '../../plans/phase2-3.yaml'), 'utf8'));
+// Windows as in the seed (30m … 8h); checks every 5 minutes keep the run to a few thousand ticks.
+// The 10s interval over a full 8h window is exercised in history-bounds.test.ts.
+seedPlan.defaults.checkInterval = '5m';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -19,13 +23,14 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function waitFor(handle: { query: typeof Function.prototype }, pred: (s: RolloutStatus) => boolean, step = '10m', max = 400) {
+async function waitFor(handle: WorkflowHandle, pred: (s: RolloutStatus) => boolean, step = '10m', max = 50) {
+  let s: RolloutStatus | undefined;
   for (let i = 0; i < max; i++) {
-    const s = (await (handle as any).query(statusQuery)) as RolloutStatus;
+    s = await handle.query(statusQuery);
     if (pred(s)) return s;
     await env.sleep(step);
   }
-  throw new Error('condition not reached');
+  throw new Error(`condition not reached; state ${s?.state}: ${JSON.stringify({ awaiting: s?.awaiting, lastCheck: s?.lastCheck, events: s?.events.slice(-5) })}`);
 }
 
 test('the whole seed plan: every step in order, each as long as its window, phase 3 only after approve', async () => {
@@ -43,14 +48,14 @@ test('the whole seed plan: every step in order, each as long as its window, phas
       workflowId: 'rollout-camera-api',
       args: [{ plan: seedPlan }],
     });
-    const awaiting = await waitFor(handle as any, (s) => s.state === 'awaiting-approval', '30m');
+    const awaiting = await waitFor(handle, (s) => s.state === 'awaiting-approval', '30m');
     expect(awaiting.phase).toBe('phase3-write');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
     // Hours pass without approval: phase 3 must not start by itself.
     await env.sleep('12h');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
     await handle.signal(approveSignal, { by: 'alice', comment: 'phase 2 stable' });
-    const monitoring = await waitFor(handle as any, (s) => s.state === 'monitoring', '1h', 100);
+    const monitoring = await waitFor(handle, (s) => s.state === 'monitoring', '1h', 100);
     expect(monitoring.groups).toEqual({ read: { percent: 100, state: 'monitoring' }, write: { percent: 100, state: 'monitoring' } });
     await handle.signal(completeSignal, { by: 'alice' });
     return handle.result();
