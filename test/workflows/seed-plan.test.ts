@@ -1,19 +1,9 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'yaml';
-import { approveSignal, completeSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
-import { FakeTarget } from '../helpers/fake-target';
-import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { approveSignal, completeSignal } from '../../src/workflows/definitions';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
-
-const seedPlan = parse(readFileSync(path.resolve(__dirname, '../../plans/phase2-3.yaml'), 'utf8'));
-// Windows as in the seed (30m … 8h); checks every 5 minutes keep the run to a few thousand ticks.
-// The 10s interval over a full 8h window is exercised in history-bounds.test.ts.
-seedPlan.defaults.checkInterval = '5m';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -23,44 +13,34 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function waitFor(handle: WorkflowHandle, pred: (s: RolloutStatus) => boolean, step = '10m', max = 50) {
-  let s: RolloutStatus | undefined;
-  for (let i = 0; i < max; i++) {
-    s = await handle.query(statusQuery);
-    if (pred(s)) return s;
-    await env.sleep(step);
-  }
-  throw new Error(`condition not reached; state ${s?.state}: ${JSON.stringify({ awaiting: s?.awaiting, lastCheck: s?.lastCheck, events: s?.events.slice(-5) })}`);
-}
-
 test('the whole seed plan: every step in order, each as long as its window, phase 3 only after approve', async () => {
+  // Windows exactly as in the seed (30m … 8h); checks every 5 minutes keep the run to a few
+  // thousand workflow tasks. The 10s interval over a full 8h window is in history-bounds.test.ts.
+  const plan = seedPlan();
+  plan.defaults.checkInterval = '5m';
   const target = new FakeTarget();
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: target.activities(),
-  });
   const started = Date.now();
-  const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', {
-      taskQueue: TASK_QUEUE,
-      workflowId: 'rollout-camera-api',
-      args: [{ plan: seedPlan }],
-    });
-    const awaiting = await waitFor(handle, (s) => s.state === 'awaiting-approval', '30m');
+  const { result, runs } = await withRollout(env, target, plan, async (handle) => {
+    const awaiting = await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
     expect(awaiting.phase).toBe('phase3-write');
+    expect(awaiting.groups.read).toEqual({ percent: 100, state: 'monitoring' });
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
-    // Hours pass without approval: phase 3 must not start by itself.
+    // Hours pass without approval: phase 3 must not start by itself, phase 2 keeps being checked.
+    const checksBefore = target.sampleCalls;
     await env.sleep('12h');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
+    expect(target.sampleCalls - checksBefore).toBeGreaterThanOrEqual(12 * 12 - 1);
     await handle.signal(approveSignal, { by: 'alice', comment: 'phase 2 stable' });
-    const monitoring = await waitFor(handle, (s) => s.state === 'monitoring', '1h', 100);
+    const monitoring = await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h');
     expect(monitoring.groups).toEqual({ read: { percent: 100, state: 'monitoring' }, write: { percent: 100, state: 'monitoring' } });
     await handle.signal(completeSignal, { by: 'alice' });
-    return handle.result();
+    const result = await handle.result();
+    return { result, runs: await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId) };
   });
-  console.log(`seed plan: ${target.sampleCalls} checks, wall ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const events = runs.reduce((n, r) => n + r.events, 0);
+  console.log(
+    `seed plan (5m checks): ${target.sampleCalls} checks, ${runs.length} runs, ${events} history events in all (largest run ${Math.max(...runs.map((r) => r.events))}), wall ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
   expect(result.state).toBe('completed');
   expect(target.applied.map((a) => `${a.group}:${a.percent}`)).toEqual([
     'read:10', 'read:25', 'read:50', 'read:100', 'write:5', 'write:10', 'write:25', 'write:50', 'write:100',
@@ -70,9 +50,12 @@ test('the whole seed plan: every step in order, each as long as its window, phas
   for (const h of windows) {
     expect(Date.parse(h.endedAt!) - Date.parse(h.startedAt)).toBeGreaterThanOrEqual(h.windowMs!);
     expect(h.outcome).toBe('passed');
+    expect(h.verdict).toBe('pass');
   }
+  expect(result.history.filter((h) => h.windowMs === null).map((h) => h.outcome)).toEqual(['completed', 'completed']);
   const writeStart = result.history.find((h) => h.group === 'write')!.startedAt;
   const approval = result.events.find((e) => e.name === 'approve' && e.accepted)!;
+  expect(approval.by).toBe('alice');
   expect(Date.parse(writeStart)).toBeGreaterThanOrEqual(Date.parse(approval.at));
   expect(target.rollbacks).toEqual([]);
 });

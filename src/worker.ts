@@ -1,0 +1,30 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import path from 'node:path';
+import { createActivities } from './activities';
+import { temporalSettings } from './config';
+
+/** Runs the rollout worker until SIGINT/SIGTERM. Everything it needs comes from the environment. */
+export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = temporalSettings(env);
+  const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: settings.namespace,
+      taskQueue: settings.taskQueue,
+      workflowsPath: path.resolve(__dirname, 'workflows/index'),
+      activities: createActivities({ env }),
+    });
+    console.log(`rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(`rollout worker failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

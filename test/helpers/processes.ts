@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+
+/** A child process whose output is kept for assertions and failure messages. */
+export interface Child {
+  proc: ChildProcess;
+  output(): string;
+  /** Resolves once `pattern` appears in stdout/stderr; rejects on exit or timeout with the output so far. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Child {
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+    for (const l of listeners) l();
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    proc,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out)) done(resolve);
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern} from ${command}:\n${out.slice(-3000)}`))), timeoutMs);
+        const onExit = () => done(() => reject(new Error(`${command} exited (${proc.exitCode}) before ${pattern}:\n${out.slice(-3000)}`)));
+        const done = (f: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          proc.off('exit', onExit);
+          f();
+        };
+        listeners.add(check);
+        proc.once('exit', onExit);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A rollout worker process (`src/worker.ts`) against the given Temporal address. */
+export function startWorkerProcess(address: string, extraEnv: NodeJS.ProcessEnv = {}): Child {
+  return startProcess(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
+    { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', ...extraEnv },
+  );
+}
+
+/** The example backend as its own process (`npm run backend`). */
+export function startBackendProcess(port: number, dataDir: string, extraEnv: NodeJS.ProcessEnv = {}): Child {
+  return startProcess(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'example-backend/server.ts')],
+    { ...process.env, PORT: String(port), DATA_DIR: dataDir, ...extraEnv },
+  );
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `rollout-${prefix}-`));
+}

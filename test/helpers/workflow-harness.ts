@@ -1,0 +1,77 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { PlanInput } from '../../src/plan/schema';
+import type { rolloutWorkflow } from '../../src/workflows';
+import { statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
+import { FakeTarget } from './fake-target';
+import { workflowBundle } from './temporal';
+
+export type RolloutHandle = WorkflowHandle<typeof rolloutWorkflow>;
+
+/** The seed plan as written in plans/phase2-3.yaml, fresh copy each call. */
+export function seedPlan(): PlanInput & { defaults: NonNullable<PlanInput['defaults']> } {
+  return parse(readFileSync(path.resolve(__dirname, '../../plans/phase2-3.yaml'), 'utf8'));
+}
+
+let ids = 0;
+/** Runs `body` with a worker whose activities are `target`'s mocks. */
+export async function withRollout<T>(
+  env: TestWorkflowEnvironment,
+  target: FakeTarget,
+  plan: unknown,
+  body: (handle: RolloutHandle) => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: target.activities(),
+  });
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `rollout-test-${++ids}-${Date.now()}`,
+      args: [{ plan }],
+    });
+    return body(handle);
+  });
+}
+
+/** Lets workflow time pass in `step`s until `pred` holds; fails with the status when it never does. */
+export async function waitForStatus(
+  env: TestWorkflowEnvironment,
+  handle: RolloutHandle,
+  pred: (s: RolloutStatus) => boolean,
+  step: Duration = '10m',
+  max = 100,
+): Promise<RolloutStatus> {
+  let s: RolloutStatus | undefined;
+  for (let i = 0; i < max; i++) {
+    s = await handle.query(statusQuery);
+    if (pred(s)) return s;
+    await env.sleep(step);
+  }
+  throw new Error(
+    `condition not reached; state ${s?.state} at ${s?.phase} ${s?.percent}%: ${JSON.stringify({ awaiting: s?.awaiting, lastCheck: s?.lastCheck, events: s?.events.slice(-5) })}`,
+  );
+}
+
+/** Every run of a workflow chained by continue-as-new, with its event count. */
+export async function runsOf(client: Client, workflowId: string, firstRunId: string): Promise<Array<{ runId: string; events: number }>> {
+  const runs: Array<{ runId: string; events: number }> = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    runs.push({ runId, events: events.length });
+    runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+export { FakeTarget };
