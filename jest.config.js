@@ -6,5 +6,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Workflow and end-to-end suites start real servers; their own timeouts are set per suite.
   testTimeout: 120_000,
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  verbose: true,
 };

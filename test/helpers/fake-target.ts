@@ -28,7 +28,7 @@ export class FakeTarget {
 
   private sample(group: string): GroupSample {
     const percent = this.percents[group] ?? 0;
-    const n = this.active(group, 'fewSamples') ? 20 : this.volume;
+    const n = this.active(group, 'fewSamples') ? 0 : this.volume;
     let share = percent / 100;
     if (this.active(group, 'servedShare')) share = share / 2;
     const domainN = Math.round(n * share);

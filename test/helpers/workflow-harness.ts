@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -7,11 +7,11 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { PlanInput } from '../../src/plan/schema';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
+import { statusQuery, TASK_QUEUE, TERMINAL_STATES, type RolloutStatus } from '../../src/workflows/definitions';
 import { FakeTarget } from './fake-target';
 import { workflowBundle } from './temporal';
 
-export type RolloutHandle = WorkflowHandle<typeof rolloutWorkflow>;
+export type RolloutHandle = WorkflowHandleWithFirstExecutionRunId<typeof rolloutWorkflow>;
 
 /** The seed plan as written in plans/phase2-3.yaml, fresh copy each call. */
 export function seedPlan(): PlanInput & { defaults: NonNullable<PlanInput['defaults']> } {
@@ -54,6 +54,7 @@ export async function waitForStatus(
   for (let i = 0; i < max; i++) {
     s = await handle.query(statusQuery);
     if (pred(s)) return s;
+    if (TERMINAL_STATES.includes(s.state)) break;
     await env.sleep(step);
   }
   throw new Error(
@@ -66,7 +67,9 @@ export async function runsOf(client: Client, workflowId: string, firstRunId: str
   const runs: Array<{ runId: string; events: number }> = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow
+      .getHandle(workflowId, runId)
+      .fetchHistory();
     const events = history.events ?? [];
     runs.push({ runId, events: events.length });
     runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
