@@ -129,47 +129,6 @@ export const planSchema = z
     notify: z.object({ webhookUrl: z.url() }).optional(),
     defaults: defaults.default(defaults.parse({})),
     phases: z.array(phase).min(1, 'must have at least one phase'),
-  })
-  .superRefine((plan, ctx) => {
-    const seen = new Map<string, number>();
-    plan.phases.forEach((p, i) => {
-      const first = seen.get(p.group);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['phases', i, 'group'],
-          message: `duplicate group "${p.group}" (already used by phases[${first}])`,
-        });
-      } else seen.set(p.group, i);
-      p.steps.forEach((s, j) => {
-        const prev = p.steps[j - 1];
-        if (prev && s.percent <= prev.percent) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', i, 'steps', j, 'percent'],
-            message: `must be greater than the step before (${prev.percent})`,
-          });
-        }
-        if (s.observe === 'continuous' && j !== p.steps.length - 1) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['phases', i, 'steps', j, 'observe'],
-            message: '"continuous" is only allowed on the last step',
-          });
-        }
-      });
-      const checks = p.checks ?? [];
-      if (checks.includes('dataConsistency') && !plan.target.consistency) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['phases', i, 'checks'],
-          message: 'dataConsistency needs target.consistency',
-        });
-      }
-      if (checks.includes('command') && !p.command) {
-        ctx.addIssue({ code: 'custom', path: ['phases', i, 'command'], message: 'the command check needs a command' });
-      }
-    });
   });
 
 /** A plan as written (defaults not yet applied). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { PlanInput } from '../../src/plan/schema';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { statusQuery, TASK_QUEUE, TERMINAL_STATES, type RolloutStatus } from '../../src/workflows/definitions';
+import { rollbackSignal, statusQuery, TASK_QUEUE, TERMINAL_STATES, type RolloutStatus } from '../../src/workflows/definitions';
 import { FakeTarget } from './fake-target';
 import { workflowBundle } from './temporal';
 
@@ -75,6 +75,15 @@ export async function runsOf(client: Client, workflowId: string, firstRunId: str
     runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
+}
+
+/**
+ * Ends a rollout the way an operator would (a manual rollback) and waits for it. Terminating
+ * instead can leave the time-skipping server's clock locked for the next test.
+ */
+export async function endRollout(handle: RolloutHandle, by = 'test'): Promise<RolloutStatus> {
+  await handle.signal(rollbackSignal, { by, reason: 'end of test' });
+  return handle.result();
 }
 
 export { FakeTarget };

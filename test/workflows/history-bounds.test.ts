@@ -1,6 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
+import { endRollout, FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
 
@@ -21,7 +21,7 @@ test('an 8h window checked every 10s keeps each run of the history bounded (cont
   const { runs, status } = await withRollout(env, target, plan, async (handle) => {
     const status = await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h', 20);
     const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
-    await handle.terminate();
+    await endRollout(handle);
     return { runs, status };
   });
   const total = runs.reduce((n, r) => n + r.events, 0);

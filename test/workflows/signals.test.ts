@@ -10,7 +10,7 @@ import {
   statusQuery,
 } from '../../src/workflows/definitions';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { FakeTarget, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
+import { endRollout, FakeTarget, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
 
@@ -48,7 +48,7 @@ describe('hold at the end of a window', () => {
       const next = await waitForStatus(env, handle, (s) => s.percent === 50, '1m');
       expect(next.history[1]).toMatchObject({ percent: 25, outcome: 'approved', by: 'alice', verdict: 'hold' });
       expect(target.rollbacks).toEqual([]);
-      await handle.terminate();
+      await endRollout(handle);
     });
   });
 
@@ -75,7 +75,7 @@ describe('hold at the end of a window', () => {
       expect(held.metricErrors).toBe(6);
       expect(held.awaiting!.prompt).toMatch(/metrics source failed 6 times in a row.*ECONNREFUSED/);
       expect(target.rollbacks).toEqual([]);
-      await handle.terminate();
+      await endRollout(handle);
     });
   });
 });
@@ -102,7 +102,7 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
     const next = await waitForStatus(env, handle, (s) => s.percent === 25, '5m');
     const first = next.history[0];
     expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt)).toBeGreaterThanOrEqual(30 * 60_000 + 2 * 3_600_000);
-    await handle.terminate();
+    await endRollout(handle);
   });
 });
 
@@ -118,7 +118,7 @@ test('pause during a hold blocks approval until resumed', async () => {
     expect(lastEvent(s, 'approve')).toMatchObject({ accepted: false, message: 'approve refused: the rollout is paused; resume first' });
     await handle.signal(resumeSignal, { by: 'alice' });
     expect((await handle.query(statusQuery)).state).toBe('holding');
-    await handle.terminate();
+    await endRollout(handle);
   });
 });
 
@@ -145,7 +145,7 @@ test('signals that make no sense change nothing and are recorded', async () => {
     ]);
     await env.sleep('40m');
     expect(target.applied.map((a) => a.percent)).toEqual([10, 25]);
-    await handle.terminate();
+    await endRollout(handle);
   });
 });
 
@@ -167,7 +167,7 @@ test('approvers outside the list are refused, for every signal', async () => {
     await handle.signal(approveSignal, { by: 'alice' });
     s = await waitForStatus(env, handle, (x) => x.group === 'write' && x.percent === 5, '1m');
     expect(lastEvent(s, 'approve')).toMatchObject({ accepted: true, by: 'alice' });
-    await handle.terminate();
+    await endRollout(handle, 'alice');
   });
 });
 

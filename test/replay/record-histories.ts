@@ -1,0 +1,68 @@
+/**
+ * Records workflow histories for the replay test: `npx ts-node --transpile-only test/replay/record-histories.ts`.
+ * Re-record only on purpose: a history recorded before a change is what proves the change does
+ * not break rollouts that are already running.
+ */
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { approveSignal, completeSignal, pauseSignal, resumeSignal, rollbackSignal } from '../../src/workflows/definitions';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout, type RolloutHandle } from '../helpers/workflow-harness';
+
+async function main() {
+  const env = await createTimeSkippingEnv();
+  const save = async (name: string, handle: RolloutHandle) => {
+    const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+    for (const [i, run] of runs.entries()) {
+      const history = await env.client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
+      const file = path.join(__dirname, 'histories', `${name}-run${i + 1}.json`);
+      writeFileSync(file, historyToJSON(history));
+      console.log(`${file}: ${run.events} events`);
+    }
+  };
+  try {
+    const plan = seedPlan();
+    plan.defaults.checkInterval = '5m';
+    await withRollout(env, new FakeTarget(), plan, async (handle) => {
+      await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+      await handle.signal(approveSignal, { by: 'alice' });
+      await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h');
+      await handle.signal(completeSignal, { by: 'alice' });
+      await handle.result();
+      await save('seed-plan-completed', handle);
+    });
+
+    const p2 = seedPlan();
+    p2.defaults.checkInterval = '1m';
+    const target = new FakeTarget();
+    target.faults = [{ group: 'read', atPercent: 25, kind: 'holdErrorRate' }];
+    await withRollout(env, target, p2, async (handle) => {
+      await waitForStatus(env, handle, (s) => s.state === 'observing', '1m');
+      await handle.signal(pauseSignal, { by: 'alice', reason: 'freeze' });
+      await env.sleep('20m');
+      await handle.signal(approveSignal, { by: 'alice' });
+      await handle.signal(resumeSignal, { by: 'alice' });
+      await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
+      await handle.signal(approveSignal, { by: 'alice' });
+      await waitForStatus(env, handle, (s) => s.percent === 50, '1m');
+      await handle.signal(rollbackSignal, { by: 'bob', reason: '严重业务影响' });
+      await handle.result();
+      await save('pause-hold-manual-rollback', handle);
+    });
+
+    const t3 = new FakeTarget();
+    t3.faults = [{ group: 'read', atPercent: 10, kind: 'errorRate' }];
+    await withRollout(env, t3, p2, async (handle) => {
+      await handle.result();
+      await save('error-rate-rollback', handle);
+    });
+  } finally {
+    await env.teardown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
