@@ -1,0 +1,112 @@
+import { planSchema } from '../../src/plan/schema';
+import {
+  combine,
+  evaluateConsistency,
+  evaluateErrorRate,
+  evaluateP95,
+  evaluateServedShare,
+  evaluateStage,
+  evaluateSuccessRate,
+  type TrafficContext,
+} from '../../src/workflows/evaluate';
+import type { GroupSample, ImplStats } from '../../src/workflows/observations';
+import { histogramQuantile, wilson } from '../../src/workflows/statistics';
+import { seedPlan } from '../helpers/workflow-harness';
+
+const thresholds = planSchema.parse(seedPlan()).defaults.thresholds;
+const stats = (requests: number, errors = 0, clientErrors = 0, latency = 0.04): ImplStats => ({
+  requests,
+  errors,
+  successes: requests - errors - clientErrors,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1].map((le) => [le, le >= latency ? requests : 0] as [number, number]),
+});
+const sample = (domain: ImplStats, legacy: ImplStats): GroupSample => ({ from: '', to: '', domain, legacy });
+const ctx = (percent: number, baselineP95Ms: number | null = null): TrafficContext => ({ percent, thresholds, checks: [], baselineP95Ms });
+
+test.each([
+  // [errors, n, verdict]
+  [0, 10, 'inconclusive'], // below minSamples
+  [0, 1000, 'pass'],
+  [2, 100, 'pass'], // 2% is above target, but not clearly
+  [30, 1000, 'hold'], // 3%: clearly above 1%, not clearly above 5%
+  [8, 100, 'hold'], // 8% point estimate, interval still reaches below 5%
+  [100, 1000, 'rollback'], // 10%: clearly above 5%
+  [20, 50, 'rollback'],
+])('error rate %i/%i → %s', (errors, n, verdict) => {
+  expect(evaluateErrorRate(stats(n, errors), thresholds).verdict).toBe(verdict);
+});
+
+test.each([
+  [0, 1000, 'pass'],
+  [30, 1000, 'hold'], // 97% success
+  [200, 1000, 'rollback'], // 80%
+  [3, 10, 'inconclusive'],
+])('success rate with %i non-2xx of %i → %s', (bad, n, verdict) => {
+  const r = evaluateSuccessRate(stats(n, 0, bad), thresholds);
+  expect(r.verdict).toBe(verdict);
+  if (verdict === 'rollback') expect(r.trigger).toBe('successRate');
+});
+
+test.each([
+  // domain latency, legacy latency, percent, baseline, verdict
+  [0.04, 0.04, 25, null, 'pass'],
+  [0.2, 0.04, 25, null, 'rollback'],
+  [0.009, 0.004, 25, null, 'pass'], // +125% but under 20ms absolute: noise
+  [0.2, 0.04, 100, 40, 'rollback'], // at 100%: against the baseline
+  [0.04, 0.04, 100, null, 'inconclusive'], // at 100% with no baseline
+])('p95 domain %ss vs legacy %ss at %i%% → %s', (d, l, percent, baseline, verdict) => {
+  const legacyN = percent === 100 ? 0 : 1000;
+  expect(evaluateP95(sample(stats(1000, 0, 0, d), stats(legacyN, 0, 0, l)), ctx(percent, baseline)).verdict).toBe(verdict);
+});
+
+test.each([
+  [100, 1000, 10, 'pass'],
+  [50, 1000, 10, 'rollback'], // 5% served for 10% configured
+  [10, 100, 10, 'pass'],
+  [13, 100, 10, 'inconclusive'], // 13% looks off, interval still overlaps 9–11%
+  [1000, 1000, 100, 'pass'],
+  [2, 20, 10, 'inconclusive'], // too few requests
+])('served share %i/%i at %i%% → %s', (domain, n, percent, verdict) => {
+  expect(evaluateServedShare(sample(stats(domain), stats(n - domain)), ctx(percent)).verdict).toBe(verdict);
+});
+
+test('wilson intervals are honest at the edges', () => {
+  expect(wilson(0, 0)).toEqual({ low: 0, high: 1 });
+  const zero = wilson(0, 100);
+  expect(zero.low).toBe(0);
+  expect(zero.high).toBeCloseTo(0.037, 3);
+  const half = wilson(50, 100);
+  expect(half.low).toBeCloseTo(0.404, 3);
+  expect(half.high).toBeCloseTo(0.596, 3);
+});
+
+test('histogram quantile interpolates like PromQL', () => {
+  expect(histogramQuantile(0.95, [[0.1, 50], [0.2, 100]], 100)).toBeCloseTo(0.19, 5);
+  expect(histogramQuantile(0.5, [[0.1, 100]], 100)).toBeCloseTo(0.05, 5);
+  expect(histogramQuantile(0.95, [[0.1, 10]], 100)).toBe(0.1);
+  expect(histogramQuantile(0.95, [], 0)).toBeNull();
+});
+
+test('stage reports: failures roll back with the right trigger, timeouts are inconclusive', () => {
+  const verdicts = (r: Parameters<typeof evaluateStage>[0]) => evaluateStage(r).map((x) => [x.check, x.verdict, x.trigger ?? null]);
+  expect(verdicts({ at: '', functional: { ok: false, checked: 6, failures: ['GET /x via domain: status 500'], serverErrors: 1 } })).toEqual([
+    ['functional', 'rollback', 'errorRate'],
+  ]);
+  expect(verdicts({ at: '', functional: { ok: false, checked: 6, failures: ['GET /x: shape differs'], serverErrors: 0 } })).toEqual([
+    ['functional', 'rollback', 'successRate'],
+  ]);
+  expect(verdicts({ at: '', writeProbe: { ok: false, steps: [], failure: 'x' } })).toEqual([['writeProbe', 'rollback', 'writeProbe']]);
+  expect(verdicts({ at: '', command: { ok: false, exitCode: 1, timedOut: false, output: 'FAIL' } })).toEqual([['command', 'rollback', 'command']]);
+  expect(verdicts({ at: '', command: { ok: false, exitCode: null, timedOut: true, output: '' } })).toEqual([['command', 'inconclusive', null]]);
+  expect(evaluateConsistency({ ok: false, checked: 0, differences: [], error: 'SQLITE_CANTOPEN' }).verdict).toBe('inconclusive');
+  expect(evaluateConsistency({ ok: false, checked: 3, differences: ['camera a: name'] }).trigger).toBe('dataConsistency');
+});
+
+test('combine: rollback beats hold beats inconclusive beats pass; no evidence is not a pass', () => {
+  const r = (verdict: 'pass' | 'hold' | 'rollback' | 'inconclusive') => ({ check: 'errorRate' as const, verdict, reason: verdict, figures: {} });
+  expect(combine([r('pass'), r('inconclusive')]).verdict).toBe('inconclusive');
+  expect(combine([r('inconclusive'), r('hold')]).verdict).toBe('hold');
+  expect(combine([r('hold'), { ...r('rollback'), trigger: 'errorRate' as const }])).toMatchObject({ verdict: 'rollback', trigger: 'errorRate' });
+  expect(combine([r('pass'), r('pass')]).verdict).toBe('pass');
+  expect(combine([]).verdict).toBe('inconclusive');
+});
