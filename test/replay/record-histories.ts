@@ -3,7 +3,7 @@
  * Re-record only on purpose: a history recorded before a change is what proves the change does
  * not break rollouts that are already running.
  */
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { approveSignal, completeSignal, pauseSignal, resumeSignal, rollbackSignal } from '../../src/workflows/definitions';
@@ -16,8 +16,9 @@ async function main() {
     const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
     for (const [i, run] of runs.entries()) {
       const history = await env.client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
-      const file = path.join(__dirname, 'histories', `${name}-run${i + 1}.json`);
-      writeFileSync(file, historyToJSON(history));
+      // Binary protobuf: the SDK's JSON helpers trip over duplicate protobufjs copies.
+      const file = path.join(__dirname, 'histories', `${name}-run${i + 1}.history.bin`);
+      writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
       console.log(`${file}: ${run.events} events`);
     }
   };

@@ -1,4 +1,4 @@
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { workflowBundle } from '../helpers/temporal';
 jest.setTimeout(300_000);
 
 const dir = path.join(__dirname, 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+const files = readdirSync(dir).filter((f) => f.endsWith('.history.bin'));
 
 test('recorded histories exist', () => {
   expect(files.length).toBeGreaterThanOrEqual(3);
@@ -15,6 +15,6 @@ test('recorded histories exist', () => {
 
 // A change to the workflow that would break rollouts already running fails here.
 test.each(files)('replays %s deterministically', async (file) => {
-  const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+  const history = temporal.api.history.v1.History.decode(readFileSync(path.join(dir, file)));
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
 });
