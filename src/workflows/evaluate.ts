@@ -210,7 +210,7 @@ export function combine(results: CheckResult[]): Evaluation {
   for (const r of results) Object.assign(metrics, r.figures);
   if (results.length === 0) return { verdict: 'inconclusive', reasons: ['no checks produced evidence'], results, metrics };
   const worst = results.reduce((a, b) => (SEVERITY[b.verdict] > SEVERITY[a.verdict] ? b : a));
-  const reasons = results.filter((r) => r.verdict === worst.verdict).map((r) => r.reason);
+  const reasons = [...new Set(results.filter((r) => r.verdict === worst.verdict).map((r) => r.reason))];
   return { verdict: worst.verdict, trigger: worst.trigger, reasons, results, metrics };
 }
 

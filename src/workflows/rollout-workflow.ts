@@ -84,6 +84,8 @@ interface Cursor {
   /** Groups whose last step is continuous and that are still being checked. */
   monitored: string[];
   pendingRollback: PendingRollback | null;
+  /** When each group's percent last changed (absent in runs started before it existed). */
+  appliedAt?: Record<string, number>;
   approval: { by: string; comment: string | null } | null;
   completion: { by: string } | null;
   lastUpsert: string | null;
@@ -424,6 +426,7 @@ class RolloutRun {
     try {
       const state = await applyTraffic({ traffic: this.plan.target.traffic, group: phase.group, percent: step.percent });
       this.setGroup(phase.group, { percent: state.groups[phase.group]?.percent ?? step.percent });
+      (this.cursor.appliedAt ??= {})[phase.group] = Date.now();
       this.goto('verify');
     } catch (err) {
       this.toHold('apply', `could not set ${phase.group} to ${step.percent}%: ${messageOf(err)}; approve to retry, rollback to revert`);
@@ -505,7 +508,7 @@ class RolloutRun {
         this.goto('apply');
       } else this.goto('window-end');
     } else if (r === 'metrics-hold') {
-      this.toHold('next', `metrics source failed ${this.status.metricErrors} times in a row: ${this.status.lastCheck?.reasons.join('; ')}`);
+      this.toHold(kind === 'baseline' ? 'apply' : 'next', `metrics source failed ${this.status.metricErrors} times in a row: ${this.status.lastCheck?.reasons.join('; ')}`);
     }
   }
 
@@ -623,8 +626,12 @@ class RolloutRun {
         this.setGroup(group, { percent: result.state.useDomainService ? (result.state.groups[group]?.percent ?? 0) : 0, state: 'rolled-back' });
       }
     });
-    for (const entry of this.status.history)
-      if (entry.endedAt === null) this.closeHistory(entry, { outcome: 'rolled-back', reason: `${req.trigger}: ${req.reason}`, by: req.by });
+    for (const entry of this.status.history) {
+      if (entry.endedAt !== null) continue;
+      if (groups.includes(entry.group)) this.closeHistory(entry, { outcome: 'rolled-back', reason: `${req.trigger}: ${req.reason}`, by: req.by });
+      else this.closeHistory(entry, { outcome: 'completed', reason: `monitoring ended: ${groups.join(', ')} rolled back (${req.trigger})` });
+    }
+    for (const g of this.cursor.monitored) if (!groups.includes(g)) this.setGroup(g, { state: 'completed' });
     this.cursor.monitored = [];
     this.status.percent = this.status.groups[this.phase.group].percent;
     this.status.windowEndsAt = null;
@@ -668,14 +675,15 @@ class RolloutRun {
       const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
       if (timeout === Infinity) await wf.condition(wake);
       else if (timeout > 0) await wf.condition(wake, timeout);
-      const elapsed = Date.now() - now;
-      if (window && !paused) this.cursor.windowRemainingMs = Math.max(0, this.cursor.windowRemainingMs! - elapsed);
-
+      let outcome: 'ok' | 'metrics-hold' = 'ok';
       if (this.cursor.nextCheckAt !== null && Date.now() >= this.cursor.nextCheckAt) {
         this.cursor.nextCheckAt = Date.now() + this.checkIntervalMs;
-        const outcome = await this.tick(active);
-        if (outcome === 'metrics-hold' && window) return 'metrics-hold';
+        outcome = await this.tick(active);
       }
+      // Time spent checking is window time too.
+      const elapsed = Date.now() - now;
+      if (window && !paused) this.cursor.windowRemainingMs = Math.max(0, this.cursor.windowRemainingMs! - elapsed);
+      if (outcome === 'metrics-hold' && window) return 'metrics-hold';
       if (active.length === 0) this.cursor.nextCheckAt = null;
     }
   }
@@ -718,7 +726,8 @@ class RolloutRun {
     const results: Array<{ group: string; results: CheckResult[] }> = [];
     for (const group of groups) {
       const sample = reading.samples[group];
-      if (!sample || sample.warmup) continue;
+      // A sample that began before the last change of percent mixes two shares: judge neither.
+      if (!sample || sample.warmup || Date.parse(from) < (this.cursor.appliedAt?.[group] ?? 0)) continue;
       this.cursor.window[group] = addSamples(this.cursor.window[group], sample);
       const recent = [...(this.cursor.recent[group] ?? []), sample].slice(-this.lookbackTicks);
       this.cursor.recent[group] = recent;
