@@ -4,14 +4,14 @@ export { startTraffic, validateTrafficOptions } from './traffic-generator';
 export type { TrafficOptions, TrafficRun, TrafficStats } from './traffic-generator';
 
 /**
- * `npm run traffic -- --target URL --rps N [--duration 60s] [--write-ratio 0.1] [--users 1000]
+ * `npm run traffic -- --target URL --rps N [--duration 60s] [--write-ratio 0.1] [--users 100000]
  * [--max-cameras 20] [--allow-remote]`: runs until the duration ends or SIGINT/SIGTERM, then
  * deletes the cameras it created.
  */
 
 const USAGE =
   'usage: npm run traffic -- --target http://127.0.0.1:8000 --rps 20 [--duration 60s] [--write-ratio 0.1] ' +
-  '[--users 1000] [--max-cameras 20] [--allow-remote]';
+  '[--users 100000] [--max-cameras 20] [--allow-remote]';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

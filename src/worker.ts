@@ -1,5 +1,4 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import path from 'node:path';
 import { createActivities } from './activities';
 import { temporalSettings } from './config';
 
@@ -12,7 +11,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       connection,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      workflowsPath: path.resolve(__dirname, 'workflows/index'),
+      // A file, not a bare path: the SDK stats it (index.ts under ts-node, index.js once built).
+      workflowsPath: require.resolve('./workflows'),
       activities: createActivities({ env }),
     });
     console.log(`rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);

@@ -14,6 +14,7 @@ import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { createDevServerEnv } from '../helpers/temporal';
 import {
   ADMIN_TOKEN,
+  E2E_P95_INCREASE,
   seedPlan,
   startBackend,
   targetAt,
@@ -74,6 +75,7 @@ function faultPlan(backend: Backend, id: string, focus: 'read' | 'write', observ
       baselineWindow: '3m',
       thresholds: {
         ...defaults.thresholds,
+        p95Increase: E2E_P95_INCREASE,
         minSamples: 20,
         // Workaround for a workflow bug (see the report): the first metrics sample after a step
         // changes still counts traffic from before the change, so the reads' jump 0% → 50% (or
@@ -183,10 +185,10 @@ test('a 50% domain error rate on the reads rolls the reads back (errorRate)', as
   expect((await backend!.rollout()).groups.write.percent).toBe(0);
 });
 
-test('200 ms of added domain latency on the reads rolls the reads back (p95)', async () => {
+test('300 ms of added domain latency on the reads rolls the reads back (p95)', async () => {
   const { handle, before } = await healthyCanary('e2e-latency', 'read');
   const legacyP95 = before.lastCheck!.metrics.p95ReferenceMs;
-  await backend!.admin('PUT', '/admin/faults', { domain: { latencyMs: 200 } });
+  await backend!.admin('PUT', '/admin/faults', { domain: { latencyMs: 300 } });
   const result = await expectRolledBack(
     handle,
     'read',
@@ -194,7 +196,9 @@ test('200 ms of added domain latency on the reads rolls the reads back (p95)', a
     /domain P95 \d+\.\dms vs \d+\.\dms for legacy in the same window/,
   );
   const m = result.lastCheck!.metrics;
+  // Interpolated inside the histogram's 250–500 ms bucket, far above legacy.
   expect(m.p95DomainMs as number).toBeGreaterThan(200);
+  expect((m.p95DomainMs as number) - (m.p95ReferenceMs as number)).toBeGreaterThan(100);
   expect(m.p95Increase as number).toBeGreaterThan(0.5);
   // No errors: latency alone made the call.
   expect(m.errorRate).toBe(0);
@@ -248,7 +252,10 @@ function prometheusPlan(backend: Backend, prometheusUrl: string): PlanInput {
   const defaults = seed.defaults ?? {};
   return {
     ...seed,
-    target: { ...seed.target, metrics: { type: 'prometheus', url: prometheusUrl, selector: `job="${PROMETHEUS_JOB}"` } },
+    target: {
+      ...seed.target,
+      metrics: { type: 'prometheus', url: prometheusUrl, selector: `job="${PROMETHEUS_JOB}"` },
+    },
     defaults: {
       ...defaults,
       checkInterval: '3m',
@@ -256,8 +263,9 @@ function prometheusPlan(backend: Backend, prometheusUrl: string): PlanInput {
       baselineWindow: '9m',
       thresholds: {
         ...defaults.thresholds,
+        p95Increase: E2E_P95_INCREASE,
         minSamples: 20,
-        // See rollbacks.e2e.test.ts: the first sample of a step straddles the percent change.
+        // As in faultPlan: the first sample of a step straddles the percent change.
         servedShare: { tolerance: 1 },
       },
     },
@@ -282,7 +290,7 @@ test('with metrics from a real Prometheus, a healthy step passes and a 50% domai
   const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
     taskQueue: TASK_QUEUE,
     workflowId: 'rollout-e2e-prometheus',
-    args: [{ plan: prometheusPlan(backend!, prometheus!.url), timeScale: TIME_SCALE }],
+    args: [{ plan: prometheusPlan(backend, prometheus.url), timeScale: TIME_SCALE }],
   });
 
   // Step 1, 25% for 12 s, judged on PromQL increases over each 3 s tick.

@@ -79,7 +79,7 @@ export async function startBackend(): Promise<Backend> {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(15_000),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status}: ${text}`);
@@ -136,6 +136,14 @@ export function targetAt(plan: PlanInput, backend: Backend, id: string): PlanInp
     },
   };
 }
+
+/**
+ * P95 judgement for the e2e plans: a rise of 50% and at least 100 ms (the seed plan's default floor is
+ * 20 ms). With tens of domain requests in a compressed window the P95 is one of the slowest few, and
+ * on a busy 2-core machine one scheduling delay moves it by tens of milliseconds (see the report on
+ * the P95 check). The latency fault adds 300 ms.
+ */
+export const E2E_P95_INCREASE = { rollback: 0.5, minDeltaMs: 100 };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
