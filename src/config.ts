@@ -29,7 +29,6 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   const e = parsed.data;
   let tls: TemporalSettings['tls'];
   if (e.TEMPORAL_TLS_CERT && e.TEMPORAL_TLS_KEY) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readFileSync } = require('node:fs') as typeof import('node:fs');
     tls = { clientCertPair: { crt: readFileSync(e.TEMPORAL_TLS_CERT), key: readFileSync(e.TEMPORAL_TLS_KEY) } };
   } else if (e.TEMPORAL_API_KEY || e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS === '1') tls = true;
