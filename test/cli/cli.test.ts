@@ -37,13 +37,14 @@ async function waitForVisibility(query: string, ids: string[]): Promise<void> {
     const seen: string[] = [];
     for await (const wf of stack.env.client.workflow.list({ query })) seen.push(wf.workflowId);
     if (ids.every((id) => seen.includes(id))) return;
-    if (Date.now() > deadline) throw new Error(`visibility never showed ${ids.join(', ')} for ${query} (saw ${seen.join(', ')})`);
+    if (Date.now() > deadline)
+      throw new Error(`visibility never showed ${ids.join(', ')} for ${query} (saw ${seen.join(', ')})`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 test('an invalid plan is refused before anything starts, every problem with its path', async () => {
-  const plan = approvalPlan('bad') as unknown as Record<string, any>;
+  const plan = approvalPlan('bad');
   plan.target.baseUrl = 'not a url';
   plan.phases[0].steps[0].percent = 150;
   plan.phases[0].steps[1].observe = 'forever';
@@ -66,10 +67,14 @@ test('connection refused and an unknown rollout: one line with a hint, non-zero 
   ]);
   expect(refused.code).toBe(4);
   expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-  expect(refused.stderr).toMatch(new RegExp(`cannot reach Temporal at 127\\.0\\.0\\.1:${port}: connection refused\\. Hint: .*npm start`));
+  expect(refused.stderr).toMatch(
+    new RegExp(`cannot reach Temporal at 127\\.0\\.0\\.1:${port}: connection refused\\. Hint: .*npm start`),
+  );
   expect(unknown.code).toBe(3);
   expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
-  expect(unknown.stderr).toMatch(/no rollout "no-such-rollout" in namespace default .*Hint: `npx rollout list`/);
+  expect(unknown.stderr).toMatch(
+    /no rollout "no-such-rollout" in namespace default .*Hint: `npx rollout list`/,
+  );
 });
 
 describe('a rollout waiting for approval', () => {
@@ -89,10 +94,15 @@ describe('a rollout waiting for approval', () => {
     await waitForState(id, 'awaiting-approval');
 
     // Same workflow id (FAIL conflict policy), and another id for the same target (search attribute).
-    const [again, otherId] = await Promise.all([cli('start', planFile), cli('start', planFile, '--id', 'rollout-cli-a-2')]);
+    const [again, otherId] = await Promise.all([
+      cli('start', planFile),
+      cli('start', planFile, '--id', 'rollout-cli-a-2'),
+    ]);
     for (const dup of [again, otherId]) {
       expect(dup.code).toBe(1);
-      expect(dup.stderr).toMatch(new RegExp(`a rollout of target cli-a is already running: ${id} \\(awaiting-approval`));
+      expect(dup.stderr).toMatch(
+        new RegExp(`a rollout of target cli-a is already running: ${id} \\(awaiting-approval`),
+      );
     }
   });
 
@@ -124,7 +134,9 @@ describe('a rollout waiting for approval', () => {
       cli('complete', id, '--by', 'alice'),
     ]);
     expect(stranger.code).toBe(1);
-    expect(stranger.stderr).toMatch(/approve refused: mallory is not an approver \(approvers: alice\) — nothing changed; rollout-cli-a is still awaiting-approval/);
+    expect(stranger.stderr).toMatch(
+      /approve refused: mallory is not an approver \(approvers: alice\) — nothing changed; rollout-cli-a is still awaiting-approval/,
+    );
     expect(complete.code).toBe(1);
     expect(complete.stderr).toMatch(/complete refused: .*state awaiting-approval.* — nothing changed/);
     const s = await stack.env.client.workflow.getHandle(id).query(statusQuery);
@@ -173,17 +185,28 @@ test('rollback by command: the state after it took effect, then history, watch a
     cli('list', '--state', 'sideways'),
   ]);
   expect(history.code).toBe(0);
-  expect(history.stdout).toMatch(/rollback: manual by alice at .* reverted read, confirmed .*: severe business impact/);
+  expect(history.stdout).toMatch(
+    /rollback: manual by alice at .* reverted read, confirmed .*: severe business impact/,
+  );
 
   // The rollout already ended: watch prints the final state and, with --exit-status, says it did not complete.
   expect(watch.code).toBe(1);
   expect(watch.stdout).toMatch(/rollout ended: rolled-back/);
 
   expect(rolledBack.code).toBe(0);
-  const rows = JSON.parse(rolledBack.stdout) as Array<{ id: string; state: string; target: string; workflowStatus: string }>;
+  const rows = JSON.parse(rolledBack.stdout) as Array<{
+    id: string;
+    state: string;
+    target: string;
+    workflowStatus: string;
+  }>;
   expect(rows.map((r) => r.id)).toContain('rollout-cli-b');
   expect(rows.map((r) => r.id)).not.toContain('rollout-cli-a');
-  expect(rows.find((r) => r.id === 'rollout-cli-b')).toMatchObject({ state: 'rolled-back', target: 'cli-b', workflowStatus: 'COMPLETED' });
+  expect(rows.find((r) => r.id === 'rollout-cli-b')).toMatchObject({
+    state: 'rolled-back',
+    target: 'cli-b',
+    workflowStatus: 'COMPLETED',
+  });
 
   expect(paused.code).toBe(0);
   expect(paused.stdout).toMatch(/^ROLLOUT\s+STATE\s+PHASE\s+PERCENT\s+TARGET/);

@@ -47,7 +47,9 @@ class Receiver {
         if (body.kind === 'rolled-back' && !seenBefore) status = 500;
       }
       this.attempts.push({ key, contentType: req.headers['content-type'], body, answered: status });
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: status === 200 }));
+      res
+        .writeHead(status, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ ok: status === 200 }));
     });
   });
   url = '';
@@ -75,12 +77,19 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 45_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; receiver attempts: ${JSON.stringify(receiver.attempts)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; receiver attempts: ${JSON.stringify(receiver.attempts)}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -98,8 +107,16 @@ test('awaiting-approval and rolled-back reach the webhook once each, with text a
     workflowIdConflictPolicy: 'FAIL',
   });
 
-  const waiting = await until('the awaiting-approval notification', () => receiver.deliveredOf('awaiting-approval')[0]);
-  expect(waiting).toMatchObject({ kind: 'awaiting-approval', rolloutId: 'rollout-notify-demo', state: 'awaiting-approval', phase: 'reads' });
+  const waiting = await until(
+    'the awaiting-approval notification',
+    () => receiver.deliveredOf('awaiting-approval')[0],
+  );
+  expect(waiting).toMatchObject({
+    kind: 'awaiting-approval',
+    rolloutId: 'rollout-notify-demo',
+    state: 'awaiting-approval',
+    phase: 'reads',
+  });
   expect(waiting.text).toMatch(/^\[cli-notify-demo\] approve to start reads at 10%/);
 
   await handle.signal(rollbackSignal, { by: 'alice', reason: 'severe business impact' });
@@ -108,7 +125,11 @@ test('awaiting-approval and rolled-back reach the webhook once each, with text a
 
   const rolledBack = receiver.deliveredOf('rolled-back');
   expect(rolledBack).toHaveLength(1);
-  expect(rolledBack[0]).toMatchObject({ kind: 'rolled-back', rolloutId: 'rollout-notify-demo', state: 'rolled-back' });
+  expect(rolledBack[0]).toMatchObject({
+    kind: 'rolled-back',
+    rolloutId: 'rollout-notify-demo',
+    state: 'rolled-back',
+  });
   expect(rolledBack[0].text).toMatch(/rolled back read \(manual\): severe business impact/);
 
   // Exactly one delivery per event, two attempts each, both attempts under one key.
@@ -121,7 +142,9 @@ test('awaiting-approval and rolled-back reach the webhook once each, with text a
     expect(tries.every((a) => a.contentType?.startsWith('application/json'))).toBe(true);
   }
   expect(new Set(keys).size).toBe(2);
-  expect(receiver.attempts.every((a) => typeof a.key === 'string' && a.key.startsWith('rollout-notify-demo:'))).toBe(true);
+  expect(
+    receiver.attempts.every((a) => typeof a.key === 'string' && a.key.startsWith('rollout-notify-demo:')),
+  ).toBe(true);
   expect(receiver.attempts).toHaveLength(4);
 
   // The workflow records each notification once, after its delivery.

@@ -1,0 +1,467 @@
+/**
+ * `npm start`: the whole product on one machine. A Temporal dev server with its state in
+ * `.data/temporal.db` (skipped when TEMPORAL_ADDRESS is set), the rollout worker, the example
+ * backend (`camera-api`) and synthetic traffic. Ctrl-C stops every child in order; running it
+ * again resumes the rollouts that were in flight.
+ *
+ * Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
+ * BACKEND_PORT (8000), ADMIN_TOKEN (dev-admin-token), TRAFFIC_RPS (100).
+ * Flags: --no-traffic, --rps N.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporalSettings } from '../src/config';
+import { registerSearchAttributes } from '../src/search-attributes';
+import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
+
+// Plain JS, shared with `npm test` and the prestart install step.
+const binaries = require('./temporal-binaries') as { ensure(kind: 'cli' | 'testServer'): string };
+
+export const ROOT = path.resolve(__dirname, '..');
+const DATA = path.join(ROOT, '.data');
+const LOGS = path.join(DATA, 'logs');
+/** The seed plan's consistency check reads ./data/cameras.db and ./data/cameras.yaml (git-ignored). */
+const BACKEND_DATA = path.join(ROOT, 'data');
+const SWITCHES = path.join(DATA, 'backend-switches.json');
+export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token';
+
+export class StartError extends Error {}
+
+export interface StackOptions {
+  traffic?: boolean;
+  rps?: number;
+  /** Where progress lines go. */
+  log?: (line: string) => void;
+  /** Echo the worker's and backend's output (prefixed) to the console. */
+  echo?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Temporal dev server state file; `null` keeps it in memory (the demo's throwaway stack). */
+  temporalDb?: string | null;
+  /** Start the backend at the traffic switches saved by the last run, and keep saving them. Default true. */
+  persistSwitches?: boolean;
+}
+
+export interface Stack {
+  temporalAddress: string;
+  namespace: string;
+  uiUrl: string | null;
+  backendUrl: string;
+  adminToken: string;
+  /** Environment for CLI commands and other children (TEMPORAL_ADDRESS, ADMIN_TOKEN, …). */
+  env: NodeJS.ProcessEnv;
+  /** Resolves when a child died unexpectedly (with its name and exit code). */
+  crashed: Promise<string>;
+  stop(): Promise<void>;
+}
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  /** The tail of its output. */
+  out: string;
+  /** Echo its output to the console, prefixed with its name. */
+  echo: boolean;
+  exited: Promise<void>;
+  stopping: boolean;
+}
+
+function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new StartError(`${name}=${raw}: must be a port number 1..65535`);
+  return n;
+}
+
+/** Resolves when nothing listens on the port; rejects with EADDRINUSE otherwise. */
+function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+async function isTemporal(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: '2s' });
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isBackend(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | false>,
+  child?: Child,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (child && child.proc.exitCode !== null)
+      throw new StartError(
+        `${child.name} exited (code ${child.proc.exitCode}) before ${what}; see ${path.relative(process.cwd(), path.join(LOGS, `${child.name}.log`))}`,
+      );
+    if (Date.now() > deadline)
+      throw new StartError(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(300);
+  }
+}
+
+function readSwitches(): Record<string, string> {
+  try {
+    const s = JSON.parse(fs.readFileSync(SWITCHES, 'utf8')) as {
+      useDomainService?: boolean;
+      groups?: Record<string, { percent?: number }>;
+    };
+    const env: Record<string, string> = {};
+    if (typeof s.useDomainService === 'boolean') env.USE_DOMAIN_SERVICE = String(s.useDomainService);
+    for (const [g, v] of Object.entries(s.groups ?? {}))
+      if (typeof v.percent === 'number' && /^[a-z]+$/.test(g))
+        env[`ROLLOUT_PERCENT_${g.toUpperCase()}`] = String(v.percent);
+    return env;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Starts the stack. Throws `StartError` with a one-line message (port in use, a child that would
+ * not start) after stopping whatever it had started.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const baseEnv = opts.env ?? process.env;
+  const external = !!baseEnv.TEMPORAL_ADDRESS;
+  const temporalPort = portFromEnv(baseEnv, 'TEMPORAL_PORT', 7233);
+  const uiPort = portFromEnv(baseEnv, 'TEMPORAL_UI_PORT', temporalPort + 1000);
+  const backendPort = portFromEnv(baseEnv, 'BACKEND_PORT', 8000);
+  const adminToken = baseEnv.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
+  const rps = opts.rps ?? Number(baseEnv.TRAFFIC_RPS || 100);
+  const temporalAddress = external ? baseEnv.TEMPORAL_ADDRESS! : `127.0.0.1:${temporalPort}`;
+  const settings = temporalSettings({ ...baseEnv, TEMPORAL_ADDRESS: temporalAddress });
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const env: NodeJS.ProcessEnv = { ...baseEnv, TEMPORAL_ADDRESS: temporalAddress, ADMIN_TOKEN: adminToken };
+
+  // Ports first: one clear line instead of a child's stack trace.
+  if (!external) {
+    if (!(await portFree(temporalPort))) {
+      const hint = (await isTemporal(temporalAddress))
+        ? `a Temporal server already answers there: use it with \`TEMPORAL_ADDRESS=${temporalAddress} npm start\`, or stop it (another \`npm start\` still running?)`
+        : `stop what uses it (\`lsof -i :${temporalPort}\`) or pick another port with TEMPORAL_PORT=7300`;
+      throw new StartError(`port ${temporalPort} (Temporal gRPC) is in use: ${hint}.`);
+    }
+    if (!(await portFree(uiPort)))
+      throw new StartError(
+        `port ${uiPort} (Temporal UI) is in use: stop what uses it (\`lsof -i :${uiPort}\`) or pick another with TEMPORAL_UI_PORT=8300.`,
+      );
+  }
+  if (!(await portFree(backendPort))) {
+    const hint = (await isBackend(backendUrl))
+      ? 'an example backend already answers there (another `npm start` still running?): stop it first'
+      : `stop what uses it (\`lsof -i :${backendPort}\`)`;
+    throw new StartError(
+      `port ${backendPort} (example backend) is in use: ${hint}, or use BACKEND_PORT=8010 and \`npx rollout start <plan> --target-url http://127.0.0.1:8010\`.`,
+    );
+  }
+
+  fs.mkdirSync(LOGS, { recursive: true });
+  const children: Child[] = [];
+  let onCrash: (why: string) => void = () => undefined;
+  const crashed = new Promise<string>((resolve) => (onCrash = resolve));
+
+  const spawnChild = (
+    name: string,
+    command: string,
+    args: string[],
+    childEnv: NodeJS.ProcessEnv,
+    echo: boolean,
+  ): Child => {
+    const logFile = fs.createWriteStream(path.join(LOGS, `${name}.log`), { flags: 'a' });
+    logFile.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
+    // Own process group: Ctrl-C reaches only this script, which then stops the children in order.
+    const proc = spawn(command, args, {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const child: Child = {
+      name,
+      proc,
+      out: '',
+      echo: echo && opts.echo !== false,
+      stopping: false,
+      exited: new Promise((r) => proc.once('exit', () => r())),
+    };
+    const onData = (chunk: Buffer) => {
+      logFile.write(chunk);
+      child.out = (child.out + chunk.toString()).slice(-20_000);
+      if (child.echo)
+        for (const line of chunk.toString().split('\n'))
+          if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code, signal) => {
+      logFile.end();
+      if (!child.stopping)
+        onCrash(`${name} exited unexpectedly (${signal ?? `code ${code}`}); see .data/logs/${name}.log`);
+    });
+    children.push(child);
+    return child;
+  };
+
+  const stopChild = async (c: Child, timeoutMs = 15_000) => {
+    c.stopping = true;
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+    try {
+      process.kill(-c.proc.pid!, 'SIGTERM');
+    } catch {
+      c.proc.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-c.proc.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    await c.exited;
+    clearTimeout(timer);
+  };
+
+  let switchesTimer: NodeJS.Timeout | undefined;
+  const saveSwitches = async () => {
+    try {
+      const res = await fetch(`${backendUrl}/admin/rollout`, {
+        headers: { Authorization: `Bearer ${adminToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      if (res.ok) fs.writeFileSync(SWITCHES, JSON.stringify(await res.json()));
+    } catch {
+      /* backend not up (yet): keep the last saved switches */
+    }
+  };
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      if (switchesTimer) clearInterval(switchesTimer);
+      const byName = (n: string) => children.filter((c) => c.name === n);
+      for (const name of ['traffic', 'worker']) for (const c of byName(name)) await stopChild(c);
+      if (byName('backend').length && opts.persistSwitches !== false) await saveSwitches();
+      for (const c of byName('backend')) await stopChild(c);
+      for (const c of byName('temporal')) await stopChild(c, 20_000);
+    })());
+  const killAll = () => {
+    for (const c of children)
+      if (c.proc.exitCode === null && c.proc.signalCode === null)
+        try {
+          process.kill(-c.proc.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+  };
+  process.once('exit', killAll);
+
+  try {
+    const node = process.execPath;
+    const ts = ['-r', 'ts-node/register/transpile-only'];
+    let uiUrl: string | null = null;
+    if (!external) {
+      const cli = binaries.ensure('cli');
+      const db = opts.temporalDb === undefined ? path.join(DATA, 'temporal.db') : opts.temporalDb;
+      const args = [
+        'server',
+        'start-dev',
+        ...(db ? ['--db-filename', db] : []),
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(temporalPort),
+        '--ui-port',
+        String(uiPort),
+      ];
+      for (const [k, v] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${k}=${v}`);
+      if (settings.namespace !== 'default') args.push('--namespace', settings.namespace);
+      log(
+        `starting Temporal dev server on ${temporalAddress} (${db ? `state in ${path.relative(ROOT, db)}` : 'state in memory'})…`,
+      );
+      const t = spawnChild('temporal', cli, args, env, false);
+      await until('the Temporal dev server', 90_000, () => isTemporal(temporalAddress), t);
+      uiUrl = `http://127.0.0.1:${uiPort}`;
+    } else
+      log(
+        `using the Temporal server at ${temporalAddress} (TEMPORAL_ADDRESS), namespace ${settings.namespace}`,
+      );
+
+    // Idempotent; on the dev server the flags above already did it (other namespaces need this).
+    const conn = await Connection.connect({
+      address: settings.address,
+      tls: settings.tls,
+      apiKey: settings.apiKey,
+      connectTimeout: '10s',
+    }).catch((err) => {
+      throw new StartError(`cannot reach Temporal at ${temporalAddress}: ${(err as Error).message}`);
+    });
+    try {
+      const added = await registerSearchAttributes(conn, settings.namespace);
+      if (added.length)
+        log(`registered search attributes ${added.join(', ')} on namespace ${settings.namespace}`);
+    } catch (err) {
+      log(
+        `warning: could not register the search attributes (${(err as Error).message}); \`npx rollout list --state\` needs them (Temporal Cloud: add them in the namespace settings).`,
+      );
+    } finally {
+      await conn.close();
+    }
+
+    const persist = opts.persistSwitches !== false;
+    const switches = persist
+      ? readSwitches()
+      : { USE_DOMAIN_SERVICE: 'true', ROLLOUT_PERCENT_READ: '0', ROLLOUT_PERCENT_WRITE: '0' };
+    log(`starting the example backend on ${backendUrl} (data in data/)…`);
+    const backend = spawnChild(
+      'backend',
+      node,
+      [...ts, 'example-backend/server.ts'],
+      { ...env, ...switches, PORT: String(backendPort), DATA_DIR: BACKEND_DATA },
+      true,
+    );
+    await until('the example backend', 60_000, () => isBackend(backendUrl), backend);
+    // The backend keeps its switches in memory; saving them lets a restart resume at the same share.
+    if (persist) {
+      switchesTimer = setInterval(() => void saveSwitches(), 2000);
+      switchesTimer.unref();
+    }
+
+    log('starting the rollout worker…');
+    // Quiet while it bundles the workflow code (webpack's report is in the log); echoed once it runs.
+    const worker = spawnChild('worker', node, [...ts, 'src/worker.ts'], env, false);
+    await until('the worker', 120_000, async () => /rollout worker:/.test(worker.out), worker);
+    worker.echo = opts.echo !== false;
+
+    if (opts.traffic !== false) {
+      spawnChild(
+        'traffic',
+        node,
+        [...ts, 'example-backend/traffic.ts', '--target', backendUrl, '--rps', String(rps)],
+        env,
+        false,
+      );
+    }
+    return {
+      temporalAddress,
+      namespace: settings.namespace,
+      uiUrl,
+      backendUrl,
+      adminToken,
+      env,
+      crashed,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Rollouts that were running when the stack came up (they resume by themselves). */
+async function inFlight(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const settings = temporalSettings(env);
+  const { Client } = await import('@temporalio/client');
+  const connection = await Connection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+    connectTimeout: '5s',
+  });
+  try {
+    const client = new Client({ connection, namespace: settings.namespace });
+    const out: string[] = [];
+    for await (const wf of client.workflow.list({
+      query: `WorkflowType = 'rolloutWorkflow' AND ExecutionStatus = 'Running'`,
+    })) {
+      const state = wf.typedSearchAttributes.get(rolloutStateKey);
+      out.push(`${wf.workflowId}${state ? ` (${state})` : ''}`);
+    }
+    return out;
+  } catch {
+    return [];
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const rpsIndex = argv.indexOf('--rps');
+  const rps = rpsIndex >= 0 ? Number(argv[rpsIndex + 1]) : undefined;
+  if (rps !== undefined && !(rps > 0)) {
+    console.error('npm start: --rps needs a positive number');
+    process.exit(2);
+  }
+  let stack: Stack;
+  try {
+    stack = await startStack({ traffic: !argv.includes('--no-traffic'), rps });
+  } catch (err) {
+    console.error(`npm start: ${err instanceof StartError ? err.message : (err as Error).message}`);
+    process.exit(1);
+  }
+  const running = await inFlight(stack.env);
+  const rpsShown = rps ?? Number(process.env.TRAFFIC_RPS || 100);
+  console.log(`
+Rollout Orchestrator is up:
+  Temporal      ${stack.temporalAddress} namespace ${stack.namespace}${stack.uiUrl ? ' (dev server, state in .data/temporal.db)' : ''}
+  Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
+  worker        task queue ${temporalSettings(stack.env).taskQueue}
+  backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
+  traffic       ${argv.includes('--no-traffic') ? 'off (--no-traffic)' : `${rpsShown} req/s of synthetic users`}
+  logs          .data/logs/
+${running.length ? `Resumed rollouts in flight: ${running.join(', ')}\n` : ''}
+Next, in another terminal:
+  npx rollout start plans/phase2-3.yaml --time-scale 60
+  npx rollout watch rollout-camera-api
+  export ADMIN_TOKEN=${stack.adminToken}   # for \`npx rollout verify\` and the example backend's /admin routes
+
+Ctrl-C stops everything; \`npm start\` again resumes rollouts in flight.`);
+
+  let interrupted = 0;
+  const shutdown = async (why: string, code: number) => {
+    console.log(`\n${why}: stopping traffic, worker, backend${stack.uiUrl ? ', Temporal' : ''}…`);
+    await stack.stop();
+    console.log('stopped.');
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      interrupted++;
+      if (interrupted === 1) void shutdown(sig, 0);
+      else if (interrupted === 2) console.log('still stopping; Ctrl-C again to kill everything at once');
+      else process.exit(130);
+    });
+  const why = await stack.crashed;
+  await shutdown(why, 1);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,191 @@
+import type { HistoryEntry, RolloutEvent, RolloutStatus } from '../workflows/definitions';
+
+/** `1h02m`, `4m05s`, `12s`, `850ms`. */
+export function fmtDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** Local wall-clock time of an ISO timestamp, `HH:MM:SS`. */
+export function fmtTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toTimeString().slice(0, 8);
+}
+
+export function fmtDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 10)} ${d.toTimeString().slice(0, 8)}`;
+}
+
+export function bar(percent: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round((percent / 100) * width)));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/** The figures of a check, in words an operator reads at a glance. */
+export function fmtMetrics(m: Record<string, number | string | null> | null | undefined): string {
+  if (!m) return '';
+  const n = (k: string): number | null => (typeof m[k] === 'number' ? (m[k] as number) : null);
+  const parts: string[] = [];
+  if (n('errorRate') !== null) parts.push(`errors ${pct(n('errorRate')!)}`);
+  if (n('successRate') !== null) parts.push(`success ${pct(n('successRate')!)}`);
+  if (n('p95DomainMs') !== null) {
+    const ref = n('p95ReferenceMs');
+    const inc = n('p95Increase');
+    parts.push(
+      `p95 ${n('p95DomainMs')!.toFixed(1)}ms` +
+        (ref !== null ? ` vs ${ref.toFixed(1)}ms` : '') +
+        (inc !== null ? ` (${inc >= 0 ? '+' : ''}${(inc * 100).toFixed(0)}%)` : ''),
+    );
+  }
+  if (n('servedShare') !== null) {
+    const want = n('expectedShare');
+    parts.push(
+      `served ${pct(n('servedShare')!)}${want !== null ? ` (want ${(want * 100).toFixed(0)}%)` : ''}`,
+    );
+  }
+  if (n('samples') !== null) parts.push(`n=${n('samples')}`);
+  if (n('consistencyChecked') !== null)
+    parts.push(`consistency ${n('consistencyDifferences') ?? 0} diff / ${n('consistencyChecked')} records`);
+  if (n('functionalChecked') !== null)
+    parts.push(
+      `functional ${n('functionalChecked')} checked${n('functionalFailures') ? `, ${n('functionalFailures')} failed` : ''}`,
+    );
+  return parts.join(' · ');
+}
+
+/** Index of the step a phase is on, its step count, and whether it is the running phase. */
+function stepOf(s: RolloutStatus, phaseName: string): { index: number; total: number } {
+  const phase = s.plan.phases.find((p) => p.name === phaseName)!;
+  const total = phase.steps.length;
+  if (s.phase === phaseName) return { index: s.stepIndex, total };
+  const done = s.history.filter((h) => h.phase === phaseName);
+  return {
+    index: done.length ? phase.steps.findIndex((st) => st.percent === done[done.length - 1].percent) : -1,
+    total,
+  };
+}
+
+/** One line per phase: progress bar of its group's share, step, state. */
+export function phaseLines(s: RolloutStatus, width = 20): string[] {
+  const nameWidth = Math.max(...s.plan.phases.map((p) => p.name.length));
+  return s.plan.phases.map((p) => {
+    const g = s.groups[p.group] ?? { percent: 0, state: 'pending' };
+    const { index, total } = stepOf(s, p.name);
+    const step = index >= 0 ? `step ${index + 1}/${total}` : `step -/${total}`;
+    const marker = s.phase === p.name ? '▶' : ' ';
+    return `${marker} ${p.name.padEnd(nameWidth)}  ${bar(g.percent, width)} ${String(g.percent).padStart(3)}%  ${step.padEnd(9)} ${g.state}`;
+  });
+}
+
+export function windowLine(s: RolloutStatus, now = Date.now()): string | null {
+  if (s.state === 'paused' && s.windowRemainingMs !== null)
+    return `window paused with ${fmtDuration(s.windowRemainingMs)} left`;
+  if (s.windowEndsAt) {
+    const left = Date.parse(s.windowEndsAt) - now;
+    return `window ${fmtDuration(Math.max(0, left))} left (ends ${fmtTime(s.windowEndsAt)})`;
+  }
+  return null;
+}
+
+const TERMINAL = new Set(['rolled-back', 'completed', 'failed']);
+
+export function nextCommand(s: RolloutStatus): string | null {
+  if (TERMINAL.has(s.state)) return null;
+  const who = s.plan.approvers?.[0] ?? 'NAME';
+  if (s.awaiting?.kind === 'approval' || s.awaiting?.kind === 'hold')
+    return `npx rollout approve ${s.rolloutId} --by ${who}   (or: npx rollout rollback ${s.rolloutId} --by ${who} --reason "...")`;
+  if (s.awaiting?.kind === 'complete') return `npx rollout complete ${s.rolloutId} --by ${who}`;
+  if (s.state === 'paused') return `npx rollout resume ${s.rolloutId} --by ${who}`;
+  return null;
+}
+
+/** The `status` command's text view. */
+export function renderStatus(s: RolloutStatus, now = Date.now()): string {
+  const lines: string[] = [];
+  const scale = s.timeScale && s.timeScale !== 1 ? `, time scale ×${s.timeScale}` : '';
+  lines.push(`${s.rolloutId}  ${s.plan.name}  (target ${s.plan.target.id}${scale})`);
+  const where = s.phase ? ` — ${s.phase} (group ${s.group}) at ${s.percent}%` : '';
+  lines.push(`state       ${s.state}${where}`);
+  const w = windowLine(s, now);
+  if (w) lines.push(`            ${w}`);
+  lines.push('phases');
+  for (const l of phaseLines(s)) lines.push(`  ${l}`);
+  if (s.lastCheck) {
+    lines.push(`last check  ${fmtTime(s.lastCheck.at)} ${s.lastCheck.group}: ${s.lastCheck.verdict}`);
+    const figures = fmtMetrics(s.lastCheck.metrics);
+    if (figures) lines.push(`            ${figures}`);
+    for (const r of s.lastCheck.reasons.slice(0, 4)) lines.push(`            - ${r}`);
+  } else lines.push('last check  none yet');
+  if (s.metricErrors > 0) lines.push(`metrics     ${s.metricErrors} consecutive metrics-source errors`);
+  if (s.awaiting) {
+    lines.push(`waiting for ${s.awaiting.kind} since ${fmtTime(s.awaiting.since)}: ${s.awaiting.prompt}`);
+  }
+  if (s.rollback) {
+    const r = s.rollback;
+    lines.push(
+      `rollback    ${r.trigger}${r.by ? ` by ${r.by}` : ''} at ${fmtTime(r.at)}: ${r.reason}` +
+        (r.completedAt
+          ? ` (done ${fmtTime(r.completedAt)}; reverted ${r.groups.join(', ')})`
+          : ' (in progress)'),
+    );
+  }
+  const next = nextCommand(s);
+  if (next) lines.push(`next        ${next}`);
+  return lines.join('\n');
+}
+
+/** One event as a log line. */
+export function fmtEvent(e: RolloutEvent): string {
+  const who = e.by && !e.message.includes(e.by) ? ` (by ${e.by})` : '';
+  const tag = e.kind === 'signal' ? (e.accepted ? 'signal' : 'REFUSED') : e.kind;
+  return `${fmtTime(e.at)}  ${tag.padEnd(7)} ${e.message}${who}`;
+}
+
+/** Events are capped in the workflow: the ones after `seen`, found by content, not by index. */
+export function newEvents(seen: RolloutEvent[], now: RolloutEvent[]): RolloutEvent[] {
+  if (seen.length === 0) return now;
+  const last = seen[seen.length - 1];
+  for (let i = now.length - 1; i >= 0; i--) {
+    const e = now[i];
+    if (e.at === last.at && e.message === last.message && e.kind === last.kind) return now.slice(i + 1);
+  }
+  return now;
+}
+
+export function historyRows(h: HistoryEntry[]): string[][] {
+  return h.map((e) => [
+    e.phase,
+    `${e.percent}%`,
+    fmtTime(e.startedAt),
+    e.endedAt ? fmtTime(e.endedAt) : 'running',
+    e.windowMs === null ? 'continuous' : fmtDuration(e.windowMs),
+    e.verdict ?? '—',
+    e.outcome ?? '—',
+    e.by ?? '',
+  ]);
+}
+
+/** Left-aligned columns. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { action, out } from './action';
+import { findRollout, hasStatus, readStatus, withTemporal } from './connect';
+import { fmtDuration, fmtMetrics, fmtTime, table } from './format';
+
+export function register(program: Command): void {
+  program
+    .command('history')
+    .description('every step with its window, verdict, figures and who approved; approvals and rollback')
+    .argument('<id>', 'rollout id or target id')
+    .option('--json', 'the history entries as JSON')
+    .action(
+      action(async (idOrTarget: string, o: { json?: boolean }) =>
+        withTemporal(async (t) => {
+          const rollout = await findRollout(t, idOrTarget);
+          const s = await readStatus(t, rollout);
+          if (!hasStatus(s)) {
+            if (o.json) out.line(JSON.stringify({ history: [], error: s.error }, null, 2));
+            else out.line(`${s.rolloutId} failed before any step: ${s.error}`);
+            return;
+          }
+          if (o.json) {
+            out.line(
+              JSON.stringify(
+                { rolloutId: s.rolloutId, state: s.state, history: s.history, rollback: s.rollback },
+                null,
+                2,
+              ),
+            );
+            return;
+          }
+          out.line(`${s.rolloutId}  ${s.plan.name}  state ${s.state}`);
+          if (s.history.length === 0) out.line('no step started yet');
+          else {
+            out.line(
+              table(
+                ['PHASE', 'PERCENT', 'STARTED', 'ENDED', 'WINDOW', 'ACTUAL', 'VERDICT', 'OUTCOME', 'BY'],
+                s.history.map((h) => [
+                  h.phase,
+                  `${h.percent}%`,
+                  fmtTime(h.startedAt),
+                  h.endedAt ? fmtTime(h.endedAt) : 'running',
+                  h.windowMs === null ? 'continuous' : fmtDuration(h.windowMs),
+                  fmtDuration((h.endedAt ? Date.parse(h.endedAt) : Date.now()) - Date.parse(h.startedAt)),
+                  h.verdict ?? '—',
+                  h.outcome ?? '—',
+                  h.by ?? '',
+                ]),
+              ),
+            );
+            out.line('');
+            for (const h of s.history) {
+              const figures = fmtMetrics(h.metrics);
+              if (!figures && !h.reason) continue;
+              out.line(`${h.phase} ${h.percent}%:`);
+              if (figures) out.line(`  ${figures}`);
+              if (h.reason) for (const r of h.reason.split('; ')) out.line(`  - ${r}`);
+            }
+          }
+          const decisions = s.events.filter((e) => e.kind === 'signal' && e.accepted);
+          if (decisions.length) {
+            out.line('decisions:');
+            for (const e of decisions) out.line(`  ${fmtTime(e.at)} ${e.message} (by ${e.by})`);
+          }
+          if (s.rollback) {
+            const r = s.rollback;
+            out.line(
+              `rollback: ${r.trigger}${r.by ? ` by ${r.by}` : ''} at ${fmtTime(r.at)}, reverted ${r.groups.join(', ')}` +
+                `${r.completedAt ? `, confirmed ${fmtTime(r.completedAt)}` : ' (in progress)'}: ${r.reason}`,
+            );
+          }
+        }),
+      ),
+    );
+}

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import {
+  ROLLOUT_STATES,
+  rolloutPercentKey,
+  rolloutPhaseKey,
+  rolloutStateKey,
+  rolloutTargetKey,
+} from '../workflows/definitions';
+import { action, out } from './action';
+import { withTemporal } from './connect';
+import { CliError, EXIT } from './errors';
+import { fmtDateTime, table } from './format';
+
+interface ListOptions {
+  state?: string;
+  target?: string;
+  running?: boolean;
+  limit: string;
+  json?: boolean;
+}
+
+const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+
+/** The visibility query `list` runs; printed with `--json` and in docs for the stock CLI. */
+export function listQuery(o: Pick<ListOptions, 'state' | 'target' | 'running'>): string {
+  const parts = [`WorkflowType = 'rolloutWorkflow'`];
+  if (o.state) parts.push(`RolloutState = ${quote(o.state)}`);
+  if (o.target) parts.push(`RolloutTarget = ${quote(o.target)}`);
+  if (o.running) parts.push(`ExecutionStatus = 'Running'`);
+  return parts.join(' AND ');
+}
+
+export function register(program: Command): void {
+  program
+    .command('list')
+    .description(
+      'rollouts on the namespace, newest first, from the RolloutState/RolloutPhase/RolloutPercent/RolloutTarget search attributes',
+    )
+    .option('--state <state>', `only rollouts in this state (${ROLLOUT_STATES.join(', ')})`)
+    .option('--target <id>', 'only rollouts of this target')
+    .option('--running', 'only running rollouts')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON array')
+    .action(
+      action(async (o: ListOptions) => {
+        if (o.state && !(ROLLOUT_STATES as readonly string[]).includes(o.state))
+          throw new CliError(
+            `--state: unknown state "${o.state}" (one of ${ROLLOUT_STATES.join(', ')})`,
+            EXIT.invalid,
+          );
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new CliError(`--limit: must be a positive integer (got ${o.limit})`, EXIT.invalid);
+        return withTemporal(async (t) => {
+          const query = listQuery(o);
+          const rows: Array<Record<string, string | number | null>> = [];
+          await t.timed(20_000, async () => {
+            for await (const wf of t.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+              const sa = wf.typedSearchAttributes;
+              rows.push({
+                id: wf.workflowId,
+                state: sa.get(rolloutStateKey) ?? null,
+                phase: sa.get(rolloutPhaseKey) ?? null,
+                percent: sa.get(rolloutPercentKey) ?? null,
+                target: sa.get(rolloutTargetKey) ?? null,
+                workflowStatus: wf.status.name,
+                startedAt: wf.startTime.toISOString(),
+                closedAt: wf.closeTime?.toISOString() ?? null,
+                runId: wf.runId,
+              });
+              if (rows.length >= limit) break;
+            }
+          });
+          if (o.json) {
+            out.line(JSON.stringify(rows, null, 2));
+            return;
+          }
+          if (rows.length === 0) {
+            out.line(`no rollouts match (${query})`);
+            return;
+          }
+          out.line(
+            table(
+              ['ROLLOUT', 'STATE', 'PHASE', 'PERCENT', 'TARGET', 'WORKFLOW', 'STARTED'],
+              rows.map((r) => [
+                String(r.id),
+                String(r.state ?? '—'),
+                String(r.phase ?? '—'),
+                r.percent === null ? '—' : `${r.percent}%`,
+                String(r.target ?? '—'),
+                String(r.workflowStatus).toLowerCase(),
+                fmtDateTime(r.startedAt as string),
+              ]),
+            ),
+          );
+        });
+      }),
+    );
+}

@@ -1,0 +1,59 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './errors';
+type Register = (program: Command) => void;
+
+/**
+ * Verb → its file. Only the verb being run is loaded (start-up time is what an operator waits
+ * for at every command); help loads them all.
+ */
+const VERBS: Record<string, () => Register> = {
+  start: () => require('./start').register,
+  status: () => require('./status').register,
+  watch: () => require('./watch').register,
+  approve: () => require('./approve').register,
+  pause: () => require('./pause').register,
+  resume: () => require('./resume').register,
+  rollback: () => require('./rollback').register,
+  complete: () => require('./complete').register,
+  list: () => require('./list').register,
+  history: () => require('./history').register,
+  verify: () => require('./verify').register,
+  setup: () => require('./setup').register,
+};
+
+export function buildProgram(only?: string): Command {
+  const program = new Command('rollout')
+    .description(
+      'Staged canary rollouts on Temporal. Connection from TEMPORAL_ADDRESS (default 127.0.0.1:7233), ' +
+        'TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY / TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const [verb, load] of Object.entries(VERBS)) if (!only || only === verb) load()(program);
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 refused or failed, 2 invalid plan or options, 3 unknown rollout,
+4 Temporal unreachable or timed out, 5 (verify) hold or inconclusive.
+
+Try:  npx rollout start plans/phase2-3.yaml --time-scale 60
+      npx rollout watch rollout-camera-api`,
+  );
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const verb = argv.slice(2).find((a) => !a.startsWith('-'));
+  const program = buildProgram(verb && verb in VERBS ? verb : undefined);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; usage mistakes are "invalid input".
+      return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+}

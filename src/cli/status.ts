@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { action, out } from './action';
+import { findRollout, hasStatus, readStatus, withTemporal } from './connect';
+import { renderStatus } from './format';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description(
+      'where a rollout is: state, phase, step, percent per group, window, last check, what it waits for',
+    )
+    .argument('<id>', 'rollout id (rollout-<target>) or target id')
+    .option('--json', 'print the status query as is')
+    .action(
+      action(async (idOrTarget: string, opts: { json?: boolean }) =>
+        withTemporal(async (t) => {
+          const rollout = await findRollout(t, idOrTarget);
+          const s = await readStatus(t, rollout);
+          if (opts.json) {
+            out.line(JSON.stringify(s, null, 2));
+            return;
+          }
+          if (!hasStatus(s)) {
+            out.line(`${s.rolloutId}  failed (${s.workflowStatus.toLowerCase()})`);
+            out.line(s.error);
+            return;
+          }
+          out.line(renderStatus(s));
+        }),
+      ),
+    );
+}
