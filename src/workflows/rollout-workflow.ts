@@ -40,8 +40,9 @@ const { notify } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 8 },
 });
-// Checks are short reads run every few seconds: local activities keep each tick to one marker event.
-const { sampleMetrics, checkConsistency } = wf.proxyLocalActivities<RolloutActivities>({
+// Checks are short reads; ordinary activities (not local ones) so that signals arriving mid-check
+// never race a local-activity marker on the time-skipping test server.
+const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 });

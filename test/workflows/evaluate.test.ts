@@ -54,7 +54,7 @@ test.each([
   [0.009, 0.004, 25, null, 'pass'], // +125% but under 20ms absolute: noise
   [0.2, 0.04, 100, 40, 'rollback'], // at 100%: against the baseline
   [0.04, 0.04, 100, null, 'inconclusive'], // at 100% with no baseline
-])('p95 domain %ss vs legacy %ss at %i%% → %s', (d, l, percent, baseline, verdict) => {
+])('p95 domain %ss vs legacy %ss at %i%% (baseline %p ms) → %s', (d, l, percent, baseline, verdict) => {
   const legacyN = percent === 100 ? 0 : 1000;
   expect(evaluateP95(sample(stats(1000, 0, 0, d), stats(legacyN, 0, 0, l)), ctx(percent, baseline)).verdict).toBe(verdict);
 });
