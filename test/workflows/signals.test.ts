@@ -12,7 +12,11 @@ import {
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { endRollout, FakeTarget, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
-jest.setTimeout(600_000);
+jest.setTimeout(240_000);
+// The time-skipping test server now and then stops advancing after a burst of signals (seen about
+// once in ten runs of this file, never the same test, never alone): a hung test is run again
+// rather than holding CI for its whole timeout. A real failure fails all three tries.
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
