@@ -48,3 +48,18 @@ const quietLogger = {
     console.error(message, meta);
   },
 };
+
+/**
+ * One time-skipping server per test file: started before the first test, stopped after the last.
+ * Returns a getter, since the server exists only once `beforeAll` has run.
+ */
+export function useTimeSkippingEnv(): () => TestWorkflowEnvironment {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  return () => env!;
+}

@@ -1,16 +1,9 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { useTimeSkippingEnv } from '../helpers/temporal';
 import { endRollout, FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
 test('an 8h window checked every 10s keeps each run of the history bounded (continue-as-new)', async () => {
   const plan = seedPlan();
@@ -18,9 +11,9 @@ test('an 8h window checked every 10s keeps each run of the history bounded (cont
   expect(plan.defaults.checkInterval).toBe('10s');
   const target = new FakeTarget();
   const started = Date.now();
-  const { runs, status } = await withRollout(env, target, plan, async (handle) => {
-    const status = await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h', 20);
-    const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+  const { runs, status } = await withRollout(testEnv(), target, plan, async (handle) => {
+    const status = await waitForStatus(testEnv(), handle, (s) => s.state === 'monitoring', '1h', 20);
+    const runs = await runsOf(testEnv().client, handle.workflowId, handle.firstExecutionRunId);
     await endRollout(handle);
     return { runs, status };
   });

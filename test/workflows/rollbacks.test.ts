@@ -1,18 +1,11 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { approveSignal, rollbackSignal, type RolloutStatus } from '../../src/workflows/definitions';
 import type { Fault } from '../helpers/fake-target';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { useTimeSkippingEnv } from '../helpers/temporal';
 import { FakeTarget, seedPlan, waitForStatus, withRollout, type RolloutHandle } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
 /** The seed plan with checks every minute; phase 2 also runs an operator command. */
 function plan() {
@@ -26,10 +19,10 @@ function plan() {
 /** Approves phase 3 when asked, until the rollout has rolled back. */
 async function untilRolledBack(handle: RolloutHandle): Promise<RolloutStatus> {
   for (let i = 0; i < 200; i++) {
-    const s = await waitForStatus(env, handle, (x) => x.state === 'rolled-back' || x.state === 'awaiting-approval', '10m');
+    const s = await waitForStatus(testEnv(), handle, (x) => x.state === 'rolled-back' || x.state === 'awaiting-approval', '10m');
     if (s.state === 'rolled-back') return s;
     await handle.signal(approveSignal, { by: 'alice' });
-    await env.sleep('1m');
+    await testEnv().sleep('1m');
   }
   throw new Error('never rolled back');
 }
@@ -48,7 +41,7 @@ const cases: Array<{ fault: Fault['kind']; group: string; atPercent: number; tri
 test.each(cases)('$fault at $group $atPercent% rolls back $reverted with trigger $trigger', async ({ fault, group, atPercent, trigger, reverted }) => {
   const target = new FakeTarget();
   target.faults = [{ group, atPercent, kind: fault }];
-  const result = await withRollout(env, target, plan(), async (handle) => {
+  const result = await withRollout(testEnv(), target, plan(), async (handle) => {
     await untilRolledBack(handle);
     return handle.result();
   });
@@ -68,10 +61,10 @@ test.each(cases)('$fault at $group $atPercent% rolls back $reverted with trigger
 
 test('a read-group failure while phase 3 runs reverts writes first, then reads', async () => {
   const target = new FakeTarget();
-  const result = await withRollout(env, target, plan(), async (handle) => {
-    await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+  const result = await withRollout(testEnv(), target, plan(), async (handle) => {
+    await waitForStatus(testEnv(), handle, (s) => s.state === 'awaiting-approval', '30m');
     await handle.signal(approveSignal, { by: 'alice' });
-    await waitForStatus(env, handle, (s) => s.group === 'write' && s.percent === 10 && s.state === 'observing', '10m');
+    await waitForStatus(testEnv(), handle, (s) => s.group === 'write' && s.percent === 10 && s.state === 'observing', '10m');
     target.faults = [{ group: 'read', atPercent: 100, kind: 'errorRate' }];
     await untilRolledBack(handle);
     return handle.result();
@@ -83,10 +76,10 @@ test('a read-group failure while phase 3 runs reverts writes first, then reads',
 
 test('manual rollback during phase 3 reverts the write group only, recording who and why', async () => {
   const target = new FakeTarget();
-  const result = await withRollout(env, target, plan(), async (handle) => {
-    await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+  const result = await withRollout(testEnv(), target, plan(), async (handle) => {
+    await waitForStatus(testEnv(), handle, (s) => s.state === 'awaiting-approval', '30m');
     await handle.signal(approveSignal, { by: 'alice' });
-    await waitForStatus(env, handle, (s) => s.group === 'write' && s.percent === 25, '30m');
+    await waitForStatus(testEnv(), handle, (s) => s.group === 'write' && s.percent === 25, '30m');
     await handle.signal(rollbackSignal, { by: 'bob', reason: '严重业务影响' });
     return handle.result();
   });
@@ -101,7 +94,7 @@ test('kill-switch rollbacks use the kill switch', async () => {
   p.defaults.rollbackWith = 'kill-switch';
   const target = new FakeTarget();
   target.faults = [{ group: 'read', atPercent: 25, kind: 'errorRate' }];
-  const result = await withRollout(env, target, p, async (handle) => {
+  const result = await withRollout(testEnv(), target, p, async (handle) => {
     await untilRolledBack(handle);
     return handle.result();
   });

@@ -1,17 +1,10 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { approveSignal, completeSignal } from '../../src/workflows/definitions';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { useTimeSkippingEnv } from '../helpers/temporal';
 import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(600_000);
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
 test('the whole seed plan: every step in order, each as long as its window, phase 3 only after approve', async () => {
   // Windows exactly as in the seed (30m … 8h); checks every 5 minutes keep the run to a few
@@ -20,22 +13,22 @@ test('the whole seed plan: every step in order, each as long as its window, phas
   plan.defaults.checkInterval = '5m';
   const target = new FakeTarget();
   const started = Date.now();
-  const { result, runs } = await withRollout(env, target, plan, async (handle) => {
-    const awaiting = await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+  const { result, runs } = await withRollout(testEnv(), target, plan, async (handle) => {
+    const awaiting = await waitForStatus(testEnv(), handle, (s) => s.state === 'awaiting-approval', '30m');
     expect(awaiting.phase).toBe('phase3-write');
     expect(awaiting.groups.read).toEqual({ percent: 100, state: 'monitoring' });
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
     // Hours pass without approval: phase 3 must not start by itself, phase 2 keeps being checked.
     const checksBefore = target.sampleCalls;
-    await env.sleep('12h');
+    await testEnv().sleep('12h');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
     expect(target.sampleCalls - checksBefore).toBeGreaterThanOrEqual(12 * 12 - 1);
     await handle.signal(approveSignal, { by: 'alice', comment: 'phase 2 stable' });
-    const monitoring = await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h');
+    const monitoring = await waitForStatus(testEnv(), handle, (s) => s.state === 'monitoring', '1h');
     expect(monitoring.groups).toEqual({ read: { percent: 100, state: 'monitoring' }, write: { percent: 100, state: 'monitoring' } });
     await handle.signal(completeSignal, { by: 'alice' });
     const result = await handle.result();
-    return { result, runs: await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId) };
+    return { result, runs: await runsOf(testEnv().client, handle.workflowId, handle.firstExecutionRunId) };
   });
   const events = runs.reduce((n, r) => n + r.events, 0);
   console.log(

@@ -1,6 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   approveSignal,
   completeSignal,
@@ -9,7 +8,7 @@ import {
   rollbackSignal,
   statusQuery,
 } from '../../src/workflows/definitions';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { useTimeSkippingEnv } from '../helpers/temporal';
 import { endRollout, FakeTarget, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
 jest.setTimeout(240_000);
@@ -18,13 +17,7 @@ jest.setTimeout(240_000);
 // rather than holding CI for its whole timeout. A real failure fails all three tries.
 jest.retryTimes(2, { logErrorsBeforeRetry: true });
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
 function plan() {
   const p = seedPlan();
@@ -38,18 +31,18 @@ describe('hold at the end of a window', () => {
   test('an error rate between target and rollback holds for a human; approve goes on', async () => {
     const target = new FakeTarget();
     target.faults = [{ group: 'read', atPercent: 25, kind: 'holdErrorRate' }];
-    await withRollout(env, target, plan(), async (handle) => {
-      const held = await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
+    await withRollout(testEnv(), target, plan(), async (handle) => {
+      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '10m');
       expect(held.percent).toBe(25);
       expect(held.awaiting).toMatchObject({ kind: 'hold' });
       expect(held.awaiting!.prompt).toMatch(/hold at the end of the 1h window: domain error rate 3\.00%/);
       expect(held.lastCheck?.verdict).toBe('hold');
       // Nobody answers for a day: nothing moves on its own.
-      await env.sleep('24h');
+      await testEnv().sleep('24h');
       expect((await handle.query(statusQuery)).state).toBe('holding');
       expect(target.applied.map((a) => a.percent)).toEqual([10, 25]);
       await handle.signal(approveSignal, { by: 'alice', comment: 'known noisy client' });
-      const next = await waitForStatus(env, handle, (s) => s.percent === 50, '1m');
+      const next = await waitForStatus(testEnv(), handle, (s) => s.percent === 50, '1m');
       expect(next.history[1]).toMatchObject({ percent: 25, outcome: 'approved', by: 'alice', verdict: 'hold' });
       expect(target.rollbacks).toEqual([]);
       await endRollout(handle);
@@ -59,8 +52,8 @@ describe('hold at the end of a window', () => {
   test('too few samples is inconclusive, not a failure: hold; rollback reverts', async () => {
     const target = new FakeTarget();
     target.faults = [{ group: 'read', atPercent: 10, kind: 'fewSamples' }];
-    const result = await withRollout(env, target, plan(), async (handle) => {
-      const held = await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
+    const result = await withRollout(testEnv(), target, plan(), async (handle) => {
+      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '10m');
       expect(held.lastCheck?.verdict).toBe('inconclusive');
       expect(held.awaiting!.prompt).toMatch(/only \d+ domain requests \(need 50\)/);
       await handle.signal(rollbackSignal, { by: 'bob', reason: 'not enough traffic to judge' });
@@ -74,8 +67,8 @@ describe('hold at the end of a window', () => {
   test('a metrics source that keeps failing holds instead of rolling back', async () => {
     const target = new FakeTarget();
     target.faults = [{ group: 'read', atPercent: 10, kind: 'metricsDown' }];
-    await withRollout(env, target, plan(), async (handle) => {
-      const held = await waitForStatus(env, handle, (s) => s.state === 'holding', '2m');
+    await withRollout(testEnv(), target, plan(), async (handle) => {
+      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '2m');
       expect(held.metricErrors).toBe(6);
       expect(held.awaiting!.prompt).toMatch(/metrics source failed 6 times in a row.*ECONNREFUSED/);
       expect(target.rollbacks).toEqual([]);
@@ -86,14 +79,14 @@ describe('hold at the end of a window', () => {
 
 test('pause freezes the window and stops advancing; checks go on; resume finishes the remaining window', async () => {
   const target = new FakeTarget();
-  await withRollout(env, target, plan(), async (handle) => {
-    await waitForStatus(env, handle, (s) => s.state === 'observing' && s.percent === 10, '1m');
-    await env.sleep('10m');
+  await withRollout(testEnv(), target, plan(), async (handle) => {
+    await waitForStatus(testEnv(), handle, (s) => s.state === 'observing' && s.percent === 10, '1m');
+    await testEnv().sleep('10m');
     await handle.signal(pauseSignal, { by: 'alice', reason: 'deploy freeze' });
     const paused = await handle.query(statusQuery);
     expect(paused.state).toBe('paused');
     const checks = target.sampleCalls;
-    await env.sleep('2h');
+    await testEnv().sleep('2h');
     const still = await handle.query(statusQuery);
     expect(still.state).toBe('paused');
     expect(still.windowEndsAt).toBeNull();
@@ -103,7 +96,7 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
     expect(target.sampleCalls - checks).toBeGreaterThanOrEqual(100);
     await handle.signal(resumeSignal, { by: 'alice' });
     expect((await handle.query(statusQuery)).state).toBe('observing');
-    const next = await waitForStatus(env, handle, (s) => s.percent === 25, '5m');
+    const next = await waitForStatus(testEnv(), handle, (s) => s.percent === 25, '5m');
     const first = next.history[0];
     expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt)).toBeGreaterThanOrEqual(30 * 60_000 + 2 * 3_600_000);
     await endRollout(handle);
@@ -113,8 +106,8 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
 test('pause during a hold blocks approval until resumed', async () => {
   const target = new FakeTarget();
   target.faults = [{ group: 'read', atPercent: 10, kind: 'holdErrorRate' }];
-  await withRollout(env, target, plan(), async (handle) => {
-    await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
+  await withRollout(testEnv(), target, plan(), async (handle) => {
+    await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '10m');
     await handle.signal(pauseSignal, { by: 'alice' });
     await handle.signal(approveSignal, { by: 'alice' });
     const s = await handle.query(statusQuery);
@@ -128,8 +121,8 @@ test('pause during a hold blocks approval until resumed', async () => {
 
 test('signals that make no sense change nothing and are recorded', async () => {
   const target = new FakeTarget();
-  await withRollout(env, target, plan(), async (handle) => {
-    await waitForStatus(env, handle, (s) => s.state === 'observing', '1m');
+  await withRollout(testEnv(), target, plan(), async (handle) => {
+    await waitForStatus(testEnv(), handle, (s) => s.state === 'observing', '1m');
     const before = await handle.query(statusQuery);
     await handle.signal(approveSignal, { by: 'alice' });
     await handle.signal(resumeSignal, { by: 'alice' });
@@ -147,7 +140,7 @@ test('signals that make no sense change nothing and are recorded', async () => {
       ['rollback', false, 'rollback refused: unknown group "payments" (groups: read, write)'],
       ['approve', false, 'approve refused: "by" is required (who sends the signal)'],
     ]);
-    await env.sleep('40m');
+    await testEnv().sleep('40m');
     expect(target.applied.map((a) => a.percent)).toEqual([10, 25]);
     await endRollout(handle);
   });
@@ -157,8 +150,8 @@ test('approvers outside the list are refused, for every signal', async () => {
   const p = plan();
   p.approvers = ['alice'];
   const target = new FakeTarget();
-  await withRollout(env, target, p, async (handle) => {
-    const awaiting = await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+  await withRollout(testEnv(), target, p, async (handle) => {
+    const awaiting = await waitForStatus(testEnv(), handle, (s) => s.state === 'awaiting-approval', '30m');
     expect(awaiting.phase).toBe('phase3-write');
     await handle.signal(approveSignal, { by: 'mallory' });
     await handle.signal(rollbackSignal, { by: 'mallory' });
@@ -166,10 +159,10 @@ test('approvers outside the list are refused, for every signal', async () => {
     expect(s.state).toBe('awaiting-approval');
     expect(lastEvent(s, 'approve')).toMatchObject({ accepted: false, by: 'mallory', message: 'approve refused: mallory is not an approver (approvers: alice)' });
     expect(lastEvent(s, 'rollback')).toMatchObject({ accepted: false, by: 'mallory' });
-    await env.sleep('1h');
+    await testEnv().sleep('1h');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
     await handle.signal(approveSignal, { by: 'alice' });
-    s = await waitForStatus(env, handle, (x) => x.group === 'write' && x.percent === 5, '1m');
+    s = await waitForStatus(testEnv(), handle, (x) => x.group === 'write' && x.percent === 5, '1m');
     expect(lastEvent(s, 'approve')).toMatchObject({ accepted: true, by: 'alice' });
     await endRollout(handle, 'alice');
   });
@@ -181,7 +174,7 @@ test('an invalid plan fails the workflow at once, non-retryable, naming every pr
   p.phases[1].steps[1].percent = 2;
   (p.phases[1] as { checks: string[] }).checks = ['dataConsistency', 'vibes'];
   const target = new FakeTarget();
-  const err = await withRollout(env, target, p, (handle) => handle.result().then(() => null, (e) => e));
+  const err = await withRollout(testEnv(), target, p, (handle) => handle.result().then(() => null, (e) => e));
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause;
   expect(cause).toBeInstanceOf(ApplicationFailure);
