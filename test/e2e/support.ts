@@ -152,13 +152,14 @@ export function describeStatus(s: RolloutStatus | undefined): string {
   if (!s) return 'no status';
   return JSON.stringify(
     {
+      // The rollback and the last check first: CI logs keep only the head of a long message.
+      rollback: s.rollback,
+      lastCheck: s.lastCheck,
       state: s.state,
       phase: s.phase,
       percent: s.percent,
       groups: s.groups,
       awaiting: s.awaiting,
-      lastCheck: s.lastCheck,
-      rollback: s.rollback,
       history: s.history.map(
         (h) =>
           `${h.startedAt.slice(11, 23)}–${h.endedAt?.slice(11, 23) ?? ''} ${h.group}:${h.percent} ${h.outcome ?? 'running'} ${h.verdict ?? ''}`,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -22,6 +23,8 @@ type Records = Map<string, Record<string, unknown>>;
 interface Snapshot {
   db: Records;
   yaml: Records;
+  /** Records that changed in either store while the snapshot was read: a write in progress. */
+  unsettled: Set<string>;
   /** Problems that are not about one field, e.g. a duplicate id. Keyed like differences. */
   problems: Map<string, string>;
 }
@@ -48,15 +51,18 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
   }
 
   /**
-   * A write in progress changes the two stores a moment apart, so a mismatch is read a second
-   * time after a short pause; only differences present in both reads are reported.
+   * A write changes the two stores a moment apart, and the checker cannot lock the target's
+   * stores, so it guards against reading in between twice over: each snapshot reads both stores
+   * twice and leaves out records that changed meanwhile, and a difference counts only when a
+   * second snapshot after a short pause shows the very same difference (same field, same values).
+   * A real desync stays put; a write in progress does not repeat itself value for value.
    */
   async compare(): Promise<ConsistencyReport> {
     const first = this.differences(await this.snapshot());
     if (first.size === 0) return { ok: true, checked: first.checked, differences: [] };
     await sleep(this.recheckDelayMs);
     const second = this.differences(await this.snapshot());
-    const lasting = [...second.entries()].filter(([key]) => first.has(key)).map(([, text]) => text);
+    const lasting = [...second.entries()].filter(([key, text]) => first.get(key) === text).map(([, text]) => text);
     return { ok: lasting.length === 0, checked: second.checked, differences: lasting };
   }
 
@@ -65,10 +71,10 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     return { db: snap.db.get(id), yaml: snap.yaml.get(id) };
   }
 
-  /** Differences keyed by `id` and field, so two reads can be matched even if values moved. */
+  /** Differences of the settled records, keyed by `id` and field. */
   private differences(snap: Snapshot): Map<string, string> & { checked: number } {
     const out = new Map(snap.problems) as Map<string, string> & { checked: number };
-    const ids = [...new Set([...snap.db.keys(), ...snap.yaml.keys()])].sort();
+    const ids = [...new Set([...snap.db.keys(), ...snap.yaml.keys()])].filter((id) => !snap.unsettled.has(id)).sort();
     out.checked = ids.length;
     const noun = this.collection.replace(/s$/, '');
     for (const id of ids) {
@@ -95,41 +101,68 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     return out;
   }
 
+  /**
+   * Reads yaml, database, yaml, database. A record that differs between its two reads in either
+   * store is unsettled. A write in flight that leaves both reads of each store alike would have to
+   * hold one store changed and the other not for the whole snapshot.
+   */
   private async snapshot(): Promise<Snapshot> {
     const problems = new Map<string, string>();
-    return { db: this.readDb(), yaml: await this.readYaml(problems), problems };
+    const yamlBefore = await this.readYaml(new Map());
+    const db = this.openDb();
+    let dbBefore: Records;
+    let yamlAfter: Records;
+    let dbAfter: Records;
+    try {
+      dbBefore = this.readRows(db);
+      yamlAfter = await this.readYaml(problems);
+      dbAfter = this.readRows(db);
+    } finally {
+      db.close();
+    }
+    const unsettled = new Set<string>();
+    for (const [before, after] of [
+      [dbBefore, dbAfter],
+      [yamlBefore, yamlAfter],
+    ]) {
+      for (const id of new Set([...before.keys(), ...after.keys()]))
+        if (!isDeepStrictEqual(before.get(id), after.get(id))) unsettled.add(id);
+    }
+    return { db: dbAfter, yaml: yamlAfter, unsettled, problems };
   }
 
-  private readDb(): Records {
+  /** Opens the database read-only and makes sure the table is there; the caller closes it. */
+  private openDb(): Database.Database {
     let db: Database.Database;
     try {
       db = new Database(this.config.database, { readonly: true, fileMustExist: true, timeout: 5000 });
     } catch (err) {
       throw new Error(`database ${this.config.database}: cannot open: ${messageOf(err)}`);
     }
-    try {
-      const table = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?")
-        .get(this.collection) as { name: string } | undefined;
-      if (!table) {
-        const tables = (
-          db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
-        ).map((t) => t.name);
-        throw new Error(
-          `database ${this.config.database}: no table ${this.collection} (tables: ${tables.join(', ') || 'none'})`,
-        );
-      }
-      const rows = db.prepare(`SELECT * FROM "${this.collection}"`).all() as Array<Record<string, unknown>>;
-      const out: Records = new Map();
-      for (const row of rows) {
-        if (row.id === undefined || row.id === null)
-          throw new Error(`database ${this.config.database}: table ${this.collection} has no id column`);
-        out.set(String(row.id), normalizeRow(row));
-      }
-      return out;
-    } finally {
+    const table = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .get(this.collection) as { name: string } | undefined;
+    if (!table) {
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+      ).map((t) => t.name);
       db.close();
+      throw new Error(
+        `database ${this.config.database}: no table ${this.collection} (tables: ${tables.join(', ') || 'none'})`,
+      );
     }
+    return db;
+  }
+
+  private readRows(db: Database.Database): Records {
+    const rows = db.prepare(`SELECT * FROM "${this.collection}"`).all() as Array<Record<string, unknown>>;
+    const out: Records = new Map();
+    for (const row of rows) {
+      if (row.id === undefined || row.id === null)
+        throw new Error(`database ${this.config.database}: table ${this.collection} has no id column`);
+      out.set(String(row.id), normalizeRow(row));
+    }
+    return out;
   }
 
   private async readYaml(problems: Map<string, string>): Promise<Records> {
