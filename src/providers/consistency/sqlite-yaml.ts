@@ -62,7 +62,9 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     if (first.size === 0) return { ok: true, checked: first.checked, differences: [] };
     await sleep(this.recheckDelayMs);
     const second = this.differences(await this.snapshot());
-    const lasting = [...second.entries()].filter(([key, text]) => first.get(key) === text).map(([, text]) => text);
+    const lasting = [...second.entries()]
+      .filter(([key, text]) => first.get(key) === text)
+      .map(([, text]) => text);
     return { ok: lasting.length === 0, checked: second.checked, differences: lasting };
   }
 
@@ -74,7 +76,9 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
   /** Differences of the settled records, keyed by `id` and field. */
   private differences(snap: Snapshot): Map<string, string> & { checked: number } {
     const out = new Map(snap.problems) as Map<string, string> & { checked: number };
-    const ids = [...new Set([...snap.db.keys(), ...snap.yaml.keys()])].filter((id) => !snap.unsettled.has(id)).sort();
+    const ids = [...new Set([...snap.db.keys(), ...snap.yaml.keys()])]
+      .filter((id) => !snap.unsettled.has(id))
+      .sort();
     out.checked = ids.length;
     const noun = this.collection.replace(/s$/, '');
     for (const id of ids) {
