@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporalSettings } from '../src/config';
+import { connectionOptions, temporalSettings } from '../src/config';
 import { registerSearchAttributes } from '../src/search-attributes';
 import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
 
@@ -317,9 +317,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // Idempotent; on the dev server the flags above already did it (other namespaces need this).
     const conn = await Connection.connect({
-      address: settings.address,
-      tls: settings.tls,
-      apiKey: settings.apiKey,
+      ...connectionOptions(settings),
       connectTimeout: '10s',
     }).catch((err) => {
       throw new StartError(`cannot reach Temporal at ${temporalAddress}: ${(err as Error).message}`);
@@ -391,9 +389,7 @@ async function inFlight(env: NodeJS.ProcessEnv): Promise<string[]> {
   const settings = temporalSettings(env);
   const { Client } = await import('@temporalio/client');
   const connection = await Connection.connect({
-    address: settings.address,
-    tls: settings.tls,
-    apiKey: settings.apiKey,
+    ...connectionOptions(settings),
     connectTimeout: '5s',
   });
   try {

@@ -1,13 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
-import { temporalSettings, type TemporalSettings } from './config';
+import { connectionOptions, temporalSettings, type TemporalSettings } from './config';
 
 /** A Temporal client configured from the environment, for the CLI and scripts. */
-export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; connection: Connection; settings: TemporalSettings }> {
+export async function connectClient(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ client: Client; connection: Connection; settings: TemporalSettings }> {
   const settings = temporalSettings(env);
   const connection = await Connection.connect({
-    address: settings.address,
-    tls: settings.tls,
-    apiKey: settings.apiKey,
+    ...connectionOptions(settings),
     connectTimeout: '5s',
   });
   return { client: new Client({ connection, namespace: settings.namespace }), connection, settings };

@@ -1,11 +1,11 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { temporalSettings } from './config';
+import { connectionOptions, temporalSettings } from './config';
 
 /** Runs the rollout worker until SIGINT/SIGTERM. Everything it needs comes from the environment. */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettings(env);
-  const connection = await NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const worker = await Worker.create({
       connection,
@@ -15,7 +15,9 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       workflowsPath: require.resolve('./workflows'),
       activities: createActivities({ env }),
     });
-    console.log(`rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`);
+    console.log(
+      `rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}`,
+    );
     await worker.run();
   } finally {
     await connection.close();

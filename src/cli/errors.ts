@@ -82,7 +82,7 @@ export function toCliError(err: unknown, address: string, namespace: string): Cl
   }
   if (code === grpcStatus.UNAUTHENTICATED || code === grpcStatus.PERMISSION_DENIED) {
     return new CliError(
-      `Temporal at ${address} refused the credentials (${shorten(text)}). Hint: check TEMPORAL_API_KEY or TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY.`,
+      `Temporal at ${address} refused the credentials (${shorten(text)}). Hint: check TEMPORAL_API_KEY or TEMPORAL_TLS_CLIENT_CERT_PATH/TEMPORAL_TLS_CLIENT_KEY_PATH.`,
       EXIT.unreachable,
     );
   }

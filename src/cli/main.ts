@@ -25,7 +25,7 @@ export function buildProgram(only?: string): Command {
   const program = new Command('rollout')
     .description(
       'Staged canary rollouts on Temporal. Connection from TEMPORAL_ADDRESS (default 127.0.0.1:7233), ' +
-        'TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY / TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY.',
+        'TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH + TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_PROFILE (as the temporal CLI).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
