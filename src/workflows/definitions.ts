@@ -72,7 +72,8 @@ export const SEARCH_ATTRIBUTES = {
   RolloutTarget: 'Keyword',
 } as const;
 
-export type GroupState = 'pending' | 'applying' | 'observing' | 'holding' | 'monitoring' | 'rolled-back' | 'completed';
+export type GroupState =
+  'pending' | 'applying' | 'observing' | 'holding' | 'monitoring' | 'rolled-back' | 'completed';
 
 export interface CheckRecord {
   at: string;
@@ -126,7 +127,14 @@ export interface RolloutStatus {
   lastCheck: CheckRecord | null;
   awaiting: { kind: 'approval' | 'hold' | 'complete'; since: string; prompt: string } | null;
   history: HistoryEntry[];
-  rollback: { trigger: Trigger; reason: string; at: string; completedAt: string | null; by: string | null; groups: string[] } | null;
+  rollback: {
+    trigger: Trigger;
+    reason: string;
+    at: string;
+    completedAt: string | null;
+    by: string | null;
+    groups: string[];
+  } | null;
   events: RolloutEvent[];
   /** Consecutive metrics-source errors so far. */
   metricErrors: number;

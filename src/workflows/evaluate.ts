@@ -67,9 +67,20 @@ export function evaluateErrorRate(domain: ImplStats, t: Thresholds): CheckResult
   const figures = { errorRate: rate, errorRateLow: ci.low, errorRateHigh: ci.high, samples: n };
   const text = `domain error rate ${pct(rate)} (${domain.errors}/${n}, CI ${pct(ci.low)}–${pct(ci.high)})`;
   if (ci.low > t.errorRate.rollback)
-    return { check: 'errorRate', verdict: 'rollback', trigger: 'errorRate', figures, reason: `${text} > ${pct(t.errorRate.rollback)}` };
+    return {
+      check: 'errorRate',
+      verdict: 'rollback',
+      trigger: 'errorRate',
+      figures,
+      reason: `${text} > ${pct(t.errorRate.rollback)}`,
+    };
   if (ci.low > t.errorRate.target)
-    return { check: 'errorRate', verdict: 'hold', figures, reason: `${text} above target ${pct(t.errorRate.target)}` };
+    return {
+      check: 'errorRate',
+      verdict: 'hold',
+      figures,
+      reason: `${text} above target ${pct(t.errorRate.target)}`,
+    };
   return { check: 'errorRate', verdict: 'pass', figures, reason: `${text} within target` };
 }
 
@@ -82,9 +93,20 @@ export function evaluateSuccessRate(domain: ImplStats, t: Thresholds): CheckResu
   const figures = { successRate: rate, successRateLow: ci.low, successRateHigh: ci.high, samples: n };
   const text = `domain success rate ${pct(rate)} (${domain.successes}/${n}, CI ${pct(ci.low)}–${pct(ci.high)})`;
   if (ci.high < t.successRate.rollback)
-    return { check: 'successRate', verdict: 'rollback', trigger: 'successRate', figures, reason: `${text} < ${pct(t.successRate.rollback)}` };
+    return {
+      check: 'successRate',
+      verdict: 'rollback',
+      trigger: 'successRate',
+      figures,
+      reason: `${text} < ${pct(t.successRate.rollback)}`,
+    };
   if (ci.high < t.successRate.target)
-    return { check: 'successRate', verdict: 'hold', figures, reason: `${text} below target ${pct(t.successRate.target)}` };
+    return {
+      check: 'successRate',
+      verdict: 'hold',
+      figures,
+      reason: `${text} below target ${pct(t.successRate.target)}`,
+    };
   return { check: 'successRate', verdict: 'pass', figures, reason: `${text} within target` };
 }
 
@@ -94,7 +116,8 @@ export function evaluateSuccessRate(domain: ImplStats, t: Thresholds): CheckResu
  */
 export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResult {
   const t = ctx.thresholds;
-  if (sample.domain.requests < t.minSamples) return tooFew('p95', sample.domain.requests, t.minSamples, 'domain requests');
+  if (sample.domain.requests < t.minSamples)
+    return tooFew('p95', sample.domain.requests, t.minSamples, 'domain requests');
   const domain = p95Ms(sample.domain);
   const sameWindow = ctx.percent < 100 && sample.legacy.requests >= t.minSamples;
   const reference = sameWindow ? p95Ms(sample.legacy) : ctx.baselineP95Ms;
@@ -111,7 +134,13 @@ export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResu
   const figures = { p95DomainMs: domain, p95ReferenceMs: reference, p95Increase: increase };
   const text = `domain P95 ${ms(domain)} vs ${ms(reference)} for ${against} (${increase >= 0 ? '+' : ''}${pct(increase)})`;
   if (increase > t.p95Increase.rollback && domain - reference > t.p95Increase.minDeltaMs)
-    return { check: 'p95', verdict: 'rollback', trigger: 'p95', figures, reason: `${text} > +${pct(t.p95Increase.rollback)}` };
+    return {
+      check: 'p95',
+      verdict: 'rollback',
+      trigger: 'p95',
+      figures,
+      reason: `${text} > +${pct(t.p95Increase.rollback)}`,
+    };
   return { check: 'p95', verdict: 'pass', figures, reason: text };
 }
 
@@ -125,7 +154,12 @@ export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): C
   const high = Math.min(1, expected * (1 + t.servedShare.tolerance));
   const share = sample.domain.requests / n;
   const ci = wilson(sample.domain.requests, n, t.confidence);
-  const figures = { servedShare: share, servedShareLow: ci.low, servedShareHigh: ci.high, expectedShare: expected };
+  const figures = {
+    servedShare: share,
+    servedShareLow: ci.low,
+    servedShareHigh: ci.high,
+    expectedShare: expected,
+  };
   const text = `domain served ${pct(share)} of ${n} requests (CI ${pct(ci.low)}–${pct(ci.high)}), configured ${ctx.percent}% (band ${pct(low)}–${pct(high)})`;
   if (ci.high < low || ci.low > high)
     return { check: 'servedShare', verdict: 'rollback', trigger: 'servedShare', figures, reason: text };
@@ -153,7 +187,12 @@ export function evaluateStage(report: StageReport): CheckResult[] {
     // failing requests (errorRate); wrong shapes are requests not answered correctly (successRate).
     out.push(
       f.ok
-        ? { check: 'functional', verdict: 'pass', reason: `functional: ${f.checked} calls passed`, figures: { functionalChecked: f.checked } }
+        ? {
+            check: 'functional',
+            verdict: 'pass',
+            reason: `functional: ${f.checked} calls passed`,
+            figures: { functionalChecked: f.checked },
+          }
         : {
             check: 'functional',
             verdict: 'rollback',
@@ -167,16 +206,33 @@ export function evaluateStage(report: StageReport): CheckResult[] {
   if (w) {
     out.push(
       w.ok
-        ? { check: 'writeProbe', verdict: 'pass', reason: `write probe passed (${w.steps.length} steps)`, figures: {} }
-        : { check: 'writeProbe', verdict: 'rollback', trigger: 'writeProbe', reason: `write probe failed: ${w.failure ?? 'unknown'}`, figures: {} },
+        ? {
+            check: 'writeProbe',
+            verdict: 'pass',
+            reason: `write probe passed (${w.steps.length} steps)`,
+            figures: {},
+          }
+        : {
+            check: 'writeProbe',
+            verdict: 'rollback',
+            trigger: 'writeProbe',
+            reason: `write probe failed: ${w.failure ?? 'unknown'}`,
+            figures: {},
+          },
     );
   }
   const c = report.command;
   if (c) {
     const tail = c.output.trim().split('\n').slice(-3).join(' | ');
-    if (c.ok) out.push({ check: 'command', verdict: 'pass', reason: 'command exited 0', figures: { exitCode: 0 } });
+    if (c.ok)
+      out.push({ check: 'command', verdict: 'pass', reason: 'command exited 0', figures: { exitCode: 0 } });
     else if (c.timedOut)
-      out.push({ check: 'command', verdict: 'inconclusive', reason: `command timed out: ${tail}`, figures: { exitCode: null } });
+      out.push({
+        check: 'command',
+        verdict: 'inconclusive',
+        reason: `command timed out: ${tail}`,
+        figures: { exitCode: null },
+      });
     else
       out.push({
         check: 'command',
@@ -192,11 +248,29 @@ export function evaluateStage(report: StageReport): CheckResult[] {
 
 export function evaluateConsistency(r: NonNullable<StageReport['consistency']>): CheckResult {
   const figures = { consistencyChecked: r.checked, consistencyDifferences: r.differences.length };
-  if (r.error) return { check: 'dataConsistency', verdict: 'inconclusive', reason: `data consistency: source error: ${r.error}`, figures };
-  if (r.ok) return { check: 'dataConsistency', verdict: 'pass', reason: `database and YAML agree on ${r.checked} records`, figures };
+  if (r.error)
+    return {
+      check: 'dataConsistency',
+      verdict: 'inconclusive',
+      reason: `data consistency: source error: ${r.error}`,
+      figures,
+    };
+  if (r.ok)
+    return {
+      check: 'dataConsistency',
+      verdict: 'pass',
+      reason: `database and YAML agree on ${r.checked} records`,
+      figures,
+    };
   const shown = r.differences.slice(0, 5).join('; ');
   const more = r.differences.length > 5 ? ` (+${r.differences.length - 5} more)` : '';
-  return { check: 'dataConsistency', verdict: 'rollback', trigger: 'dataConsistency', figures, reason: `database and YAML differ: ${shown}${more}` };
+  return {
+    check: 'dataConsistency',
+    verdict: 'rollback',
+    trigger: 'dataConsistency',
+    figures,
+    reason: `database and YAML differ: ${shown}${more}`,
+  };
 }
 
 const SEVERITY: Record<Verdict, number> = { pass: 0, inconclusive: 1, hold: 2, rollback: 3 };
@@ -208,7 +282,8 @@ const SEVERITY: Record<Verdict, number> = { pass: 0, inconclusive: 1, hold: 2, r
 export function combine(results: CheckResult[]): Evaluation {
   const metrics: Record<string, number | null> = {};
   for (const r of results) Object.assign(metrics, r.figures);
-  if (results.length === 0) return { verdict: 'inconclusive', reasons: ['no checks produced evidence'], results, metrics };
+  if (results.length === 0)
+    return { verdict: 'inconclusive', reasons: ['no checks produced evidence'], results, metrics };
   const worst = results.reduce((a, b) => (SEVERITY[b.verdict] > SEVERITY[a.verdict] ? b : a));
   const reasons = [...new Set(results.filter((r) => r.verdict === worst.verdict).map((r) => r.reason))];
   return { verdict: worst.verdict, trigger: worst.trigger, reasons, results, metrics };

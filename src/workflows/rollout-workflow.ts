@@ -24,7 +24,17 @@ import {
   type RolloutStatus,
   type SignalName,
 } from './definitions';
-import { addSamples, combine, evaluateConsistency, evaluateStage, evaluateTraffic, p95Ms, type CheckResult, type Evaluation, type Trigger } from './evaluate';
+import {
+  addSamples,
+  combine,
+  evaluateConsistency,
+  evaluateStage,
+  evaluateTraffic,
+  p95Ms,
+  type CheckResult,
+  type Evaluation,
+  type Trigger,
+} from './evaluate';
 import type { GroupSample, MetricsReading } from './observations';
 
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
@@ -53,7 +63,17 @@ const MAX_EVENTS = 200;
 /** Checks run at a step's start and at its window's end (the rest run on metrics every tick). */
 const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
 
-type Stage = 'phase-start' | 'baseline' | 'apply' | 'verify' | 'observe' | 'window-end' | 'hold' | 'monitor' | 'rollback' | 'done';
+type Stage =
+  | 'phase-start'
+  | 'baseline'
+  | 'apply'
+  | 'verify'
+  | 'observe'
+  | 'window-end'
+  | 'hold'
+  | 'monitor'
+  | 'rollback'
+  | 'done';
 
 interface PendingRollback {
   trigger: Trigger;
@@ -101,7 +121,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
   const args = rolloutInputSchema.safeParse(input ?? {});
   if (!args.success) {
     const problems = args.error.issues.map((i) => `${formatPath(['input', ...i.path])}: ${i.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid rollout input:\n${problems.join('\n')}`, 'InvalidInput', { problems });
+    throw ApplicationFailure.nonRetryable(`invalid rollout input:\n${problems.join('\n')}`, 'InvalidInput', {
+      problems,
+    });
   }
   const validation = validatePlan(input.plan);
   if (!validation.ok) {
@@ -112,7 +134,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
     );
   }
   const run = new RolloutRun(validation.plan, args.data.timeScale, input.resume as Carried | undefined);
-  if (!input.resume) for (const w of validation.warnings) run.event({ kind: 'warning', message: `${w.path}: ${w.message}` });
+  if (!input.resume)
+    for (const w of validation.warnings) run.event({ kind: 'warning', message: `${w.path}: ${w.message}` });
   return run.run();
 }
 
@@ -200,7 +223,8 @@ class RolloutRun {
 
   event(e: Omit<RolloutEvent, 'at'>): void {
     this.status.events.push({ at: this.now(), ...e });
-    if (this.status.events.length > MAX_EVENTS) this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
+    if (this.status.events.length > MAX_EVENTS)
+      this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
   }
 
   private setState(state: RolloutState): void {
@@ -213,7 +237,8 @@ class RolloutRun {
     const base = this.cursor.baseState;
     const shown: RolloutState =
       this.cursor.paused && !TERMINAL_STATES.includes(base) && base !== 'rolling-back' ? 'paused' : base;
-    if (shown !== this.status.state) this.event({ kind: 'state', message: `${this.status.state} → ${shown}` });
+    if (shown !== this.status.state)
+      this.event({ kind: 'state', message: `${this.status.state} → ${shown}` });
     this.status.state = shown;
     this.upsertSearchAttributes();
   }
@@ -251,7 +276,8 @@ class RolloutRun {
       this.signal('approve', s, () => {
         const base = this.cursor.baseState;
         if (this.cursor.paused) return 'the rollout is paused; resume first';
-        if (base !== 'awaiting-approval' && base !== 'holding') return `nothing awaits approval (state ${this.status.state})`;
+        if (base !== 'awaiting-approval' && base !== 'holding')
+          return `nothing awaits approval (state ${this.status.state})`;
         this.cursor.approval = { by: s.by, comment: s.comment ?? null };
         return null;
       }),
@@ -278,8 +304,14 @@ class RolloutRun {
         if (this.isOver()) return `the rollout is ${this.status.state}`;
         if (this.cursor.pendingRollback) return 'a rollback is already under way';
         const group = s.group ?? this.phase.group;
-        if (!(group in this.status.groups)) return `unknown group "${group}" (groups: ${Object.keys(this.status.groups).join(', ')})`;
-        this.cursor.pendingRollback = { trigger: 'manual', reason: s.reason ?? 'manual rollback', group, by: s.by };
+        if (!(group in this.status.groups))
+          return `unknown group "${group}" (groups: ${Object.keys(this.status.groups).join(', ')})`;
+        this.cursor.pendingRollback = {
+          trigger: 'manual',
+          reason: s.reason ?? 'manual rollback',
+          group,
+          by: s.by,
+        };
         return null;
       }),
     );
@@ -299,7 +331,10 @@ class RolloutRun {
 
   /** Validates the sender, applies the signal or records why it changed nothing. */
   private signal(name: SignalName, payload: unknown, apply: () => string | null): void {
-    const by = payload && typeof payload === 'object' && typeof (payload as { by?: unknown }).by === 'string' ? (payload as { by: string }).by.trim() : '';
+    const by =
+      payload && typeof payload === 'object' && typeof (payload as { by?: unknown }).by === 'string'
+        ? (payload as { by: string }).by.trim()
+        : '';
     let refusal: string | null;
     if (!by) refusal = '"by" is required (who sends the signal)';
     else if (this.plan.approvers && !this.plan.approvers.includes(by))
@@ -312,7 +347,8 @@ class RolloutRun {
       name,
       by: by || undefined,
       accepted: refusal === null,
-      message: refusal === null ? `${name} accepted${note ? `: ${note}` : ''}` : `${name} refused: ${refusal}`,
+      message:
+        refusal === null ? `${name} accepted${note ? `: ${note}` : ''}` : `${name} refused: ${refusal}`,
     });
   }
 
@@ -388,11 +424,16 @@ class RolloutRun {
     if (phase.approval === 'before-start') {
       const r = await this.waitWithChecks(() => this.cursor.approval !== null);
       if (r !== 'done') return;
-      this.event({ kind: 'state', by: this.cursor.approval!.by, message: `${phase.name} approved by ${this.cursor.approval!.by}` });
+      this.event({
+        kind: 'state',
+        by: this.cursor.approval!.by,
+        message: `${phase.name} approved by ${this.cursor.approval!.by}`,
+      });
       this.cursor.approval = null;
       this.status.awaiting = null;
     }
-    const wantsBaseline = this.checksOf(phase).includes('p95') && this.status.groups[phase.group].percent === 0;
+    const wantsBaseline =
+      this.checksOf(phase).includes('p95') && this.status.groups[phase.group].percent === 0;
     this.goto(wantsBaseline ? 'baseline' : 'apply');
   }
 
@@ -425,12 +466,19 @@ class RolloutRun {
       });
     }
     try {
-      const state = await applyTraffic({ traffic: this.plan.target.traffic, group: phase.group, percent: step.percent });
+      const state = await applyTraffic({
+        traffic: this.plan.target.traffic,
+        group: phase.group,
+        percent: step.percent,
+      });
       this.setGroup(phase.group, { percent: state.groups[phase.group]?.percent ?? step.percent });
       (this.cursor.appliedAt ??= {})[phase.group] = Date.now();
       this.goto('verify');
     } catch (err) {
-      this.toHold('apply', `could not set ${phase.group} to ${step.percent}%: ${messageOf(err)}; approve to retry, rollback to revert`);
+      this.toHold(
+        'apply',
+        `could not set ${phase.group} to ${step.percent}%: ${messageOf(err)}; approve to retry, rollback to revert`,
+      );
     }
   }
 
@@ -486,14 +534,18 @@ class RolloutRun {
     const phase = this.phase;
     if (this.enter()) {
       const step = phase.steps[this.cursor.stepIndex];
-      const windowMs = kind === 'baseline' ? this.scaled(this.plan.defaults.baselineWindow) : this.scaled(step.observe);
+      const windowMs =
+        kind === 'baseline' ? this.scaled(this.plan.defaults.baselineWindow) : this.scaled(step.observe);
       this.cursor.windowRemainingMs = windowMs;
       delete this.cursor.window[phase.group];
       this.cursor.recent[phase.group] = [];
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
       this.setState(kind === 'baseline' ? 'verifying' : 'observing');
       if (kind === 'baseline')
-        this.event({ kind: 'state', message: `${phase.name}: measuring legacy latency for ${formatDuration(windowMs)} before the first step` });
+        this.event({
+          kind: 'state',
+          message: `${phase.name}: measuring legacy latency for ${formatDuration(windowMs)} before the first step`,
+        });
     }
     const r = await this.waitWithChecks(() => false, true);
     if (r === 'window-end') {
@@ -509,7 +561,10 @@ class RolloutRun {
         this.goto('apply');
       } else this.goto('window-end');
     } else if (r === 'metrics-hold') {
-      this.toHold(kind === 'baseline' ? 'apply' : 'next', `metrics source failed ${this.status.metricErrors} times in a row: ${this.status.lastCheck?.reasons.join('; ')}`);
+      this.toHold(
+        kind === 'baseline' ? 'apply' : 'next',
+        `metrics source failed ${this.status.metricErrors} times in a row: ${this.status.lastCheck?.reasons.join('; ')}`,
+      );
     }
   }
 
@@ -521,7 +576,14 @@ class RolloutRun {
     const sample = this.cursor.window[phase.group];
     const traffic = sample
       ? evaluateTraffic(sample, this.trafficContext(phase))
-      : [{ check: 'errorRate', verdict: 'inconclusive', reason: 'no traffic was measured in the window', figures: {} } as CheckResult];
+      : [
+          {
+            check: 'errorRate',
+            verdict: 'inconclusive',
+            reason: 'no traffic was measured in the window',
+            figures: {},
+          } as CheckResult,
+        ];
     const evaluation = combine([...stage.results, ...traffic]);
     this.recordCheck(phase.group, evaluation, this.now());
     const entry = this.currentHistory();
@@ -535,7 +597,10 @@ class RolloutRun {
       this.nextStep();
       return;
     }
-    this.toHold('next', `${evaluation.verdict} at the end of the ${phase.steps[this.cursor.stepIndex].observe} window: ${evaluation.reasons.join('; ')}`);
+    this.toHold(
+      'next',
+      `${evaluation.verdict} at the end of the ${phase.steps[this.cursor.stepIndex].observe} window: ${evaluation.reasons.join('; ')}`,
+    );
   }
 
   private nextStep(): void {
@@ -567,7 +632,8 @@ class RolloutRun {
       return;
     }
     const entry = this.currentHistory();
-    if (entry) this.closeHistory(entry, { outcome: 'approved', reason: this.cursor.holdReason, by: approval.by });
+    if (entry)
+      this.closeHistory(entry, { outcome: 'approved', reason: this.cursor.holdReason, by: approval.by });
     this.nextStep();
   }
 
@@ -580,10 +646,12 @@ class RolloutRun {
         prompt: `every phase is at its last step; monitoring ${this.cursor.monitored.join(', ')} until "complete"`,
       };
     }
-    if ((await this.waitWithChecks(() => this.cursor.completion !== null && !this.cursor.paused)) !== 'done') return;
+    if ((await this.waitWithChecks(() => this.cursor.completion !== null && !this.cursor.paused)) !== 'done')
+      return;
     const by = this.cursor.completion!.by;
     this.status.awaiting = null;
-    for (const entry of this.status.history) if (entry.endedAt === null) this.closeHistory(entry, { outcome: 'completed', by });
+    for (const entry of this.status.history)
+      if (entry.endedAt === null) this.closeHistory(entry, { outcome: 'completed', by });
     for (const g of this.cursor.monitored) this.setGroup(g, { state: 'completed' });
     this.cursor.monitored = [];
     this.setState('completed');
@@ -609,7 +677,9 @@ class RolloutRun {
     const started = this.plan.phases
       .slice(from)
       .map((p) => p.group)
-      .filter((g) => g === group || this.status.groups[g].state !== 'pending' || this.status.groups[g].percent > 0);
+      .filter(
+        (g) => g === group || this.status.groups[g].state !== 'pending' || this.status.groups[g].percent > 0,
+      );
     return started.reverse();
   }
 
@@ -617,20 +687,43 @@ class RolloutRun {
     const req = this.cursor.pendingRollback!;
     const groups = this.groupsToRevert(req.group);
     if (this.enter()) {
-      this.status.rollback = { trigger: req.trigger, reason: req.reason, at: this.now(), completedAt: null, by: req.by, groups };
+      this.status.rollback = {
+        trigger: req.trigger,
+        reason: req.reason,
+        at: this.now(),
+        completedAt: null,
+        by: req.by,
+        groups,
+      };
       this.status.awaiting = null;
       this.setState('rolling-back');
     }
     await wf.CancellationScope.nonCancellable(async () => {
       for (const group of groups) {
-        const result = await rollbackTraffic({ traffic: this.plan.target.traffic, group, mode: this.plan.defaults.rollbackWith });
-        this.setGroup(group, { percent: result.state.useDomainService ? (result.state.groups[group]?.percent ?? 0) : 0, state: 'rolled-back' });
+        const result = await rollbackTraffic({
+          traffic: this.plan.target.traffic,
+          group,
+          mode: this.plan.defaults.rollbackWith,
+        });
+        this.setGroup(group, {
+          percent: result.state.useDomainService ? (result.state.groups[group]?.percent ?? 0) : 0,
+          state: 'rolled-back',
+        });
       }
     });
     for (const entry of this.status.history) {
       if (entry.endedAt !== null) continue;
-      if (groups.includes(entry.group)) this.closeHistory(entry, { outcome: 'rolled-back', reason: `${req.trigger}: ${req.reason}`, by: req.by });
-      else this.closeHistory(entry, { outcome: 'completed', reason: `monitoring ended: ${groups.join(', ')} rolled back (${req.trigger})` });
+      if (groups.includes(entry.group))
+        this.closeHistory(entry, {
+          outcome: 'rolled-back',
+          reason: `${req.trigger}: ${req.reason}`,
+          by: req.by,
+        });
+      else
+        this.closeHistory(entry, {
+          outcome: 'completed',
+          reason: `monitoring ended: ${groups.join(', ')} rolled back (${req.trigger})`,
+        });
     }
     for (const g of this.cursor.monitored) if (!groups.includes(g)) this.setGroup(g, { state: 'completed' });
     this.cursor.monitored = [];
@@ -639,7 +732,10 @@ class RolloutRun {
     this.status.windowRemainingMs = null;
     this.status.rollback!.completedAt = this.now();
     this.setState('rolled-back');
-    await this.notify('rolled-back', `${this.plan.name}: rolled back ${groups.join(', ')} (${req.trigger}): ${req.reason}`);
+    await this.notify(
+      'rolled-back',
+      `${this.plan.name}: rolled back ${groups.join(', ')} (${req.trigger}): ${req.reason}`,
+    );
     this.goto('done');
   }
 
@@ -664,13 +760,16 @@ class RolloutRun {
 
       const active = this.activeGroups();
       const now = Date.now();
-      if (active.length > 0 && this.cursor.nextCheckAt === null) this.cursor.nextCheckAt = now + this.checkIntervalMs;
+      if (active.length > 0 && this.cursor.nextCheckAt === null)
+        this.cursor.nextCheckAt = now + this.checkIntervalMs;
       const untilCheck = active.length > 0 ? Math.max(0, this.cursor.nextCheckAt! - now) : Infinity;
       const paused = this.cursor.paused;
       const untilWindowEnd = window && !paused ? this.cursor.windowRemainingMs! : Infinity;
       if (window) {
         this.status.windowRemainingMs = this.cursor.windowRemainingMs;
-        this.status.windowEndsAt = paused ? null : new Date(now + this.cursor.windowRemainingMs!).toISOString();
+        this.status.windowEndsAt = paused
+          ? null
+          : new Date(now + this.cursor.windowRemainingMs!).toISOString();
       }
       const timeout = Math.min(untilCheck, untilWindowEnd);
       const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
@@ -683,7 +782,8 @@ class RolloutRun {
       }
       // Time spent checking is window time too.
       const elapsed = Date.now() - now;
-      if (window && !paused) this.cursor.windowRemainingMs = Math.max(0, this.cursor.windowRemainingMs! - elapsed);
+      if (window && !paused)
+        this.cursor.windowRemainingMs = Math.max(0, this.cursor.windowRemainingMs! - elapsed);
       if (outcome === 'metrics-hold' && window) return 'metrics-hold';
       if (active.length === 0) this.cursor.nextCheckAt = null;
     }
@@ -694,7 +794,8 @@ class RolloutRun {
     const groups = [...this.cursor.monitored];
     const stage = this.cursor.stage;
     const current = this.phase.group;
-    if ((stage === 'baseline' || stage === 'observe' || stage === 'hold') && !groups.includes(current)) groups.push(current);
+    if ((stage === 'baseline' || stage === 'observe' || stage === 'hold') && !groups.includes(current))
+      groups.push(current);
     return groups;
   }
 
@@ -753,14 +854,27 @@ class RolloutRun {
 
     if (reading.error) {
       this.status.metricErrors += 1;
-      this.event({ kind: 'warning', message: `metrics source error ${this.status.metricErrors}: ${reading.error}` });
+      this.event({
+        kind: 'warning',
+        message: `metrics source error ${this.status.metricErrors}: ${reading.error}`,
+      });
     } else this.status.metricErrors = 0;
 
     const primary = results.find((r) => r.group === this.phase.group) ?? results[0];
     const failing = results.find((r) => combine(r.results).verdict === 'rollback');
     const shown = failing ?? primary;
     if (shown) this.recordCheck(shown.group, combine(shown.results), to);
-    else if (reading.error) this.recordCheck(this.phase.group, { verdict: 'inconclusive', reasons: [`metrics source error: ${reading.error}`], results: [], metrics: {} }, to);
+    else if (reading.error)
+      this.recordCheck(
+        this.phase.group,
+        {
+          verdict: 'inconclusive',
+          reasons: [`metrics source error: ${reading.error}`],
+          results: [],
+          metrics: {},
+        },
+        to,
+      );
     if (failing) {
       this.requestRollback(combine(failing.results), failing.group);
       return 'ok';
@@ -769,18 +883,34 @@ class RolloutRun {
   }
 
   private recordCheck(group: string, evaluation: Evaluation, at: string): void {
-    this.status.lastCheck = { at, group, verdict: evaluation.verdict, metrics: evaluation.metrics, reasons: evaluation.reasons };
+    this.status.lastCheck = {
+      at,
+      group,
+      verdict: evaluation.verdict,
+      metrics: evaluation.metrics,
+      reasons: evaluation.reasons,
+    };
   }
 
   private async maybeContinueAsNew(): Promise<void> {
     const info = wf.workflowInfo();
     if (info.historyLength < HISTORY_LIMIT && !info.continueAsNewSuggested) return;
     await wf.condition(wf.allHandlersFinished);
-    const carried: Carried = { status: { ...this.status, plan: undefined as unknown as Plan }, cursor: this.cursor };
-    await wf.continueAsNew<typeof rolloutWorkflow>({ plan: this.status.plan, timeScale: this.timeScale, resume: carried });
+    const carried: Carried = {
+      status: { ...this.status, plan: undefined as unknown as Plan },
+      cursor: this.cursor,
+    };
+    await wf.continueAsNew<typeof rolloutWorkflow>({
+      plan: this.status.plan,
+      timeScale: this.timeScale,
+      resume: carried,
+    });
   }
 
-  private async notify(kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed', text: string): Promise<void> {
+  private async notify(
+    kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed',
+    text: string,
+  ): Promise<void> {
     const url = this.plan.notify?.webhookUrl;
     if (!url) return;
     const s = this.status;
@@ -789,7 +919,14 @@ class RolloutRun {
         webhookUrl: url,
         // Stable across retries and replays: one notification per rollout, kind and moment.
         idempotencyKey: `${s.rolloutId}:${kind}:${s.phase}:${s.stepIndex}:${s.history.length}:${s.events.length}`,
-        event: { kind, rolloutId: s.rolloutId, text: `[${this.plan.name}] ${text}`, state: s.state, phase: s.phase, percent: s.percent },
+        event: {
+          kind,
+          rolloutId: s.rolloutId,
+          text: `[${this.plan.name}] ${text}`,
+          state: s.state,
+          phase: s.phase,
+          percent: s.percent,
+        },
       });
       this.event({ kind: 'notify', message: `notified ${kind}` });
     } catch (err) {

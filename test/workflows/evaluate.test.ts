@@ -18,10 +18,17 @@ const stats = (requests: number, errors = 0, clientErrors = 0, latency = 0.04): 
   requests,
   errors,
   successes: requests - errors - clientErrors,
-  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1].map((le) => [le, le >= latency ? requests : 0] as [number, number]),
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1].map(
+    (le) => [le, le >= latency ? requests : 0] as [number, number],
+  ),
 });
 const sample = (domain: ImplStats, legacy: ImplStats): GroupSample => ({ from: '', to: '', domain, legacy });
-const ctx = (percent: number, baselineP95Ms: number | null = null): TrafficContext => ({ percent, thresholds, checks: [], baselineP95Ms });
+const ctx = (percent: number, baselineP95Ms: number | null = null): TrafficContext => ({
+  percent,
+  thresholds,
+  checks: [],
+  baselineP95Ms,
+});
 
 test.each([
   // [errors, n, verdict]
@@ -56,7 +63,9 @@ test.each([
   [0.04, 0.04, 100, null, 'inconclusive'], // at 100% with no baseline
 ])('p95 domain %ss vs legacy %ss at %i%% (baseline %p ms) → %s', (d, l, percent, baseline, verdict) => {
   const legacyN = percent === 100 ? 0 : 1000;
-  expect(evaluateP95(sample(stats(1000, 0, 0, d), stats(legacyN, 0, 0, l)), ctx(percent, baseline)).verdict).toBe(verdict);
+  expect(
+    evaluateP95(sample(stats(1000, 0, 0, d), stats(legacyN, 0, 0, l)), ctx(percent, baseline)).verdict,
+  ).toBe(verdict);
 });
 
 test.each([
@@ -81,32 +90,66 @@ test('wilson intervals are honest at the edges', () => {
 });
 
 test('histogram quantile interpolates like PromQL', () => {
-  expect(histogramQuantile(0.95, [[0.1, 50], [0.2, 100]], 100)).toBeCloseTo(0.19, 5);
+  expect(
+    histogramQuantile(
+      0.95,
+      [
+        [0.1, 50],
+        [0.2, 100],
+      ],
+      100,
+    ),
+  ).toBeCloseTo(0.19, 5);
   expect(histogramQuantile(0.5, [[0.1, 100]], 100)).toBeCloseTo(0.05, 5);
   expect(histogramQuantile(0.95, [[0.1, 10]], 100)).toBe(0.1);
   expect(histogramQuantile(0.95, [], 0)).toBeNull();
 });
 
 test('stage reports: failures roll back with the right trigger, timeouts are inconclusive', () => {
-  const verdicts = (r: Parameters<typeof evaluateStage>[0]) => evaluateStage(r).map((x) => [x.check, x.verdict, x.trigger ?? null]);
-  expect(verdicts({ at: '', functional: { ok: false, checked: 6, failures: ['GET /x via domain: status 500'], serverErrors: 1 } })).toEqual([
-    ['functional', 'rollback', 'errorRate'],
+  const verdicts = (r: Parameters<typeof evaluateStage>[0]) =>
+    evaluateStage(r).map((x) => [x.check, x.verdict, x.trigger ?? null]);
+  expect(
+    verdicts({
+      at: '',
+      functional: { ok: false, checked: 6, failures: ['GET /x via domain: status 500'], serverErrors: 1 },
+    }),
+  ).toEqual([['functional', 'rollback', 'errorRate']]);
+  expect(
+    verdicts({
+      at: '',
+      functional: { ok: false, checked: 6, failures: ['GET /x: shape differs'], serverErrors: 0 },
+    }),
+  ).toEqual([['functional', 'rollback', 'successRate']]);
+  expect(verdicts({ at: '', writeProbe: { ok: false, steps: [], failure: 'x' } })).toEqual([
+    ['writeProbe', 'rollback', 'writeProbe'],
   ]);
-  expect(verdicts({ at: '', functional: { ok: false, checked: 6, failures: ['GET /x: shape differs'], serverErrors: 0 } })).toEqual([
-    ['functional', 'rollback', 'successRate'],
+  expect(verdicts({ at: '', command: { ok: false, exitCode: 1, timedOut: false, output: 'FAIL' } })).toEqual([
+    ['command', 'rollback', 'command'],
   ]);
-  expect(verdicts({ at: '', writeProbe: { ok: false, steps: [], failure: 'x' } })).toEqual([['writeProbe', 'rollback', 'writeProbe']]);
-  expect(verdicts({ at: '', command: { ok: false, exitCode: 1, timedOut: false, output: 'FAIL' } })).toEqual([['command', 'rollback', 'command']]);
-  expect(verdicts({ at: '', command: { ok: false, exitCode: null, timedOut: true, output: '' } })).toEqual([['command', 'inconclusive', null]]);
-  expect(evaluateConsistency({ ok: false, checked: 0, differences: [], error: 'SQLITE_CANTOPEN' }).verdict).toBe('inconclusive');
-  expect(evaluateConsistency({ ok: false, checked: 3, differences: ['camera a: name'] }).trigger).toBe('dataConsistency');
+  expect(verdicts({ at: '', command: { ok: false, exitCode: null, timedOut: true, output: '' } })).toEqual([
+    ['command', 'inconclusive', null],
+  ]);
+  expect(
+    evaluateConsistency({ ok: false, checked: 0, differences: [], error: 'SQLITE_CANTOPEN' }).verdict,
+  ).toBe('inconclusive');
+  expect(evaluateConsistency({ ok: false, checked: 3, differences: ['camera a: name'] }).trigger).toBe(
+    'dataConsistency',
+  );
 });
 
 test('combine: rollback beats hold beats inconclusive beats pass; no evidence is not a pass', () => {
-  const r = (verdict: 'pass' | 'hold' | 'rollback' | 'inconclusive') => ({ check: 'errorRate' as const, verdict, reason: verdict, figures: {} });
+  const r = (verdict: 'pass' | 'hold' | 'rollback' | 'inconclusive') => ({
+    check: 'errorRate' as const,
+    verdict,
+    reason: verdict,
+    figures: {},
+  });
   expect(combine([r('pass'), r('inconclusive')]).verdict).toBe('inconclusive');
   expect(combine([r('inconclusive'), r('hold')]).verdict).toBe('hold');
-  expect(combine([r('hold'), { ...r('rollback'), trigger: 'errorRate' as const }])).toMatchObject({ verdict: 'rollback', trigger: 'errorRate' });
+  expect(combine([r('hold'), { ...r('rollback'), trigger: 'errorRate' as const }])).toMatchObject({
+    verdict: 'rollback',
+    trigger: 'errorRate',
+  });
   expect(combine([r('pass'), r('pass')]).verdict).toBe('pass');
   expect(combine([]).verdict).toBe('inconclusive');
 });
