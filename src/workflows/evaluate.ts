@@ -1,6 +1,6 @@
 import type { CheckName, Thresholds } from '../plan/schema';
 import type { GroupSample, ImplStats, StageReport } from './observations';
-import { addBuckets, histogramQuantile, wilson } from './statistics';
+import { addBuckets, histogramQuantile, quantileInterval, wilson } from './statistics';
 
 export type Verdict = 'pass' | 'hold' | 'rollback' | 'inconclusive';
 export type Trigger =
@@ -39,6 +39,12 @@ export interface TrafficContext {
   checks: CheckName[];
   /** Legacy P95 in ms before the first step; the reference once no legacy traffic is left. */
   baselineP95Ms: number | null;
+  /**
+   * `interval` (the default): roll back on P95 only when the confidence intervals of the two
+   * P95s are clearly apart. `point`: compare the point estimates, as rollouts started before the
+   * interval rule did; kept so their histories replay.
+   */
+  p95Rule?: 'interval' | 'point';
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -113,6 +119,12 @@ export function evaluateSuccessRate(domain: ImplStats, t: Thresholds): CheckResu
 /**
  * Domain P95 against legacy P95 of the same interval, or against the baseline when legacy has
  * too little traffic left (at 100%). Increases smaller than `minDeltaMs` are bucket noise.
+ *
+ * The P95 of a few dozen requests is their second or third slowest, so a point estimate above the
+ * threshold is not yet evidence: it rolls back only when even the low end of the domain P95's
+ * confidence interval exceeds the high end of the legacy one by the threshold (the baseline is a
+ * single figure). Above the threshold but not clearly so is `inconclusive`: at a window's end a
+ * person decides.
  */
 export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResult {
   const t = ctx.thresholds;
@@ -131,15 +143,46 @@ export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResu
     };
   }
   const increase = domain / reference - 1;
-  const figures = { p95DomainMs: domain, p95ReferenceMs: reference, p95Increase: increase };
+  const figures: Record<string, number | null> = {
+    p95DomainMs: domain,
+    p95ReferenceMs: reference,
+    p95Increase: increase,
+  };
   const text = `domain P95 ${ms(domain)} vs ${ms(reference)} for ${against} (${increase >= 0 ? '+' : ''}${pct(increase)})`;
-  if (increase > t.p95Increase.rollback && domain - reference > t.p95Increase.minDeltaMs)
+  const over = (d: number, r: number) =>
+    d / r - 1 > t.p95Increase.rollback && d - r > t.p95Increase.minDeltaMs;
+  if ((ctx.p95Rule ?? 'interval') === 'point') {
+    if (over(domain, reference))
+      return {
+        check: 'p95',
+        verdict: 'rollback',
+        trigger: 'p95',
+        figures,
+        reason: `${text} > +${pct(t.p95Increase.rollback)}`,
+      };
+    return { check: 'p95', verdict: 'pass', figures, reason: text };
+  }
+  const domainLow =
+    quantileInterval(0.95, sample.domain.buckets, sample.domain.requests, t.confidence)!.low * 1000;
+  const referenceHigh = sameWindow
+    ? quantileInterval(0.95, sample.legacy.buckets, sample.legacy.requests, t.confidence)!.high * 1000
+    : reference;
+  Object.assign(figures, { p95DomainLowMs: domainLow, p95ReferenceHighMs: referenceHigh });
+  const bounds = `CI low ${ms(domainLow)} vs high ${ms(referenceHigh)}`;
+  if (referenceHigh > 0 && over(domainLow, referenceHigh))
     return {
       check: 'p95',
       verdict: 'rollback',
       trigger: 'p95',
       figures,
-      reason: `${text} > +${pct(t.p95Increase.rollback)}`,
+      reason: `${text}, ${bounds}: > +${pct(t.p95Increase.rollback)}`,
+    };
+  if (over(domain, reference))
+    return {
+      check: 'p95',
+      verdict: 'inconclusive',
+      figures,
+      reason: `${text} > +${pct(t.p95Increase.rollback)}, not yet clear (${bounds})`,
     };
   return { check: 'p95', verdict: 'pass', figures, reason: text };
 }

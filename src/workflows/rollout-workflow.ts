@@ -33,8 +33,12 @@ import {
   p95Ms,
   type CheckResult,
   type Evaluation,
+  type TrafficContext,
   type Trigger,
 } from './evaluate';
+
+/** Patch id of the P95 confidence-interval rule (see `evaluateP95`). */
+const P95_INTERVAL_PATCH = 'p95-confidence-interval';
 import type { GroupSample, MetricsReading } from './observations';
 
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
@@ -144,6 +148,7 @@ class RolloutRun {
   readonly cursor: Cursor;
   private readonly checkIntervalMs: number;
   private readonly lookbackTicks: number;
+  private readonly p95Rule: TrafficContext['p95Rule'];
 
   constructor(
     private readonly plan: Plan,
@@ -200,6 +205,8 @@ class RolloutRun {
         lastUpsert: null,
       };
     }
+    // Runs that began before the interval rule keep judging P95 by point estimates on replay.
+    this.p95Rule = wf.patched(P95_INTERVAL_PATCH) ? 'interval' : 'point';
     this.registerHandlers();
   }
 
@@ -803,8 +810,9 @@ class RolloutRun {
     return this.plan.phases.find((p) => p.group === group)!;
   }
 
-  private trafficContext(phase: Phase) {
+  private trafficContext(phase: Phase): TrafficContext {
     return {
+      p95Rule: this.p95Rule,
       percent: this.status.groups[phase.group].percent,
       thresholds: this.plan.defaults.thresholds,
       checks: this.checksOf(phase),

@@ -25,8 +25,12 @@ export function wilson(successes: number, n: number, z = 1.96): Interval {
  * above the last bound report that bound. `null` when there are no observations.
  */
 export function histogramQuantile(q: number, buckets: Array<[number, number]>, total: number): number | null {
+  return valueAtRank(q * total, buckets, total);
+}
+
+/** The value of the observation of (fractional) `rank`, 0..total, interpolated as above. */
+export function valueAtRank(rank: number, buckets: Array<[number, number]>, total: number): number | null {
   if (total <= 0) return null;
-  const rank = q * total;
   let prevBound = 0;
   let prevCount = 0;
   for (const [bound, count] of buckets) {
@@ -39,6 +43,26 @@ export function histogramQuantile(q: number, buckets: Array<[number, number]>, t
     prevCount = count;
   }
   return buckets.length ? buckets[buckets.length - 1][0] : null;
+}
+
+/**
+ * Distribution-free confidence interval of the `q` quantile from `total` observations: the
+ * number of observations below the true quantile is Binomial(total, q), so the interval runs
+ * between the observations of rank `total·q ∓ z·√(total·q·(1−q))`. At small `total` the upper
+ * rank passes the largest observation: the high end is then the top of the highest bucket seen,
+ * and the low end sinks towards the bulk of the distribution, so a few slow requests prove little.
+ */
+export function quantileInterval(
+  q: number,
+  buckets: Array<[number, number]>,
+  total: number,
+  z = 1.96,
+): Interval | null {
+  if (total <= 0) return null;
+  const spread = z * Math.sqrt(total * q * (1 - q));
+  const low = valueAtRank(Math.max(0, total * q - spread), buckets, total);
+  const high = valueAtRank(Math.min(total, total * q + spread), buckets, total);
+  return low === null || high === null ? null : { low, high };
 }
 
 /** Adds two cumulative histograms bucket by bucket (bounds are matched by value). */

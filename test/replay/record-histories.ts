@@ -1,16 +1,32 @@
 /**
- * Records workflow histories for the replay test: `npx ts-node --transpile-only test/replay/record-histories.ts`.
+ * Records workflow histories for the replay test: `npx ts-node --transpile-only test/replay/record-histories.ts [name…]`
+ * (all of them, or only the named ones: add a new history without re-recording the old).
  * Re-record only on purpose: a history recorded before a change is what proves the change does
  * not break rollouts that are already running.
  */
 import { temporal } from '@temporalio/proto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { approveSignal, completeSignal, pauseSignal, resumeSignal, rollbackSignal } from '../../src/workflows/definitions';
+import {
+  approveSignal,
+  completeSignal,
+  pauseSignal,
+  resumeSignal,
+  rollbackSignal,
+} from '../../src/workflows/definitions';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout, type RolloutHandle } from '../helpers/workflow-harness';
+import {
+  FakeTarget,
+  runsOf,
+  seedPlan,
+  waitForStatus,
+  withRollout,
+  type RolloutHandle,
+} from '../helpers/workflow-harness';
 
 async function main() {
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
   const env = await createTimeSkippingEnv();
   const save = async (name: string, handle: RolloutHandle) => {
     const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
@@ -25,39 +41,53 @@ async function main() {
   try {
     const plan = seedPlan();
     plan.defaults.checkInterval = '5m';
-    await withRollout(env, new FakeTarget(), plan, async (handle) => {
-      await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
-      await handle.signal(approveSignal, { by: 'alice' });
-      await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h');
-      await handle.signal(completeSignal, { by: 'alice' });
-      await handle.result();
-      await save('seed-plan-completed', handle);
-    });
+    if (want('seed-plan-completed'))
+      await withRollout(env, new FakeTarget(), plan, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '30m');
+        await handle.signal(approveSignal, { by: 'alice' });
+        await waitForStatus(env, handle, (s) => s.state === 'monitoring', '1h');
+        await handle.signal(completeSignal, { by: 'alice' });
+        await handle.result();
+        await save('seed-plan-completed', handle);
+      });
 
     const p2 = seedPlan();
     p2.defaults.checkInterval = '1m';
     const target = new FakeTarget();
     target.faults = [{ group: 'read', atPercent: 25, kind: 'holdErrorRate' }];
-    await withRollout(env, target, p2, async (handle) => {
-      await waitForStatus(env, handle, (s) => s.state === 'observing', '1m');
-      await handle.signal(pauseSignal, { by: 'alice', reason: 'freeze' });
-      await env.sleep('20m');
-      await handle.signal(approveSignal, { by: 'alice' });
-      await handle.signal(resumeSignal, { by: 'alice' });
-      await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
-      await handle.signal(approveSignal, { by: 'alice' });
-      await waitForStatus(env, handle, (s) => s.percent === 50, '1m');
-      await handle.signal(rollbackSignal, { by: 'bob', reason: '严重业务影响' });
-      await handle.result();
-      await save('pause-hold-manual-rollback', handle);
-    });
+    if (want('pause-hold-manual-rollback'))
+      await withRollout(env, target, p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'observing', '1m');
+        await handle.signal(pauseSignal, { by: 'alice', reason: 'freeze' });
+        await env.sleep('20m');
+        await handle.signal(approveSignal, { by: 'alice' });
+        await handle.signal(resumeSignal, { by: 'alice' });
+        await waitForStatus(env, handle, (s) => s.state === 'holding', '10m');
+        await handle.signal(approveSignal, { by: 'alice' });
+        await waitForStatus(env, handle, (s) => s.percent === 50, '1m');
+        await handle.signal(rollbackSignal, { by: 'bob', reason: '严重业务影响' });
+        await handle.result();
+        await save('pause-hold-manual-rollback', handle);
+      });
 
     const t3 = new FakeTarget();
     t3.faults = [{ group: 'read', atPercent: 10, kind: 'errorRate' }];
-    await withRollout(env, t3, p2, async (handle) => {
-      await handle.result();
-      await save('error-rate-rollback', handle);
-    });
+    if (want('error-rate-rollback'))
+      await withRollout(env, t3, p2, async (handle) => {
+        await handle.result();
+        await save('error-rate-rollback', handle);
+      });
+
+    // Recorded with the P95 confidence-interval rule (its patch marker is in the history).
+    const t4 = new FakeTarget();
+    t4.faults = [{ group: 'write', atPercent: 5, kind: 'p95' }];
+    if (want('p95-rollback'))
+      await withRollout(env, t4, p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '4h');
+        await handle.signal(approveSignal, { by: 'alice' });
+        await handle.result();
+        await save('p95-rollback', handle);
+      });
   } finally {
     await env.teardown();
   }

@@ -18,3 +18,15 @@ test.each(files)('replays %s deterministically', async (file) => {
   const history = temporal.api.history.v1.History.decode(readFileSync(path.join(dir, file)));
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
 });
+
+test('the P95 history runs the interval rule (its patch marker) and ends in a p95 rollback', () => {
+  const runs = files.filter((f) => f.startsWith('p95-rollback-')).sort();
+  expect(runs.length).toBeGreaterThanOrEqual(1);
+  const bytes = runs.map((f) => readFileSync(path.join(dir, f)));
+  expect(bytes[0].includes('p95-confidence-interval')).toBe(true);
+  const last = temporal.api.history.v1.History.decode(bytes[bytes.length - 1]).events.at(-1)!;
+  const result = last.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  expect(result).toBeDefined();
+  const status = JSON.parse(Buffer.from(result!).toString('utf8'));
+  expect(status.rollback).toMatchObject({ trigger: 'p95', groups: ['write'] });
+});

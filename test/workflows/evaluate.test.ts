@@ -10,7 +10,7 @@ import {
   type TrafficContext,
 } from '../../src/workflows/evaluate';
 import type { GroupSample, ImplStats } from '../../src/workflows/observations';
-import { histogramQuantile, wilson } from '../../src/workflows/statistics';
+import { histogramQuantile, quantileInterval, wilson } from '../../src/workflows/statistics';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const thresholds = planSchema.parse(seedPlan()).defaults.thresholds;
@@ -103,6 +103,106 @@ test('histogram quantile interpolates like PromQL', () => {
   expect(histogramQuantile(0.5, [[0.1, 100]], 100)).toBeCloseTo(0.05, 5);
   expect(histogramQuantile(0.95, [[0.1, 10]], 100)).toBe(0.1);
   expect(histogramQuantile(0.95, [], 0)).toBeNull();
+});
+
+/** A histogram of the given latencies (seconds) on the backend's bucket bounds. */
+const observed = (latencies: Array<[number, number]>, errors = 0): ImplStats => {
+  const bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  const requests = latencies.reduce((n, [count]) => n + count, 0);
+  return {
+    requests,
+    errors,
+    successes: requests - errors,
+    buckets: bounds.map(
+      (le) => [le, latencies.filter(([, l]) => l <= le).reduce((n, [c]) => n + c, 0)] as [number, number],
+    ),
+  };
+};
+
+test.each<[string, Array<[number, number]>, Array<[number, number]>, string, string]>([
+  // name, domain [count, latency], legacy [count, latency], interval rule, point rule
+  ['every domain request slow, 50 of them', [[50, 0.2]], [[950, 0.02]], 'rollback', 'rollback'],
+  [
+    '3 slow of 50: the P95 is their slowest few',
+    [
+      [47, 0.02],
+      [3, 0.4],
+    ],
+    [[950, 0.02]],
+    'inconclusive',
+    'rollback',
+  ],
+  [
+    '3 slow of 1000: P95 unmoved',
+    [
+      [997, 0.02],
+      [3, 0.4],
+    ],
+    [[9000, 0.02]],
+    'pass',
+    'pass',
+  ],
+  [
+    '10% slow of 1000: clearly worse',
+    [
+      [900, 0.02],
+      [100, 0.4],
+    ],
+    [[9000, 0.02]],
+    'rollback',
+    'rollback',
+  ],
+  [
+    'slow legacy tail in a small legacy sample: no clear gap',
+    [[60, 0.1]],
+    [
+      [55, 0.02],
+      [5, 0.2],
+    ],
+    'pass',
+    'pass',
+  ],
+  ['equal latencies', [[500, 0.02]], [[5000, 0.02]], 'pass', 'pass'],
+])('p95 with %s → %s (point estimates: %s)', (_name, domain, legacy, interval, point) => {
+  const s = sample(observed(domain), observed(legacy));
+  const rule = (p95Rule: 'interval' | 'point') => evaluateP95(s, { ...ctx(10), p95Rule });
+  expect(rule('interval').verdict).toBe(interval);
+  expect(rule('point').verdict).toBe(point);
+  if (interval === 'rollback') expect(rule('interval').trigger).toBe('p95');
+});
+
+test('P95 confidence interval: wide at small n, narrowing with more observations, inside the data', () => {
+  const wide = quantileInterval(
+    0.95,
+    [
+      [0.02, 47],
+      [0.5, 50],
+    ],
+    50,
+  )!;
+  expect(wide.low).toBeLessThanOrEqual(0.02); // the bulk: 3 slow requests prove little
+  expect(wide.high).toBe(0.5);
+  const narrow = quantileInterval(
+    0.95,
+    [
+      [0.02, 9400],
+      [0.5, 10000],
+    ],
+    10000,
+  )!;
+  expect(narrow.low).toBeGreaterThan(0.02);
+  expect(narrow.high).toBeLessThan(0.5);
+  expect(narrow.low).toBeLessThanOrEqual(
+    histogramQuantile(
+      0.95,
+      [
+        [0.02, 9400],
+        [0.5, 10000],
+      ],
+      10000,
+    )!,
+  );
+  expect(quantileInterval(0.95, [], 0)).toBeNull();
 });
 
 test('stage reports: failures roll back with the right trigger, timeouts are inconclusive', () => {
