@@ -46,7 +46,11 @@ const envFileTraffic = z.object({
   healthTimeout: duration.default('60s'),
 });
 
-const expositionMetrics = z.object({ type: z.literal('exposition'), url: z.url(), timeout: duration.default('10s') });
+const expositionMetrics = z.object({
+  type: z.literal('exposition'),
+  url: z.url(),
+  timeout: duration.default('10s'),
+});
 const prometheusMetrics = z.object({
   type: z.literal('prometheus'),
   url: z.url(),
@@ -78,8 +82,16 @@ const thresholds = z.object({
   servedShare: z.object({ tolerance: rate }).default({ tolerance: 0.1 }),
   /** Fewest domain requests before a rate is judged at all. */
   minSamples: z.number().int().min(1).default(50),
-  /** z-score of the Wilson intervals (1.96 ≈ 95%). */
+  /** z-score of the intervals that tell pass from hold at a window's end (1.96 ≈ 95%). */
   confidence: z.number().positive().default(1.96),
+  /**
+   * z-score of the intervals behind a rollback. Stricter than `confidence` because the rollback
+   * question is asked at every check of every window (thousands of looks over an 8h window): at
+   * 4.5 a healthy canary fails a look less than once in 10,000 at any sample size (exact binomial
+   * figures in test/workflows/evaluate.test.ts), while a 30% error rate still fails the first
+   * look of 100 requests.
+   */
+  rollbackConfidence: z.number().positive().default(4.5),
 });
 
 const defaults = z.object({
@@ -115,21 +127,20 @@ const phase = z.object({
   steps: z.array(step).min(1, 'must have at least one step'),
 });
 
-export const planSchema = z
-  .object({
-    name: z.string().min(1),
-    target: z.object({
-      id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
-      baseUrl: z.url(),
-      traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic]),
-      metrics: z.discriminatedUnion('type', [expositionMetrics, prometheusMetrics]),
-      consistency: sqliteYamlConsistency.optional(),
-    }),
-    approvers: z.array(z.string().min(1)).optional(),
-    notify: z.object({ webhookUrl: z.url() }).optional(),
-    defaults: defaults.default(defaults.parse({})),
-    phases: z.array(phase).min(1, 'must have at least one phase'),
-  });
+export const planSchema = z.object({
+  name: z.string().min(1),
+  target: z.object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
+    baseUrl: z.url(),
+    traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic]),
+    metrics: z.discriminatedUnion('type', [expositionMetrics, prometheusMetrics]),
+    consistency: sqliteYamlConsistency.optional(),
+  }),
+  approvers: z.array(z.string().min(1)).optional(),
+  notify: z.object({ webhookUrl: z.url() }).optional(),
+  defaults: defaults.default(defaults.parse({})),
+  phases: z.array(phase).min(1, 'must have at least one phase'),
+});
 
 /** A plan as written (defaults not yet applied). */
 export type PlanInput = z.input<typeof planSchema>;

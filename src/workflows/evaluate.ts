@@ -40,11 +40,18 @@ export interface TrafficContext {
   /** Legacy P95 in ms before the first step; the reference once no legacy traffic is left. */
   baselineP95Ms: number | null;
   /**
-   * `interval` (the default): roll back on P95 only when the confidence intervals of the two
-   * P95s are clearly apart. `point`: compare the point estimates, as rollouts started before the
-   * interval rule did; kept so their histories replay.
+   * `current` (the default): rollbacks need `rollbackConfidence`, and P95 compares confidence
+   * intervals. `v1`: every interval at `confidence`, P95 by point estimates, as rollouts started
+   * before those rules judged; kept so their histories replay.
    */
-  p95Rule?: 'interval' | 'point';
+  rules?: Rules;
+}
+
+export type Rules = 'current' | 'v1';
+
+/** z of the intervals behind a rollback verdict. */
+function rollbackZ(t: Thresholds, rules: Rules = 'current'): number {
+  return rules === 'v1' ? t.confidence : t.rollbackConfidence;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -64,21 +71,25 @@ function tooFew(check: CheckName, n: number, min: number, what: string): CheckRe
   };
 }
 
-/** Domain 5xx rate: rollback only when even the interval's low end is above the rollback threshold. */
-export function evaluateErrorRate(domain: ImplStats, t: Thresholds): CheckResult {
+/**
+ * Domain 5xx rate: rollback only when even the low end of the rollback interval is above the
+ * rollback threshold; hold when the low end of the ordinary interval is above the target.
+ */
+export function evaluateErrorRate(domain: ImplStats, t: Thresholds, rules?: Rules): CheckResult {
   const n = domain.requests;
   if (n < t.minSamples) return tooFew('errorRate', n, t.minSamples, 'domain requests');
   const rate = domain.errors / n;
   const ci = wilson(domain.errors, n, t.confidence);
+  const strict = wilson(domain.errors, n, rollbackZ(t, rules));
   const figures = { errorRate: rate, errorRateLow: ci.low, errorRateHigh: ci.high, samples: n };
   const text = `domain error rate ${pct(rate)} (${domain.errors}/${n}, CI ${pct(ci.low)}–${pct(ci.high)})`;
-  if (ci.low > t.errorRate.rollback)
+  if (strict.low > t.errorRate.rollback)
     return {
       check: 'errorRate',
       verdict: 'rollback',
       trigger: 'errorRate',
       figures,
-      reason: `${text} > ${pct(t.errorRate.rollback)}`,
+      reason: `${text} > ${pct(t.errorRate.rollback)} (rollback CI ${pct(strict.low)}–${pct(strict.high)})`,
     };
   if (ci.low > t.errorRate.target)
     return {
@@ -90,21 +101,22 @@ export function evaluateErrorRate(domain: ImplStats, t: Thresholds): CheckResult
   return { check: 'errorRate', verdict: 'pass', figures, reason: `${text} within target` };
 }
 
-/** Domain 2xx share: rollback only when even the interval's high end is below the rollback threshold. */
-export function evaluateSuccessRate(domain: ImplStats, t: Thresholds): CheckResult {
+/** Domain 2xx share: the mirror image of the error rate (high ends below the thresholds). */
+export function evaluateSuccessRate(domain: ImplStats, t: Thresholds, rules?: Rules): CheckResult {
   const n = domain.requests;
   if (n < t.minSamples) return tooFew('successRate', n, t.minSamples, 'domain requests');
   const rate = domain.successes / n;
   const ci = wilson(domain.successes, n, t.confidence);
+  const strict = wilson(domain.successes, n, rollbackZ(t, rules));
   const figures = { successRate: rate, successRateLow: ci.low, successRateHigh: ci.high, samples: n };
   const text = `domain success rate ${pct(rate)} (${domain.successes}/${n}, CI ${pct(ci.low)}–${pct(ci.high)})`;
-  if (ci.high < t.successRate.rollback)
+  if (strict.high < t.successRate.rollback)
     return {
       check: 'successRate',
       verdict: 'rollback',
       trigger: 'successRate',
       figures,
-      reason: `${text} < ${pct(t.successRate.rollback)}`,
+      reason: `${text} < ${pct(t.successRate.rollback)} (rollback CI ${pct(strict.low)}–${pct(strict.high)})`,
     };
   if (ci.high < t.successRate.target)
     return {
@@ -122,7 +134,7 @@ export function evaluateSuccessRate(domain: ImplStats, t: Thresholds): CheckResu
  *
  * The P95 of a few dozen requests is their second or third slowest, so a point estimate above the
  * threshold is not yet evidence: it rolls back only when even the low end of the domain P95's
- * confidence interval exceeds the high end of the legacy one by the threshold (the baseline is a
+ * rollback interval exceeds the high end of the legacy one by the threshold (the baseline is a
  * single figure). Above the threshold but not clearly so is `inconclusive`: at a window's end a
  * person decides.
  */
@@ -151,7 +163,7 @@ export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResu
   const text = `domain P95 ${ms(domain)} vs ${ms(reference)} for ${against} (${increase >= 0 ? '+' : ''}${pct(increase)})`;
   const over = (d: number, r: number) =>
     d / r - 1 > t.p95Increase.rollback && d - r > t.p95Increase.minDeltaMs;
-  if ((ctx.p95Rule ?? 'interval') === 'point') {
+  if (ctx.rules === 'v1') {
     if (over(domain, reference))
       return {
         check: 'p95',
@@ -162,13 +174,13 @@ export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResu
       };
     return { check: 'p95', verdict: 'pass', figures, reason: text };
   }
-  const domainLow =
-    quantileInterval(0.95, sample.domain.buckets, sample.domain.requests, t.confidence)!.low * 1000;
+  const z = rollbackZ(t, ctx.rules);
+  const domainLow = quantileInterval(0.95, sample.domain.buckets, sample.domain.requests, z)!.low * 1000;
   const referenceHigh = sameWindow
-    ? quantileInterval(0.95, sample.legacy.buckets, sample.legacy.requests, t.confidence)!.high * 1000
+    ? quantileInterval(0.95, sample.legacy.buckets, sample.legacy.requests, z)!.high * 1000
     : reference;
   Object.assign(figures, { p95DomainLowMs: domainLow, p95ReferenceHighMs: referenceHigh });
-  const bounds = `CI low ${ms(domainLow)} vs high ${ms(referenceHigh)}`;
+  const bounds = `rollback CI low ${ms(domainLow)} vs high ${ms(referenceHigh)}`;
   if (referenceHigh > 0 && over(domainLow, referenceHigh))
     return {
       check: 'p95',
@@ -187,7 +199,11 @@ export function evaluateP95(sample: GroupSample, ctx: TrafficContext): CheckResu
   return { check: 'p95', verdict: 'pass', figures, reason: text };
 }
 
-/** Share answered by the domain service against the configured percent, ± a relative tolerance. */
+/**
+ * Share answered by the domain service against the configured percent, ± a relative tolerance:
+ * rollback when the whole rollback interval is outside the band, pass when the point estimate is
+ * inside it, inconclusive otherwise.
+ */
 export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): CheckResult {
   const t = ctx.thresholds;
   const n = sample.domain.requests + sample.legacy.requests;
@@ -197,6 +213,7 @@ export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): C
   const high = Math.min(1, expected * (1 + t.servedShare.tolerance));
   const share = sample.domain.requests / n;
   const ci = wilson(sample.domain.requests, n, t.confidence);
+  const strict = wilson(sample.domain.requests, n, rollbackZ(t, ctx.rules));
   const figures = {
     servedShare: share,
     servedShareLow: ci.low,
@@ -204,8 +221,14 @@ export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): C
     expectedShare: expected,
   };
   const text = `domain served ${pct(share)} of ${n} requests (CI ${pct(ci.low)}–${pct(ci.high)}), configured ${ctx.percent}% (band ${pct(low)}–${pct(high)})`;
-  if (ci.high < low || ci.low > high)
-    return { check: 'servedShare', verdict: 'rollback', trigger: 'servedShare', figures, reason: text };
+  if (strict.high < low || strict.low > high)
+    return {
+      check: 'servedShare',
+      verdict: 'rollback',
+      trigger: 'servedShare',
+      figures,
+      reason: `${text}, rollback CI ${pct(strict.low)}–${pct(strict.high)}`,
+    };
   if (share >= low && share <= high) return { check: 'servedShare', verdict: 'pass', figures, reason: text };
   return { check: 'servedShare', verdict: 'inconclusive', figures, reason: `${text}: not yet clear` };
 }
@@ -214,8 +237,8 @@ export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): C
 export function evaluateTraffic(sample: GroupSample, ctx: TrafficContext): CheckResult[] {
   const out: CheckResult[] = [];
   const want = (c: CheckName) => ctx.checks.includes(c);
-  if (want('errorRate')) out.push(evaluateErrorRate(sample.domain, ctx.thresholds));
-  if (want('successRate')) out.push(evaluateSuccessRate(sample.domain, ctx.thresholds));
+  if (want('errorRate')) out.push(evaluateErrorRate(sample.domain, ctx.thresholds, ctx.rules));
+  if (want('successRate')) out.push(evaluateSuccessRate(sample.domain, ctx.thresholds, ctx.rules));
   if (want('p95')) out.push(evaluateP95(sample, ctx));
   if (want('servedShare')) out.push(evaluateServedShare(sample, ctx));
   return out;

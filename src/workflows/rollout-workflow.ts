@@ -33,12 +33,16 @@ import {
   p95Ms,
   type CheckResult,
   type Evaluation,
+  type Rules,
   type TrafficContext,
   type Trigger,
 } from './evaluate';
 
-/** Patch id of the P95 confidence-interval rule (see `evaluateP95`). */
-const P95_INTERVAL_PATCH = 'p95-confidence-interval';
+/**
+ * Patch of the verdict rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
+ * (`Rules` in evaluate.ts). Runs begun before it keep the v1 rules when replayed.
+ */
+const RULES_PATCH = 'rollback-evidence-v2';
 import type { GroupSample, MetricsReading } from './observations';
 
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
@@ -148,7 +152,7 @@ class RolloutRun {
   readonly cursor: Cursor;
   private readonly checkIntervalMs: number;
   private readonly lookbackTicks: number;
-  private readonly p95Rule: TrafficContext['p95Rule'];
+  private readonly rules: Rules;
 
   constructor(
     private readonly plan: Plan,
@@ -205,8 +209,7 @@ class RolloutRun {
         lastUpsert: null,
       };
     }
-    // Runs that began before the interval rule keep judging P95 by point estimates on replay.
-    this.p95Rule = wf.patched(P95_INTERVAL_PATCH) ? 'interval' : 'point';
+    this.rules = wf.patched(RULES_PATCH) ? 'current' : 'v1';
     this.registerHandlers();
   }
 
@@ -812,7 +815,7 @@ class RolloutRun {
 
   private trafficContext(phase: Phase): TrafficContext {
     return {
-      p95Rule: this.p95Rule,
+      rules: this.rules,
       percent: this.status.groups[phase.group].percent,
       thresholds: this.plan.defaults.thresholds,
       checks: this.checksOf(phase),

@@ -78,7 +78,7 @@ async function main() {
         await save('error-rate-rollback', handle);
       });
 
-    // Recorded with the P95 confidence-interval rule (its patch marker is in the history).
+    // Recorded with the current verdict rules (the rollback-evidence-v2 patch marker is in it).
     const t4 = new FakeTarget();
     t4.faults = [{ group: 'write', atPercent: 5, kind: 'p95' }];
     if (want('p95-rollback'))

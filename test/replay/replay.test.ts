@@ -19,11 +19,11 @@ test.each(files)('replays %s deterministically', async (file) => {
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
 });
 
-test('the P95 history runs the interval rule (its patch marker) and ends in a p95 rollback', () => {
+test('the P95 history runs the current verdict rules (their patch marker) and ends in a p95 rollback', () => {
   const runs = files.filter((f) => f.startsWith('p95-rollback-')).sort();
   expect(runs.length).toBeGreaterThanOrEqual(1);
   const bytes = runs.map((f) => readFileSync(path.join(dir, f)));
-  expect(bytes[0].includes('p95-confidence-interval')).toBe(true);
+  expect(bytes[0].includes('rollback-evidence-v2')).toBe(true);
   const last = temporal.api.history.v1.History.decode(bytes[bytes.length - 1]).events.at(-1)!;
   const result = last.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
   expect(result).toBeDefined();

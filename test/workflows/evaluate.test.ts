@@ -70,7 +70,8 @@ test.each([
 
 test.each([
   [100, 1000, 10, 'pass'],
-  [50, 1000, 10, 'rollback'], // 5% served for 10% configured
+  [150, 3000, 10, 'rollback'], // 5% served for 10% configured
+  [50, 1000, 10, 'inconclusive'], // the same 5%, not yet beyond doubt for a rollback
   [10, 100, 10, 'pass'],
   [13, 100, 10, 'inconclusive'], // 13% looks off, interval still overlaps 9–11%
   [1000, 1000, 100, 'pass'],
@@ -119,7 +120,8 @@ const observed = (latencies: Array<[number, number]>, errors = 0): ImplStats => 
   };
 };
 
-test.each<[string, Array<[number, number]>, Array<[number, number]>, string, string]>([
+type P95Case = [string, Array<[number, number]>, Array<[number, number]>, string, string];
+const P95_CASES: P95Case[] = [
   // name, domain [count, latency], legacy [count, latency], interval rule, point rule
   ['every domain request slow, 50 of them', [[50, 0.2]], [[950, 0.02]], 'rollback', 'rollback'],
   [
@@ -163,12 +165,16 @@ test.each<[string, Array<[number, number]>, Array<[number, number]>, string, str
     'pass',
   ],
   ['equal latencies', [[500, 0.02]], [[5000, 0.02]], 'pass', 'pass'],
-])('p95 with %s → %s (point estimates: %s)', (_name, domain, legacy, interval, point) => {
+];
+
+test.each(
+  P95_CASES.map(([name, domain, legacy, current, v1]) => [name, current, v1, domain, legacy] as const),
+)('p95 with %s → %s (v1, point estimates: %s)', (_name, current, v1, domain, legacy) => {
   const s = sample(observed(domain), observed(legacy));
-  const rule = (p95Rule: 'interval' | 'point') => evaluateP95(s, { ...ctx(10), p95Rule });
-  expect(rule('interval').verdict).toBe(interval);
-  expect(rule('point').verdict).toBe(point);
-  if (interval === 'rollback') expect(rule('interval').trigger).toBe('p95');
+  const rule = (rules: 'current' | 'v1') => evaluateP95(s, { ...ctx(10), rules });
+  expect(rule('current').verdict).toBe(current);
+  expect(rule('v1').verdict).toBe(v1);
+  if (current === 'rollback') expect(rule('current').trigger).toBe('p95');
 });
 
 test('P95 confidence interval: wide at small n, narrowing with more observations, inside the data', () => {
@@ -203,6 +209,88 @@ test('P95 confidence interval: wide at small n, narrowing with more observations
     )!,
   );
   expect(quantileInterval(0.95, [], 0)).toBeNull();
+});
+
+// Exact false-alarm odds: the rollback question is asked at every check of every window, so one
+// look may raise a false alarm only very rarely. P(rollback) for a true value, summed over every
+// possible count of a Binomial(n, p) sample.
+const logFactorial = (() => {
+  const table = [0];
+  for (let i = 1; i <= 5000; i += 1) table.push(table[i - 1] + Math.log(i));
+  return table;
+})();
+const probabilityOf = (n: number, p: number, rollsBack: (k: number) => boolean): number => {
+  let sum = 0;
+  for (let k = 0; k <= n; k += 1) {
+    if (!rollsBack(k)) continue;
+    sum += Math.exp(
+      logFactorial[n] - logFactorial[k] - logFactorial[n - k] + k * Math.log(p) + (n - k) * Math.log1p(-p),
+    );
+  }
+  return sum;
+};
+const SIZES = [50, 60, 80, 100, 150, 200, 300, 500, 1000, 2000, 5000];
+type Rule = 'current' | 'v1';
+const scenarios: Array<[string, number, (n: number, k: number, rules: Rule) => boolean]> = [
+  [
+    'error rate 2.5% (between target and rollback)',
+    0.025,
+    (n, k, rules) => evaluateErrorRate(stats(n, k), thresholds, rules).verdict === 'rollback',
+  ],
+  [
+    'success rate 97.5%',
+    0.975,
+    (n, k, rules) => evaluateSuccessRate(stats(n, 0, n - k), thresholds, rules).verdict === 'rollback',
+  ],
+  ...[5, 10, 25, 50].map(
+    (percent) =>
+      [
+        `served share exactly the configured ${percent}%`,
+        percent / 100,
+        (n: number, k: number, rules: Rule) =>
+          evaluateServedShare(sample(stats(k), stats(n - k)), { ...ctx(percent), rules }).verdict ===
+          'rollback',
+      ] as [string, number, (n: number, k: number, rules: Rule) => boolean],
+  ),
+];
+
+test.each(scenarios)(
+  'a healthy canary, %s: a false rollback at most once in 10,000 looks at any sample size',
+  (_name, p, rollsBack) => {
+    const worst = (rules: Rule) =>
+      Math.max(...SIZES.map((n) => probabilityOf(n, p, (k) => rollsBack(n, k, rules))));
+    expect(worst('current')).toBeLessThan(1e-4);
+  },
+);
+
+test('the v1 rules (95% intervals for rollbacks) raised false alarms far more often', () => {
+  // The served share at 10% and 100 requests: about 1 look in 50 rolled back a healthy canary.
+  const [, p, rollsBack] = scenarios.find(([name]) => name.includes('configured 10%'))!;
+  expect(probabilityOf(100, p, (k) => rollsBack(100, k, 'v1'))).toBeGreaterThan(0.01);
+  expect(probabilityOf(100, p, (k) => rollsBack(100, k, 'current'))).toBeLessThan(1e-5);
+});
+
+test.each<[string, number, number, (n: number, k: number) => boolean]>([
+  [
+    'error rate 30%, 100 requests',
+    100,
+    0.3,
+    (n, k) => evaluateErrorRate(stats(n, k), thresholds).verdict === 'rollback',
+  ],
+  [
+    'success rate 80%, 200 requests',
+    200,
+    0.8,
+    (n, k) => evaluateSuccessRate(stats(n, 0, n - k), thresholds).verdict === 'rollback',
+  ],
+  [
+    'served share 5% of 3000 at 10%',
+    3000,
+    0.05,
+    (n, k) => evaluateServedShare(sample(stats(k), stats(n - k)), ctx(10)).verdict === 'rollback',
+  ],
+])('a broken canary still rolls back at the first look: %s', (_name, n, p, rollsBack) => {
+  expect(probabilityOf(n, p, (k) => rollsBack(n, k))).toBeGreaterThan(0.99);
 });
 
 test('stage reports: failures roll back with the right trigger, timeouts are inconclusive', () => {
