@@ -39,10 +39,14 @@ import {
 } from './evaluate';
 
 /**
- * Patch of the verdict rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
- * (`Rules` in evaluate.ts). Runs begun before it keep the v1 rules when replayed.
+ * Patch of the evidence rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
+ * (`Rules` in evaluate.ts), a baseline measured until it has `minSamples`. Runs begun before it
+ * keep the v1 rules when replayed.
  */
 const RULES_PATCH = 'rollback-evidence-v2';
+
+/** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
+const MAX_BASELINE_EXTENSIONS = 9;
 import type { GroupSample, MetricsReading } from './observations';
 
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
@@ -110,6 +114,8 @@ interface Cursor {
   /** Recent samples per group, for the "at any moment" judgement. */
   recent: Record<string, GroupSample[]>;
   baseline: Record<string, number | null>;
+  /** How many times the current baseline was extended for want of legacy requests. */
+  baselineExtensions?: number;
   /** Groups whose last step is continuous and that are still being checked. */
   monitored: string[];
   pendingRollback: PendingRollback | null;
@@ -563,11 +569,34 @@ class RolloutRun {
       this.status.windowRemainingMs = 0;
       if (kind === 'baseline') {
         const sample = this.cursor.window[phase.group];
-        this.cursor.baseline[phase.group] = sample ? p95Ms(sample.legacy) : null;
-        this.event({
-          kind: 'state',
-          message: `${phase.name}: baseline legacy P95 ${this.cursor.baseline[phase.group]?.toFixed(1) ?? 'unknown'}ms over ${sample?.legacy.requests ?? 0} requests`,
-        });
+        const requests = sample?.legacy.requests ?? 0;
+        const windowMs = this.scaled(this.plan.defaults.baselineWindow);
+        const extensions = this.cursor.baselineExtensions ?? 0;
+        const min = this.plan.defaults.thresholds.minSamples;
+        // Without a baseline the P95 at 100% has nothing to compare with: measure longer first.
+        if (this.rules === 'current' && requests < min && extensions < MAX_BASELINE_EXTENSIONS) {
+          this.cursor.baselineExtensions = extensions + 1;
+          this.cursor.windowRemainingMs = windowMs;
+          this.event({
+            kind: 'state',
+            message: `${phase.name}: only ${requests} legacy requests for the baseline (need ${min}); measuring ${formatDuration(windowMs)} more`,
+          });
+          return;
+        }
+        this.cursor.baselineExtensions = 0;
+        const p95 = sample ? p95Ms(sample.legacy) : null;
+        this.cursor.baseline[phase.group] = p95;
+        this.event(
+          p95 === null || requests < min
+            ? {
+                kind: 'warning',
+                message: `${phase.name}: baseline legacy P95 ${p95 === null ? 'unknown' : `${p95.toFixed(1)}ms`} over only ${requests} requests: at 100% the P95 check has ${p95 === null ? 'nothing' : 'little'} to compare with`,
+              }
+            : {
+                kind: 'state',
+                message: `${phase.name}: baseline legacy P95 ${p95.toFixed(1)}ms over ${requests} requests`,
+              },
+        );
         this.goto('apply');
       } else this.goto('window-end');
     } else if (r === 'metrics-hold') {
