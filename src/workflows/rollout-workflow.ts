@@ -40,8 +40,8 @@ import {
 
 /**
  * Patch of the evidence rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
- * (`Rules` in evaluate.ts), a baseline measured until it has `minSamples`. Runs begun before it
- * keep the v1 rules when replayed.
+ * (`Rules` in evaluate.ts), a baseline measured until it has `minSamples`; and waits whose timers
+ * are never cancelled (`timerAt`). Runs begun before it keep the v1 behaviour when replayed.
  */
 const RULES_PATCH = 'rollback-evidence-v2';
 
@@ -159,6 +159,7 @@ class RolloutRun {
   private readonly checkIntervalMs: number;
   private readonly lookbackTicks: number;
   private readonly rules: Rules;
+  private timer: { at: number; fired: boolean } | null = null;
 
   constructor(
     private readonly plan: Plan,
@@ -813,7 +814,11 @@ class RolloutRun {
       const timeout = Math.min(untilCheck, untilWindowEnd);
       const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
       if (timeout === Infinity) await wf.condition(wake);
-      else if (timeout > 0) await wf.condition(wake, timeout);
+      else if (timeout > 0 && this.rules === 'v1') await wf.condition(wake, timeout);
+      else if (timeout > 0) {
+        const timer = this.timerAt(now + timeout);
+        await wf.condition(() => wake() || timer.fired);
+      }
       let outcome: 'ok' | 'metrics-hold' = 'ok';
       if (this.cursor.nextCheckAt !== null && Date.now() >= this.cursor.nextCheckAt) {
         this.cursor.nextCheckAt = Date.now() + this.checkIntervalMs;
@@ -826,6 +831,24 @@ class RolloutRun {
       if (outcome === 'metrics-hold' && window) return 'metrics-hold';
       if (active.length === 0) this.cursor.nextCheckAt = null;
     }
+  }
+
+  /**
+   * A timer that fires at `at`, shared by every wait for that instant and never cancelled.
+   * `condition(fn, timeout)` cancels its timer when `fn` wins; when a signal lands just as the timer
+   * fires, the time-skipping test server refuses that CancelTimer and leaves the run stuck for good
+   * (temporalio/sdk-java#2606, #3088). A timer left to fire costs one idle workflow task.
+   */
+  private timerAt(at: number): { fired: boolean } {
+    if (this.timer && this.timer.at === at && !this.timer.fired) return this.timer;
+    const timer = { at, fired: false };
+    this.timer = timer;
+    wf.sleep(at - Date.now()).then(
+      () => (timer.fired = true),
+      // Cancelled with the whole workflow: nothing waits for it any more.
+      () => undefined,
+    );
+    return timer;
   }
 
   /** Groups with live domain traffic to watch, plus the group whose baseline is being measured. */
