@@ -68,9 +68,15 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     return { ok: lasting.length === 0, checked: second.checked, differences: lasting };
   }
 
+  /** One read of each store: the write probe asks after its own record, which nobody else writes. */
   async lookup(id: string): Promise<RecordPair> {
-    const snap = await this.snapshot();
-    return { db: snap.db.get(id), yaml: snap.yaml.get(id) };
+    const yaml = await this.readYaml(new Map());
+    const db = this.openDb();
+    try {
+      return { db: this.readRows(db).get(id), yaml: yaml.get(id) };
+    } finally {
+      db.close();
+    }
   }
 
   /** Differences of the settled records, keyed by `id` and field. */
