@@ -69,7 +69,8 @@ describe('hold at the end of a window', () => {
     target.faults = [{ group: 'read', atPercent: 10, kind: 'metricsDown' }];
     await withRollout(testEnv(), target, plan(), async (handle) => {
       const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '2m');
-      expect(held.metricErrors).toBe(6);
+      // Checks go on while holding, so the count may already have grown; the hold came at the 6th.
+      expect(held.metricErrors).toBeGreaterThanOrEqual(6);
       expect(held.awaiting!.prompt).toMatch(/metrics source failed 6 times in a row.*ECONNREFUSED/);
       expect(target.rollbacks).toEqual([]);
       await endRollout(handle);
