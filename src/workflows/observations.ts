@@ -12,6 +12,13 @@ export interface ImplStats {
   successes: number;
   /** Cumulative latency histogram: `[upperBoundSeconds, count]`, ascending; +Inf omitted (it equals `requests`). */
   buckets: Array<[number, number]>;
+  /**
+   * Distinct routing keys (users) the service's router sent to this implementation for the group
+   * since the group's routing last changed (gauge `rollout_routing_keys{group,impl}`), a request
+   * without a key counting as a key of its own. Absent when the service exports no such figure.
+   * With sticky routing the served share is a share of keys, not of requests.
+   */
+  keys?: number;
 }
 
 /** Traffic of one group's endpoints over `[from, to]`, split by implementation. */
