@@ -21,6 +21,8 @@ export interface CheckResult {
   /** Set when `verdict` is `rollback`. */
   trigger?: Trigger;
   figures: Record<string, number | null>;
+  /** Set when the only trouble is too few samples ("38 of 50 domain requests"): a longer window may do. */
+  shortfall?: string;
 }
 
 /** The combined judgement of several checks. */

@@ -1,0 +1,130 @@
+/**
+ * An always-valid sequential test for a bad-outcome rate (5xx answers, non-2xx answers) of the
+ * domain implementation, looked at after every check of a window. Pure; runs inside workflow code.
+ *
+ * The test is a CUSUM of binomial likelihood ratios with a threshold from a union bound:
+ * - For one alternative rate p1 and a null rate p0 < p1, the likelihood ratio of the requests seen
+ *   since a start point is a nonnegative supermartingale whenever the true rate is at most p0, so
+ *   by Ville's inequality it ever reaches e^h with probability at most e^-h, however many looks.
+ * - A fault may begin at any moment: every check is a start point (the CUSUM, S = max(0, S + ΔL),
+ *   is the largest log ratio over all start points), and a few alternatives cover slight and
+ *   gross faults. With K start points and m alternatives, a rollback needs S ≥ ln(K·m/α), so the
+ *   chance of any rollback of a healthy step is at most α, while a fault that begins mid-window is
+ *   judged only on the requests since it began.
+ * - Looks past the planned ones (a hold that keeps watching, a `continuous` window) get a
+ *   threshold that grows with ln k², which keeps the sum of the chances at α (see `threshold`).
+ */
+
+/** Bad outcomes and requests of one implementation in one check. */
+export interface Counts {
+  n: number;
+  bad: number;
+}
+
+/** Where the CUSUM of one alternative stands; plain data (workflow state, heartbeat details). */
+export interface AlternativeState {
+  /** Alternative rate p1. */
+  p1: number;
+  /** CUSUM of the log likelihood ratio, ≥ 0. */
+  s: number;
+  /** Domain and legacy requests since the CUSUM last started from 0: the evidence behind `s`. */
+  domain: Counts;
+  legacy: Counts;
+  /** Check index at which the current run began. */
+  since: number;
+}
+
+export interface SequentialState {
+  /** Checks taken so far (the number of start points used). */
+  looks: number;
+  alternatives: AlternativeState[];
+}
+
+export interface SequentialSettings {
+  /** Rate a healthy implementation stays at or below: the null hypothesis. */
+  p0: number;
+  /** The rollback bar: alternatives are multiples of it. */
+  rollback: number;
+  /** Chance of a false alarm over the whole window, all looks. */
+  alpha: number;
+  /** Looks the window will take (with extensions); `null` for a continuous window. */
+  plannedLooks: number | null;
+  /** For a continuous window: looks covered at the base threshold (e.g. a day of checks). */
+  continuousLooks: number;
+}
+
+/**
+ * The alternatives tried: twice and six times the rollback bar (capped below 1). Two are enough:
+ * one catches a rate just past the bar within minutes, the other a gross fault within a check.
+ */
+export function alternativeRates(rollback: number): number[] {
+  return [...new Set([2 * rollback, 6 * rollback].map((p) => Math.min(0.9, p)))].filter((p) => p > rollback);
+}
+
+export function startSequential(rollback: number): SequentialState {
+  return {
+    looks: 0,
+    alternatives: alternativeRates(rollback).map((p1) => ({
+      p1,
+      s: 0,
+      domain: { n: 0, bad: 0 },
+      legacy: { n: 0, bad: 0 },
+      since: 0,
+    })),
+  };
+}
+
+/** Log likelihood ratio of `bad` of `n` outcomes at rate p1 against rate p0. */
+export function logLikelihoodRatio(c: Counts, p0: number, p1: number): number {
+  if (c.n <= 0) return 0;
+  return c.bad * Math.log(p1 / p0) + (c.n - c.bad) * Math.log((1 - p1) / (1 - p0));
+}
+
+/**
+ * The threshold that `s` must reach at look `look` (1-based). Nondecreasing in `look`, so an
+ * alarm at look n means some start k ≤ n whose own run passed the threshold of k: the chance of
+ * that is at most Σ_k e^-h(k) ≤ α. Half of α goes to the K0 looks the window plans (a day of checks
+ * for a continuous one), spread evenly; the other half to any looks past them (a hold keeps
+ * watching, a continuous window goes on), as K0/(2k²), so the budget holds however long it runs.
+ */
+export function threshold(look: number, m: number, s: SequentialSettings): number {
+  const k0 = Math.max(1, s.plannedLooks ?? s.continuousLooks);
+  const base = Math.log((2 * k0 * m) / s.alpha);
+  return look <= k0 ? base : base + 2 * Math.log(look / k0);
+}
+
+export interface SequentialStep {
+  state: SequentialState;
+  /** The alternative whose run crossed its threshold, when one did. */
+  alarm: AlternativeState | null;
+  /** The largest `s / threshold` among the alternatives (1 = alarm): how close it came. */
+  progress: number;
+  /** The alternative with the largest `s / threshold`. */
+  leading: AlternativeState;
+  threshold: number;
+}
+
+/** Adds one check's counts (domain, and legacy for the record) and says whether to alarm. */
+export function stepSequential(
+  state: SequentialState,
+  domain: Counts,
+  legacy: Counts,
+  settings: SequentialSettings,
+): SequentialStep {
+  const looks = state.looks + 1;
+  const h = threshold(looks, state.alternatives.length, settings);
+  const p0 = Math.min(settings.p0, settings.rollback);
+  const alternatives = state.alternatives.map((a): AlternativeState => {
+    const s = a.s + logLikelihoodRatio(domain, p0, a.p1);
+    if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
+    return {
+      ...a,
+      s,
+      domain: { n: a.domain.n + domain.n, bad: a.domain.bad + domain.bad },
+      legacy: { n: a.legacy.n + legacy.n, bad: a.legacy.bad + legacy.bad },
+    };
+  });
+  const leading = alternatives.reduce((x, y) => (y.s > x.s ? y : x));
+  const alarm = leading.s >= h ? leading : null;
+  return { state: { looks, alternatives }, alarm, progress: leading.s / h, leading, threshold: h };
+}

@@ -1,0 +1,566 @@
+/**
+ * The verdicts of one observation window (rules v3), as plain functions over plain state: the
+ * workflow keeps `JudgeState` per group, `rollout simulate` and `bench/judgement.ts` drive the very
+ * same functions on synthetic traffic. Pure; runs inside workflow code.
+ *
+ * Every check of the window calls `judgeCheck`; only a `rollback` there acts at once. At the end
+ * of the window `judgeWindowEnd` says pass, hold or inconclusive. The window's false-rollback
+ * budget (`thresholds.falseRollback`) is split between the checks that can roll back (`BUDGET`),
+ * and each spends its share over every look of the window, extensions included.
+ */
+import type { CheckName, Thresholds } from '../plan/schema';
+import { addSamples, p95Ms, type CheckResult } from './evaluate';
+import type { GroupSample, ImplStats } from './observations';
+import {
+  startSequential,
+  stepSequential,
+  type Counts,
+  type SequentialSettings,
+  type SequentialState,
+} from './sequential';
+import { bucketOfRank, bucketQuantileInterval, normalQuantile, wilson } from './statistics';
+
+/** Shares of the false-rollback budget; they sum to 1. */
+export const BUDGET = { errorRate: 0.4, successRate: 0.4, p95: 0.1, servedShare: 0.1 } as const;
+
+/** z of the legacy reference rate's upper bound (how bad legacy may be while it looks this good). */
+const LEGACY_Z = 2;
+/** Per-check shares kept for the dispersion of the served share. */
+const SHARE_HISTORY = 60;
+
+/** What a window is judged against. */
+export interface JudgeContext {
+  /** The configured domain share of the group, 0..100. */
+  percent: number;
+  thresholds: Thresholds;
+  checks: CheckName[];
+  /** Legacy traffic of the baseline window before the phase's first step: the reference at 100%. */
+  baseline: ImplStats | null;
+  /** Looks the window takes, extensions included; `null` for a continuous window. */
+  plannedLooks: number | null;
+  /** For a continuous window: the looks spent at the base threshold (a day of checks). */
+  continuousLooks: number;
+  /** Checks summed for the "just now" P95 and the legacy reference rate. */
+  lookbackChecks: number;
+}
+
+/** The running state of one group's window: JSON, kept in workflow state between checks. */
+export interface JudgeState {
+  looks: number;
+  window: GroupSample | null;
+  recent: GroupSample[];
+  errors: SequentialState;
+  failures: SequentialState;
+  /** `[domain, total]` requests of the latest checks. */
+  shares: Array<[number, number]>;
+}
+
+export interface CheckJudgement {
+  state: JudgeState;
+  results: CheckResult[];
+}
+
+export function startJudge(t: Thresholds): JudgeState {
+  return {
+    looks: 0,
+    window: null,
+    recent: [],
+    errors: startSequential(t.errorRate.rollback),
+    failures: startSequential(1 - t.successRate.rollback),
+    shares: [],
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const short = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');
+const rate = (c: Counts) => (c.n > 0 ? c.bad / c.n : 0);
+
+/** α of one look, on the schedule of `threshold` in sequential.ts: α/(2K0) each, then α·K0/(2k²). */
+export function lookAlpha(alpha: number, look: number, ctx: JudgeContext): number {
+  const k0 = Math.max(1, ctx.plannedLooks ?? ctx.continuousLooks);
+  return look <= k0 ? alpha / (2 * k0) : (alpha * k0) / (2 * look * look);
+}
+
+function sum(samples: GroupSample[]): GroupSample | null {
+  return samples.reduce<GroupSample | undefined>((acc, s) => addSamples(acc, s), undefined) ?? null;
+}
+
+const errorsOf = (s: ImplStats): Counts => ({ n: s.requests, bad: s.errors });
+const failuresOf = (s: ImplStats): Counts => ({ n: s.requests, bad: s.requests - s.successes });
+
+/** Legacy requests to compare with: the same checks while legacy serves, the baseline at 100%. */
+function legacyReference(
+  sample: GroupSample | null,
+  ctx: JudgeContext,
+): { stats: ImplStats; label: string } | null {
+  const min = ctx.thresholds.minSamples;
+  if (sample && ctx.percent < 100 && sample.legacy.requests >= min)
+    return { stats: sample.legacy, label: 'legacy' };
+  if (ctx.baseline && ctx.baseline.requests >= min)
+    return { stats: ctx.baseline, label: 'legacy before the first step' };
+  return null;
+}
+
+/**
+ * The null rate of the sequential test: the target, or as bad as legacy may be (its upper bound)
+ * when legacy is worse than the target, so that a service whose legacy and domain fail alike is
+ * not rolled back for it; never above the geometric middle of target and rollback bar.
+ */
+export function nullRate(target: number, rollback: number, legacy: Counts | null): number {
+  const cap = Math.sqrt(Math.max(target, 1e-6) * rollback);
+  const floor = Math.max(target, 1e-4);
+  if (!legacy || legacy.n <= 0) return Math.min(floor, cap);
+  return Math.min(cap, Math.max(floor, wilson(legacy.bad, legacy.n, LEGACY_Z).high));
+}
+
+interface RateRule {
+  check: 'errorRate' | 'successRate';
+  counts: (s: ImplStats) => Counts;
+  /** Bars as bad-outcome rates. */
+  target: number;
+  rollback: number;
+  /** How a bad-outcome rate reads in reasons. */
+  show: (badRate: number) => string;
+  noun: string;
+  figure: string;
+}
+
+function rateRules(t: Thresholds): RateRule[] {
+  return [
+    {
+      check: 'errorRate',
+      counts: errorsOf,
+      target: t.errorRate.target,
+      rollback: t.errorRate.rollback,
+      show: pct,
+      noun: 'error rate',
+      figure: 'errorRate',
+    },
+    {
+      check: 'successRate',
+      counts: failuresOf,
+      target: 1 - t.successRate.target,
+      rollback: 1 - t.successRate.rollback,
+      show: (bad) => pct(1 - bad),
+      noun: 'success rate',
+      figure: 'successRate',
+    },
+  ];
+}
+
+function sequentialSettings(rule: RateRule, p0: number, ctx: JudgeContext): SequentialSettings {
+  return {
+    p0,
+    rollback: rule.rollback,
+    alpha: (ctx.thresholds.falseRollback ?? 0.001) * BUDGET[rule.check],
+    plannedLooks: ctx.plannedLooks,
+    continuousLooks: ctx.continuousLooks,
+  };
+}
+
+/** Judges one check: the window so far, with a rollback where the evidence is clear. */
+export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeContext): CheckJudgement {
+  const t = ctx.thresholds;
+  const recent = [...state.recent, sample].slice(-Math.max(1, ctx.lookbackChecks));
+  const recentSum = sum(recent);
+  const window = addSamples(state.window ?? undefined, sample);
+  // Legacy of the whole window so far: the most requests, so the tightest bound on how bad it is.
+  const reference = legacyReference(window, ctx);
+  const next: JudgeState = {
+    looks: state.looks + 1,
+    window,
+    recent,
+    errors: state.errors,
+    failures: state.failures,
+    shares: [
+      ...state.shares,
+      [sample.domain.requests, sample.domain.requests + sample.legacy.requests] as [number, number],
+    ].slice(-SHARE_HISTORY),
+  };
+  const rollbacks: CheckResult[] = [];
+  const progress: Record<string, number> = {};
+  for (const rule of rateRules(t)) {
+    const key = rule.check === 'errorRate' ? 'errors' : 'failures';
+    const p0 = nullRate(rule.target, rule.rollback, reference ? rule.counts(reference.stats) : null);
+    const step = stepSequential(
+      next[key],
+      rule.counts(sample.domain),
+      rule.counts(sample.legacy),
+      sequentialSettings(rule, p0, ctx),
+    );
+    next[key] = step.state;
+    progress[rule.check] = step.progress;
+    if (!ctx.checks.includes(rule.check) || !step.alarm) continue;
+    const a = step.alarm;
+    const legacyRate = rate(a.legacy);
+    const legacyText =
+      a.legacy.n >= t.minSamples
+        ? `; legacy ${rule.show(legacyRate)} over the same checks (${legacyRate > rule.rollback ? 'legacy fails too' : legacyRate > rule.target ? 'legacy above target too' : 'legacy is fine'})`
+        : '';
+    rollbacks.push({
+      check: rule.check,
+      verdict: 'rollback',
+      trigger: rule.check,
+      reason:
+        `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks), ` +
+        `${rule.check === 'errorRate' ? 'above' : 'below'} ${rule.show(rule.rollback)} by a sequential test ` +
+        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)} against ${rule.show(p0)}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
+      figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },
+    });
+  }
+  const look = lookAlpha(t.falseRollback ?? 0.001, next.looks, ctx);
+  if (ctx.checks.includes('p95')) {
+    // Two intervals per sum, the window and the recent checks: four ways to be wrong per look.
+    const z = normalQuantile(1 - (look * BUDGET.p95) / 4);
+    for (const [label, s] of [
+      ['window', next.window!],
+      ['last checks', recentSum!],
+    ] as const) {
+      const r = p95Rollback(s, ctx, z, label);
+      if (r) {
+        rollbacks.push(r);
+        break;
+      }
+    }
+  }
+  if (ctx.checks.includes('servedShare')) {
+    const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2));
+    if (r) rollbacks.push(r);
+  }
+  const results = judgeWindowEnd(next, ctx).map((r) => {
+    const rolled = rollbacks.find((x) => x.check === r.check);
+    const seq = progress[r.check];
+    return (
+      rolled ?? (seq === undefined ? r : { ...r, figures: { ...r.figures, [`${r.check}Sequential`]: seq } })
+    );
+  });
+  return { state: next, results };
+}
+
+// ------------------------------------------------------------------------------------ P95
+
+/** P95 reference: legacy of the same checks, else the baseline; `null` when there is none. */
+function p95Reference(sample: GroupSample, ctx: JudgeContext): { stats: ImplStats; label: string } | null {
+  return legacyReference(sample, ctx);
+}
+
+function over(domainMs: number, referenceMs: number, t: Thresholds): boolean {
+  return (
+    referenceMs > 0 &&
+    domainMs / referenceMs - 1 > t.p95Increase.rollback &&
+    domainMs - referenceMs > t.p95Increase.minDeltaMs
+  );
+}
+
+function interval(stats: ImplStats, z: number) {
+  const i = bucketQuantileInterval(0.95, stats.buckets, stats.requests, z)!;
+  return { low: i.low * 1000, high: i.high * 1000 };
+}
+
+function p95Rollback(sample: GroupSample, ctx: JudgeContext, z: number, label: string): CheckResult | null {
+  const t = ctx.thresholds;
+  if (sample.domain.requests < t.minSamples) return null;
+  const ref = p95Reference(sample, ctx);
+  if (!ref) return null;
+  const d = interval(sample.domain, z);
+  const r = interval(ref.stats, z);
+  if (!over(d.low, r.high, t)) return null;
+  const domainP95 = p95Ms(sample.domain);
+  const refP95 = p95Ms(ref.stats);
+  return {
+    check: 'p95',
+    verdict: 'rollback',
+    trigger: 'p95',
+    reason:
+      `domain P95 ≈ ${msText(domainP95 ?? NaN)} vs ${msText(refP95 ?? NaN)} for ${ref.label} (${label}): ` +
+      `even its low bound ${msText(d.low)} is over ${ref.label}'s high bound ${msText(r.high)} by more than +${pct(t.p95Increase.rollback)}`,
+    figures: {
+      p95DomainMs: domainP95,
+      p95ReferenceMs: refP95,
+      p95DomainLowMs: d.low,
+      p95ReferenceHighMs: r.high,
+    },
+  };
+}
+
+/**
+ * When the buckets around the reference P95 are too wide to ever show an increase of the
+ * threshold, a sentence that says so and which bounds to add; `null` when they are fine.
+ */
+export function p95BucketWarning(
+  reference: ImplStats,
+  t: Thresholds,
+  domainBounds?: number[],
+): string | null {
+  const refP95 = p95Ms(reference);
+  if (refP95 === null || reference.requests <= 0) return null;
+  const holding = bucketOfRank(Math.ceil(0.95 * reference.requests), reference.buckets);
+  if (!Number.isFinite(holding.high))
+    return `P95 ≈ ${msText(refP95)} is above the last bucket bound: the buckets cannot show a P95 increase at all`;
+  const refHighMs = holding.high * 1000;
+  const bounds = (domainBounds ?? reference.buckets.map(([le]) => le)).map((b) => b * 1000);
+  const first = bounds.find((b) => over(b, refHighMs, t));
+  const detectable = first === undefined ? Infinity : first / refP95 - 1;
+  if (detectable <= 1.5 * t.p95Increase.rollback) return null;
+  const round = (s: number) => Number(s.toPrecision(2));
+  const suggest = [1 + t.p95Increase.rollback, 1 + 2 * t.p95Increase.rollback].map((f) =>
+    round((refHighMs * f) / 1000),
+  );
+  const where = `${msText(holding.low * 1000)}–${msText(refHighMs)}`;
+  return (
+    `P95 ≈ ${msText(refP95)} sits in the ${where} bucket: ` +
+    (first === undefined
+      ? `no bucket bound is high enough to show +${pct(t.p95Increase.rollback)}`
+      : `buckets cannot show +${pct(t.p95Increase.rollback)} here (a domain P95 must pass ${msText(first)}, +${pct(detectable)})`) +
+    `; add bounds such as ${suggest.join(', ')}`
+  );
+}
+
+function judgeP95End(sample: GroupSample, ctx: JudgeContext): CheckResult {
+  const t = ctx.thresholds;
+  const n = sample.domain.requests;
+  if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
+  const ref = p95Reference(sample, ctx);
+  if (!ref) {
+    const shortLegacy = ctx.percent < 100 && !ctx.baseline;
+    return {
+      check: 'p95',
+      verdict: 'inconclusive',
+      reason: `p95: no reference latency (legacy ${sample.legacy.requests} requests, no baseline)`,
+      figures: { p95DomainMs: p95Ms(sample.domain), p95ReferenceMs: null },
+      ...(shortLegacy ? { shortfall: `${sample.legacy.requests} of ${t.minSamples} legacy requests` } : {}),
+    };
+  }
+  const domainP95 = p95Ms(sample.domain)!;
+  const refP95 = p95Ms(ref.stats)!;
+  const d = interval(sample.domain, t.confidence);
+  const r = interval(ref.stats, t.confidence);
+  const increase = refP95 > 0 ? domainP95 / refP95 - 1 : 0;
+  const figures = {
+    p95DomainMs: domainP95,
+    p95ReferenceMs: refP95,
+    p95Increase: increase,
+    p95DomainLowMs: d.low,
+    p95ReferenceHighMs: r.high,
+  };
+  const text = `domain P95 ≈ ${msText(domainP95)} vs ${msText(refP95)} for ${ref.label} (${increase >= 0 ? '+' : ''}${pct(increase)}; bucket bounds ${msText(d.low)}–${msText(d.high)} vs ${msText(r.low)}–${msText(r.high)})`;
+  if (over(d.low, r.high, t))
+    return {
+      check: 'p95',
+      verdict: 'hold',
+      figures,
+      reason: `${text}: probably over +${pct(t.p95Increase.rollback)}, not yet sure enough to roll back`,
+    };
+  if (over(domainP95, refP95, t)) {
+    const coarse = p95BucketWarning(
+      ref.stats,
+      t,
+      sample.domain.buckets.map(([le]) => le),
+    );
+    if (coarse) return { check: 'p95', verdict: 'inconclusive', figures, reason: `${text}: ${coarse}` };
+    if (d.low > r.high)
+      return {
+        check: 'p95',
+        verdict: 'inconclusive',
+        figures,
+        reason: `${text}: slower, not clearly by +${pct(t.p95Increase.rollback)}`,
+      };
+  }
+  return { check: 'p95', verdict: 'pass', figures, reason: text };
+}
+
+// -------------------------------------------------------------------------- served share
+
+/**
+ * Requests that count as independent for the served share. With sticky routing the router
+ * decides once per key, so the share varies as a share of keys: with keys sending Poisson(λ)
+ * requests each, Var ≈ p(1−p)/n·(1+λ). λ follows from the K distinct keys seen in n requests
+ * (n/K = λ/(1−e^−λ)), so n/(1+λ) requests count: n when every request has a key of its own, about
+ * K when each key sends many. Without a key figure, the check-to-check spread stands in: a
+ * quasi-binomial dispersion φ from the latest checks divides n. (Keys far more active than others
+ * make fewer still count; the figure cannot show that.)
+ */
+export function effectiveRequests(
+  window: GroupSample,
+  shares: Array<[number, number]>,
+): { n: number; keys: number | null; dispersion: number } {
+  const n = window.domain.requests + window.legacy.requests;
+  const keys =
+    window.domain.keys !== undefined && window.legacy.keys !== undefined
+      ? window.domain.keys + window.legacy.keys
+      : null;
+  const used = shares.filter(([, total]) => total > 0);
+  let dispersion = 1;
+  if (used.length >= 5) {
+    const d = used.reduce((a, [x]) => a + x, 0);
+    const total = used.reduce((a, [, y]) => a + y, 0);
+    const p = d / total;
+    if (p > 0 && p < 1) {
+      const chi2 = used.reduce((a, [x, y]) => a + (x - p * y) ** 2 / (y * p * (1 - p)), 0);
+      dispersion = Math.max(1, chi2 / (used.length - 1));
+    }
+  }
+  let eff = n / dispersion;
+  if (keys !== null && keys > 0 && keys < n) eff = Math.min(eff, n / (1 + requestsPerKey(n / keys)));
+  return { n: eff, keys, dispersion };
+}
+
+/** λ with λ/(1−e^−λ) = r (r ≥ 1): the mean requests per key behind r requests per key seen. */
+export function requestsPerKey(r: number): number {
+  if (!(r > 1)) return 0;
+  // f(λ) = λ/(1−e^−λ) grows from 1 to ∞, between r−1 and r: bisect.
+  let lo = Math.max(0, r - 1);
+  let hi = r;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (mid / (1 - Math.exp(-mid)) < r) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+function shareFigures(state: JudgeState, ctx: JudgeContext, z: number) {
+  const w = state.window!;
+  const n = w.domain.requests + w.legacy.requests;
+  const share = w.domain.requests / n;
+  const eff = effectiveRequests(w, state.shares);
+  const ci = wilson(share * eff.n, eff.n, z);
+  const expected = ctx.percent / 100;
+  const band = {
+    low: expected * (1 - ctx.thresholds.servedShare.tolerance),
+    high: Math.min(1, expected * (1 + ctx.thresholds.servedShare.tolerance)),
+  };
+  const keysText =
+    eff.keys !== null
+      ? `, ${eff.keys} routing keys`
+      : eff.dispersion > 1
+        ? `, dispersion ${eff.dispersion.toFixed(1)}`
+        : '';
+  const text = `domain served ${pct(share)} of ${n} requests (≈ ${Math.round(eff.n)} independent${keysText}; interval ${pct(ci.low)}–${pct(ci.high)}), configured ${ctx.percent}% (band ${pct(band.low)}–${pct(band.high)})`;
+  return { n, share, eff, ci, band, text, expected };
+}
+
+function shareRollback(state: JudgeState, ctx: JudgeContext, z: number): CheckResult | null {
+  const w = state.window!;
+  if (w.domain.requests + w.legacy.requests < ctx.thresholds.minSamples) return null;
+  const f = shareFigures(state, ctx, z);
+  if (f.ci.high >= f.band.low && f.ci.low <= f.band.high) return null;
+  return {
+    check: 'servedShare',
+    verdict: 'rollback',
+    trigger: 'servedShare',
+    reason: `${f.text}: outside the band beyond doubt`,
+    figures: {
+      servedShare: f.share,
+      servedShareLow: f.ci.low,
+      servedShareHigh: f.ci.high,
+      expectedShare: f.expected,
+      servedShareEffective: f.eff.n,
+    },
+  };
+}
+
+function judgeShareEnd(state: JudgeState, ctx: JudgeContext): CheckResult {
+  const w = state.window!;
+  const n = w.domain.requests + w.legacy.requests;
+  if (n < ctx.thresholds.minSamples) return tooFew('servedShare', n, ctx.thresholds.minSamples, 'requests');
+  const f = shareFigures(state, ctx, ctx.thresholds.confidence);
+  const figures = {
+    servedShare: f.share,
+    servedShareLow: f.ci.low,
+    servedShareHigh: f.ci.high,
+    expectedShare: f.expected,
+    servedShareEffective: f.eff.n,
+  };
+  if (f.ci.high >= f.band.low && f.ci.low <= f.band.high)
+    return { check: 'servedShare', verdict: 'pass', figures, reason: f.text };
+  return { check: 'servedShare', verdict: 'hold', figures, reason: `${f.text}: outside the band` };
+}
+
+// --------------------------------------------------------------------------- rates at the end
+
+function tooFew(check: CheckName, n: number, min: number, what: string): CheckResult {
+  return {
+    check,
+    verdict: 'inconclusive',
+    reason: `${check}: only ${n} ${what} (need ${min})`,
+    figures: { samples: n },
+    shortfall: `${n} of ${min} ${what}`,
+  };
+}
+
+function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): CheckResult {
+  const t = ctx.thresholds;
+  const w = state.window!;
+  const d = rule.counts(w.domain);
+  if (d.n < t.minSamples) return tooFew(rule.check, d.n, t.minSamples, 'domain requests');
+  const ci = wilson(d.bad, d.n, t.confidence);
+  const ref = legacyReference(w, ctx);
+  const l = ref ? rule.counts(ref.stats) : null;
+  const lci = l ? wilson(l.bad, l.n, t.confidence) : null;
+  const r = rate(d);
+  const shown =
+    rule.check === 'errorRate' ? { low: ci.low, high: ci.high } : { low: 1 - ci.high, high: 1 - ci.low };
+  const figures = {
+    [rule.figure]: rule.check === 'errorRate' ? r : 1 - r,
+    [`${rule.figure}Low`]: shown.low,
+    [`${rule.figure}High`]: shown.high,
+    [`legacy${rule.figure[0].toUpperCase()}${rule.figure.slice(1)}`]: l
+      ? rule.check === 'errorRate'
+        ? rate(l)
+        : 1 - rate(l)
+      : null,
+    samples: d.n,
+  };
+  const legacyText = l ? `, ${ref!.label} ${rule.show(rate(l))}` : '';
+  const text = `domain ${rule.noun} ${rule.show(r)} (${d.n} requests, interval ${rule.show(rule.check === 'errorRate' ? ci.low : ci.high)}–${rule.show(rule.check === 'errorRate' ? ci.high : ci.low)})${legacyText}`;
+  if (ci.low > rule.target) {
+    // Not worse than legacy: the interval of domain reaches down into legacy's.
+    if (l && lci && ci.low <= lci.high)
+      return {
+        check: rule.check,
+        verdict: 'hold',
+        figures,
+        reason: `${ref!.label} ${short(rule.check === 'errorRate' ? rate(l) : 1 - rate(l))}, domain ${short(rule.check === 'errorRate' ? r : 1 - r)}: not the canary, both implementations miss the ${rule.noun} target (${text})`,
+      };
+    return {
+      check: rule.check,
+      verdict: 'hold',
+      figures,
+      reason: `${text}: ${rule.check === 'errorRate' ? 'above' : 'below'} target ${rule.show(rule.target)}`,
+    };
+  }
+  return { check: rule.check, verdict: 'pass', figures, reason: `${text}: within target` };
+}
+
+/** The window's verdicts (no rollbacks: those come from `judgeCheck` as soon as they are clear). */
+export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext): CheckResult[] {
+  const w = state.window;
+  if (!w)
+    return [
+      {
+        check: 'errorRate',
+        verdict: 'inconclusive',
+        reason: 'no traffic was measured in the window',
+        figures: {},
+        shortfall: 'no measured traffic',
+      },
+    ];
+  const out: CheckResult[] = [];
+  for (const rule of rateRules(ctx.thresholds))
+    if (ctx.checks.includes(rule.check)) out.push(judgeRateEnd(rule, state, ctx));
+  if (ctx.checks.includes('p95')) out.push(judgeP95End(w, ctx));
+  if (ctx.checks.includes('servedShare')) out.push(judgeShareEnd(state, ctx));
+  return out;
+}
+
+/**
+ * When every result that is not a pass is short of samples, what is missing ("38 of 50 domain
+ * requests"): the window is then extended instead of holding. `null` otherwise.
+ */
+export function sampleShortfall(results: CheckResult[]): string | null {
+  const notPassed = results.filter((r) => r.verdict !== 'pass');
+  if (notPassed.length === 0 || notPassed.some((r) => !r.shortfall)) return null;
+  return [...new Set(notPassed.map((r) => r.shortfall!))].join(', ');
+}
