@@ -1,9 +1,14 @@
 import express, { type Request } from 'express';
 import type { z } from 'zod';
 import { requireBearer } from './auth';
+import { methodNotAllowed } from './error-reply';
 import { fromZodError } from './errors';
 import { FaultPatch, type Faults } from './faults';
+import { jsonBody } from './json-body';
 import { RolloutPatch, type Rollout } from './routing';
+
+/** Admin bodies are a few switches; anything bigger is not a patch. */
+const ADMIN_BODY_LIMIT = 16 * 1024;
 
 function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   const result = schema.safeParse(req.body);
@@ -15,24 +20,26 @@ function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
 export function adminRouter(deps: { rollout: Rollout; faults: Faults; adminToken?: string }): express.Router {
   const router = express.Router();
   router.use(requireBearer(deps.adminToken));
-  router.use(express.json({ limit: '16kb', strict: false }));
+  const json = jsonBody(ADMIN_BODY_LIMIT);
 
   router.get('/rollout', (_req, res) => {
     res.json(deps.rollout.get());
   });
-  router.put('/rollout', (req, res) => {
+  router.put('/rollout', ...json, (req, res) => {
     res.json(deps.rollout.apply(parseBody(RolloutPatch, req)));
   });
+  router.all('/rollout', methodNotAllowed('/admin/rollout', ['GET', 'PUT']));
 
   router.get('/faults', (_req, res) => {
     res.json(deps.faults.get());
   });
-  router.put('/faults', (req, res) => {
+  router.put('/faults', ...json, (req, res) => {
     res.json(deps.faults.apply(parseBody(FaultPatch, req)));
   });
   router.delete('/faults', (_req, res) => {
     res.json(deps.faults.clear());
   });
+  router.all('/faults', methodNotAllowed('/admin/faults', ['GET', 'PUT', 'DELETE']));
 
   return router;
 }

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { methodNotAllowed } from './error-reply';
 import { ApiError, fromZodError } from './errors';
 import type { Faults } from './faults';
 import type { CameraApi } from './implementation';
 import type { BackendMetrics } from './metrics';
 import type { Rollout, RoutingDecision } from './routing';
-import { CameraCreate, CameraUpdate, HistoryQuery, type Group, type Impl } from './schemas';
+import { jsonBody } from './json-body';
+import { CameraCreate, CameraId, CameraUpdate, HistoryQuery, type Group, type Impl } from './schemas';
 import type { WriteOptions } from './store';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -77,7 +79,11 @@ export const API_ROUTES: RouteSpec[] = [
     group: 'write',
     handle: (api, req, write) => ({
       status: 200,
-      body: api.updateCamera(String(req.params.camera_id), parse(CameraUpdate, req.body, 'body'), write),
+      body: api.updateCamera(
+        parse(CameraId, req.params.camera_id, 'camera_id'),
+        parse(CameraUpdate, req.body, 'body'),
+        write,
+      ),
     }),
   },
   {
@@ -85,11 +91,14 @@ export const API_ROUTES: RouteSpec[] = [
     template: '/api/v1/cameras/{camera_id}',
     group: 'write',
     handle: (api, req, write) => {
-      api.deleteCamera(String(req.params.camera_id), write);
+      api.deleteCamera(parse(CameraId, req.params.camera_id, 'camera_id'), write);
       return { status: 204 };
     },
   },
 ];
+
+/** A camera at its longest is a few KB, ~30 KB with every character \u-escaped. */
+const API_BODY_LIMIT = 100 * 1024;
 
 function header(req: Request, name: string): string | undefined {
   const value = req.get(name);
@@ -108,7 +117,7 @@ export interface ApiDeps {
 /** The seven endpoints: route → pick an implementation → faults → validate → implementation. */
 export function apiRouter(deps: ApiDeps): express.Router {
   const router = express.Router();
-  const json = express.json({ limit: '100kb', strict: false });
+  const json = jsonBody(API_BODY_LIMIT);
 
   for (const spec of API_ROUTES) {
     const routeRequest: RequestHandler = (req, res, next) => {
@@ -159,12 +168,22 @@ export function apiRouter(deps: ApiDeps): express.Router {
     };
 
     const path = spec.template.replace(/\{(\w+)\}/g, ':$1');
+    // Only POST and PUT take a body; a DELETE's would be ignored, as HTTP allows.
     const chain =
-      spec.group === 'write'
-        ? [routeRequest, injectFaults, json, handle]
+      spec.method === 'POST' || spec.method === 'PUT'
+        ? [routeRequest, injectFaults, ...json, handle]
         : [routeRequest, injectFaults, handle];
     router[spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](path, ...chain);
   }
+
+  const methods = new Map<string, { template: string; allowed: Method[] }>();
+  for (const spec of API_ROUTES) {
+    const path = spec.template.replace(/\{(\w+)\}/g, ':$1');
+    const entry = methods.get(path) ?? { template: spec.template, allowed: [] };
+    entry.allowed.push(spec.method);
+    methods.set(path, entry);
+  }
+  for (const [path, { template, allowed }] of methods) router.all(path, methodNotAllowed(template, allowed));
 
   // Unknown API paths: the legacy monolith has always answered those.
   router.all('/api/*', (req: Request, res: Response, next: NextFunction) => {

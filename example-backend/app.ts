@@ -1,11 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import { adminRouter } from './admin';
 import { apiRouter } from './api-routes';
 import { parseRolloutEnv } from './config';
 import { createDomainApi } from './domain/camera-api';
-import { ApiError, InjectedFailure } from './errors';
+import { ApiError } from './errors';
+import { answerClientError, errorHandler, requireDecodablePath } from './error-reply';
 import { Faults } from './faults';
 import { createLegacyApi } from './legacy/camera-api';
 import { BackendMetrics } from './metrics';
@@ -39,18 +40,13 @@ export interface RunningBackend {
   close(): Promise<void>;
 }
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
-}
-
 /** Starts the example camera API; rejects with a `ConfigError` naming the variable when `env` is invalid. */
 export async function startBackend(options: BackendOptions): Promise<RunningBackend> {
   const log = options.log ?? ((line: string) => console.error(line));
   const rollout = new Rollout(parseRolloutEnv(options.env ?? {}));
   const store = DataStore.open(options.dataDir, log);
   const faults = new Faults();
-  const metrics = new BackendMetrics();
+  const metrics = new BackendMetrics(rollout.keys);
   rollout.onChange((state) => metrics.setRollout(state));
   const startedAt = Date.now();
   const apis = { legacy: createLegacyApi(store, startedAt), domain: createDomainApi(store, startedAt) };
@@ -59,6 +55,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   app.disable('x-powered-by');
   // No ETags: a 304 would hide the implementation's answer from probes and skew the status mix.
   app.set('etag', false);
+  app.use(requireDecodablePath);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -70,30 +67,10 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   app.use(apiRouter({ rollout, faults, metrics, apis }));
   app.use((req, _res, next) => next(new ApiError(404, `no route for ${req.method} ${req.path}`)));
 
-  // Express recognises an error handler by its four parameters.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (req.path.startsWith('/api/') && !res.get('X-Served-By')) res.set('X-Served-By', 'legacy');
-    const parserError = error as BodyParserError;
-    if (error instanceof ApiError) {
-      res.status(error.status).json(error.toBody());
-    } else if (error instanceof InjectedFailure) {
-      res.status(500).json({ error: error.message });
-    } else if (parserError.type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'body: not valid JSON', field: 'body' });
-    } else if (parserError.type === 'entity.too.large') {
-      res.status(413).json({ error: 'body: too large', field: 'body' });
-    } else if (parserError.type && parserError.status && parserError.status < 500) {
-      res.status(parserError.status).json({ error: `body: ${(error as Error).message}`, field: 'body' });
-    } else {
-      log(
-        `${req.method} ${req.originalUrl}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
-      res.status(500).json({ error: 'internal error' });
-    }
-  });
+  app.use(errorHandler(log));
 
   const server = http.createServer(app);
+  server.on('clientError', answerClientError);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -39,8 +39,10 @@ function parsePercent(env: Env, name: string, fallback: number): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !(value >= 0 && value <= 100)) {
-    throw new ConfigError(name, `must be a number 0..100 (got ${JSON.stringify(raw)})`);
+  // Digits only: the orchestrator records percents in an Int search attribute, so "2.5" (or "1e1")
+  // would be a share it could never report.
+  if (!/^\d{1,3}$/.test(raw) || value > 100) {
+    throw new ConfigError(name, `must be a whole number 0..100 (got ${JSON.stringify(raw)})`);
   }
   return value;
 }

@@ -14,28 +14,37 @@ export interface ImplFaults {
 }
 export type FaultState = Record<Impl, ImplFaults>;
 
-const implFaults = z.strictObject(
-  {
-    errorRate: z
-      .number({ error: must('must be a number 0..1') })
-      .min(0, { error: 'must be a number 0..1' })
-      .max(1, { error: 'must be a number 0..1' })
-      .optional(),
-    latencyMs: z
-      .number({ error: must('must be a number >= 0') })
-      .min(0, { error: 'must be a number >= 0' })
-      .max(600_000, { error: 'must be at most 600000' })
-      .optional(),
-    yamlDesync: z.boolean({ error: must('must be true or false') }).optional(),
-  },
-  { error: 'must be an object' },
-);
+const implFaults = z
+  .strictObject(
+    {
+      errorRate: z
+        .number({ error: must('must be a number 0..1') })
+        .min(0, { error: 'must be a number 0..1' })
+        .max(1, { error: 'must be a number 0..1' })
+        .optional(),
+      latencyMs: z
+        .number({ error: must('must be a number >= 0') })
+        .min(0, { error: 'must be a number >= 0' })
+        .max(600_000, { error: 'must be at most 600000' })
+        .optional(),
+      yamlDesync: z.boolean({ error: must('must be true or false') }).optional(),
+    },
+    { error: 'must be an object' },
+  )
+  // An empty change answers 200 and changes nothing: the client meant something else.
+  .refine((f) => Object.keys(f).length > 0, {
+    error: 'must set at least one of errorRate, latencyMs, yamlDesync',
+  });
 
 /** Fields left out keep their current value, like `PUT /admin/rollout`; `DELETE` clears everything. */
-export const FaultPatch = z.strictObject(
-  { domain: implFaults.optional(), legacy: implFaults.optional() },
-  { error: 'must be a JSON object' },
-);
+export const FaultPatch = z
+  .strictObject(
+    { domain: implFaults.optional(), legacy: implFaults.optional() },
+    { error: 'must be a JSON object' },
+  )
+  .refine((patch) => patch.domain !== undefined || patch.legacy !== undefined, {
+    error: 'must set domain or legacy',
+  });
 export type FaultPatch = z.infer<typeof FaultPatch>;
 
 const none = (): ImplFaults => ({ errorRate: 0, latencyMs: 0, yamlDesync: false });

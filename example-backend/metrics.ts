@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RolloutSettings } from './routing';
-import { GROUPS, type Impl } from './schemas';
+import type { RoutingKeys } from './routing-keys';
+import { GROUPS, IMPLS, type Impl } from './schemas';
 
 const LABELS = ['route', 'method', 'impl', 'status'] as const;
 
@@ -19,6 +20,25 @@ export interface RequestSample {
  */
 export class BackendMetrics {
   readonly registry = new Registry();
+
+  /** `routingKeys`: the router's key sets, exported as `rollout_routing_keys{group,impl}`. */
+  constructor(routingKeys?: RoutingKeys) {
+    if (!routingKeys) return;
+    const keys = routingKeys;
+    new Gauge({
+      name: 'rollout_routing_keys',
+      help:
+        "Distinct X-Rollout-Key values the router sent to each implementation since the group's routing " +
+        'last changed (a request without a key counts as one key; probes excluded; capped)',
+      labelNames: ['group', 'impl'],
+      registers: [this.registry],
+      // Read at scrape time: the sets live in the router, which resets them on a change.
+      collect() {
+        for (const group of GROUPS)
+          for (const impl of IMPLS) this.set({ group, impl }, keys.count(group, impl));
+      },
+    });
+  }
 
   private readonly requests = new Counter({
     name: 'http_requests_total',

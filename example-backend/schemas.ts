@@ -78,32 +78,35 @@ export const ErrorBody = z.strictObject({ error: z.string(), field: z.string().o
 
 // ---- request bodies -------------------------------------------------------------------------
 
-const cameraId = z
+/**
+ * Text a user stores. A lone UTF-16 surrogate is not text: SQLite and the YAML file would each
+ * store a replacement character, and the answer would differ from what was stored.
+ */
+const text = () =>
+  z
+    .string({ error: must('must be a string') })
+    .refine((s) => !LONE_SURROGATE.test(s), { error: 'must be valid Unicode text (no lone surrogates)' });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A camera id, in a body or in the path (`{camera_id}`). */
+export const CameraId = z
   .string({ error: must('must be a string') })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' });
-const cameraName = z
-  .string({ error: must('must be a string') })
+const cameraId = CameraId;
+const cameraName = text()
   .trim()
   .min(1, { error: 'must not be empty' })
   .max(200, { error: 'must be at most 200 characters' });
-const location = z
-  .string({ error: must('must be a string') })
-  .max(200, { error: 'must be at most 200 characters' });
+const location = text().max(200, { error: 'must be at most 200 characters' });
 const rtspUrl = z
   .string({ error: must('must be a string') })
   .regex(/^rtsps?:\/\/\S+$/, { error: 'must be an rtsp:// or rtsps:// URL' })
   .max(2048, { error: 'must be at most 2048 characters' });
 const enabled = z.boolean({ error: must('must be true or false') });
 const tags = z
-  .array(
-    z
-      .string({ error: must('must be a string') })
-      .min(1, { error: 'must not be empty' })
-      .max(64),
-    {
-      error: 'must be an array of strings',
-    },
-  )
+  .array(text().min(1, { error: 'must not be empty' }).max(64, { error: 'must be at most 64 characters' }), {
+    error: 'must be an array of strings',
+  })
   .max(32, { error: 'must have at most 32 tags' });
 
 export const CameraCreate = z.strictObject(
@@ -135,7 +138,7 @@ export const CameraUpdate = z
   });
 export type CameraUpdate = z.infer<typeof CameraUpdate>;
 
-export const HistoryQuery = z.object({
+export const HistoryQuery = z.strictObject({
   limit: z.coerce
     .number({ error: must('must be an integer 1..1000') })
     .int({ error: 'must be an integer 1..1000' })

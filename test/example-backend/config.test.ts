@@ -49,12 +49,25 @@ describe('example backend configuration', () => {
     ['ROLLOUT_PERCENT', '-1'],
     ['ROLLOUT_PERCENT_READ', 'abc'],
     ['ROLLOUT_PERCENT_WRITE', '50%'],
+    ['ROLLOUT_PERCENT', '2.5'],
+    ['ROLLOUT_PERCENT_READ', '10.0'],
+    ['ROLLOUT_PERCENT_WRITE', '1e1'],
   ])('rejects %s=%s naming the variable', async (name, value) => {
     expect(() => parseRolloutEnv({ [name]: value })).toThrow(ConfigError);
     expect(() => parseRolloutEnv({ [name]: value })).toThrow(new RegExp(`^${name}: `));
     const dataDir = path.join(os.tmpdir(), `camera-api-never-${process.pid}-${name}`);
     await expect(startBackend({ port: 0, dataDir, env: { [name]: value } })).rejects.toThrow(name);
     expect(fs.existsSync(dataDir)).toBe(false);
+  });
+
+  it('says a fractional percent must be whole (the orchestrator records percents as Int)', () => {
+    expect(() => parseRolloutEnv({ ROLLOUT_PERCENT: '2.5' })).toThrow(
+      'ROLLOUT_PERCENT: must be a whole number 0..100 (got "2.5")',
+    );
+    expect(parseRolloutEnv({ ROLLOUT_PERCENT: '007', ROLLOUT_PERCENT_READ: '100' }).groups).toEqual({
+      read: { percent: 100 },
+      write: { percent: 7 },
+    });
   });
 
   it('reads PORT, HOST, DATA_DIR and ADMIN_TOKEN', () => {
@@ -79,7 +92,9 @@ describe('example backend configuration', () => {
       DATA_DIR: path.join(os.tmpdir(), 'camera-api-never'),
     });
     expect(await server.exited).toBe(1);
-    expect(server.err()).toMatch(/invalid environment: ROLLOUT_PERCENT_WRITE: must be a number 0\.\.100/);
+    expect(server.err()).toMatch(
+      /invalid environment: ROLLOUT_PERCENT_WRITE: must be a whole number 0\.\.100 \(got "lots"\)/,
+    );
   });
 
   it('npm run backend prints its URL, serves, and exits 0 on SIGTERM', async () => {

@@ -127,6 +127,9 @@ describe('example backend routing', () => {
       [{ groups: { read: { percent: 101 } } }, 'groups.read.percent'],
       [{ groups: { read: { percent: -1 } } }, 'groups.read.percent'],
       [{ groups: { write: { percent: '50' } } }, 'groups.write.percent'],
+      [{ groups: { write: { percent: 0.5 } } }, 'groups.write.percent'],
+      // JSON.parse makes `__proto__` an own key, as the server's parser does (a literal would not).
+      [JSON.parse('{"groups":{"__proto__":{"percent":5}}}'), 'groups.__proto__'],
       [{ groups: { canary: { percent: 5 } } }, 'groups.canary'],
       [{ groups: { read: { pct: 5 } } }, 'groups.read.pct'],
       [{ useDomainService: 'yes' }, 'useDomainService'],
@@ -141,7 +144,13 @@ describe('example backend routing', () => {
     const canary = await backend.admin('PUT', '/admin/rollout', { groups: { canary: { percent: 5 } } });
     expect(canary.body.error).toMatch(/unknown group/);
     const range = await backend.admin('PUT', '/admin/rollout', { groups: { read: { percent: 101 } } });
-    expect(range.body.error).toBe('groups.read.percent: must be 0..100');
+    expect(range.body.error).toBe('groups.read.percent: must be a whole number 0..100');
+    // RolloutPercent is an Int search attribute: a fractional step could never be recorded.
+    const fraction = await backend.admin('PUT', '/admin/rollout', { groups: { read: { percent: 2.5 } } });
+    expect([fraction.status, fraction.body.error]).toEqual([
+      400,
+      'groups.read.percent: must be a whole number 0..100',
+    ]);
     const broken = await backend.admin('PUT', '/admin/rollout', '{"groups":');
     expect(broken.status).toBe(400);
     expect(broken.body.field).toBe('body');
