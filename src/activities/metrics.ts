@@ -9,7 +9,8 @@ export function metricsActivities(deps: ResolvedDeps) {
     /**
      * Samples every group. A failing metrics source is not a failing canary: errors are returned
      * in `error` (with whatever groups did succeed), never thrown, so the workflow counts them
-     * apart and judges them inconclusive instead of retrying blindly.
+     * apart and judges them inconclusive instead of retrying blindly. A group whose sample is
+     * garbage (a `MetricsGarbageError`) has no entry in `samples`, so nothing judges it.
      */
     async sampleMetrics(input: SampleMetricsInput): Promise<MetricsReading> {
       const samples: Record<string, GroupSample> = {};
@@ -26,6 +27,7 @@ export function metricsActivities(deps: ResolvedDeps) {
         try {
           samples[group] = await provider.sample({
             key: input.key,
+            group,
             endpoints: endpoints.map(parseEndpoint),
             from,
             to,

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { createActivities } from '../../src/activities';
 import type { SampleMetricsInput } from '../../src/activities/contracts';
 import type { MetricsProvider } from '../../src/providers/metrics';
-import { freePort, startTestBackend } from '../providers/support';
+import { freePort, serve, startTestBackend } from '../providers/support';
 
 const groups = [
   { group: 'read', endpoints: ['GET /api/v1/system/info', 'GET /api/v1/alerts/rules'] },
@@ -80,8 +82,10 @@ describe('sampleMetrics', () => {
   });
 
   test('groups that succeeded are kept next to the error of the one that failed', async () => {
+    const asked: string[] = [];
     const provider: MetricsProvider = {
       async sample(q) {
+        asked.push(`${q.key} ${q.group} ${q.endpoints.length}`);
         if (q.endpoints[0].method === 'POST') throw new Error('boom');
         const stats = { requests: 1, errors: 0, successes: 1, buckets: [] as Array<[number, number]> };
         return { from: q.from.toISOString(), to: q.to.toISOString(), domain: stats, legacy: stats };
@@ -96,6 +100,47 @@ describe('sampleMetrics', () => {
     });
     expect(Object.keys(reading.samples)).toEqual(['read']);
     expect(reading.error).toBe('write: boom');
+    expect(asked).toEqual(['k read 2', 'k write 3']);
+  });
+
+  test('a garbage scrape: the group is left out, the error names the group, line and series; the next scrape diffs against the last good one', async () => {
+    const good = fs.readFileSync(
+      path.join(__dirname, '../providers/metrics/fixtures/backend-scrape.txt'),
+      'utf8',
+    );
+    const series = 'http_requests_total{route="/api/v1/system/info",method="GET",impl="domain",status="200"}';
+    let body = good;
+    const target = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+      res.end(body);
+    });
+    try {
+      const acts = createActivities({ env: {} });
+      const input: SampleMetricsInput = {
+        metrics: { type: 'exposition', url: `${target.url}/metrics`, timeout: '5s' },
+        key: 'rollout-camera-api',
+        groups,
+        from: now(),
+        to: now(),
+      };
+      expect((await acts.sampleMetrics(input)).samples.read.warmup).toBe(true);
+
+      body = good.replace(`${series} 6\n`, `${series} NaN\n`);
+      const line = good.split('\n').findIndex((l) => l.startsWith(series)) + 1;
+      const garbage = await acts.sampleMetrics(input);
+      expect(Object.keys(garbage.samples)).toEqual(['write']);
+      expect(garbage.error).toBe(
+        `read: GET ${target.url}/metrics: line ${line}: ${series} is NaN: not a number`,
+      );
+
+      body = good.replace(`${series} 6\n`, `${series} 9\n`);
+      const next = await acts.sampleMetrics(input);
+      expect(next.error).toBeUndefined();
+      expect(next.samples.read.domain).toMatchObject({ requests: 3, successes: 3, keys: 18 });
+      expect(next.samples.read.legacy).toMatchObject({ requests: 0, keys: 22 });
+    } finally {
+      await target.close();
+    }
   });
 
   test('a bad provider config is an error in the reading too', async () => {

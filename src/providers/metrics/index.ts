@@ -7,7 +7,10 @@ import type { MetricsProvider } from './metrics-provider';
 import { PrometheusMetricsProvider } from './prometheus';
 
 export type { MetricsProvider } from './metrics-provider';
-export { ExpositionMetricsProvider, parseExposition } from './exposition';
+export { ExpositionMetricsProvider } from './exposition';
+export { parseExposition } from './text-format';
+export { MetricsGarbageError, type MetricsGarbageType } from './garbage';
+export type { MetricsQuery } from './metrics-provider';
 export { PrometheusMetricsProvider, increaseQuery } from './prometheus';
 
 /**

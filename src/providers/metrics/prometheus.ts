@@ -4,16 +4,25 @@ import type { MetricsConfig } from '../../plan/schema';
 import type { Endpoint, GroupSample } from '../../workflows/observations';
 import { describeIssues, permanent, preview, transport } from '../errors';
 import { durationMs } from '../settings';
-import type { MetricsProvider } from './metrics-provider';
+import {
+  MetricsGarbageError,
+  SeriesRegistry,
+  checkCount,
+  checkCumulative,
+  parseBound,
+  seriesText,
+  type PlacedBucket,
+} from './garbage';
+import type { MetricsProvider, MetricsQuery } from './metrics-provider';
 import {
   DURATION_METRIC,
   IMPLS,
   REQUESTS_METRIC,
+  ROUTING_KEYS_METRIC,
   addRequests,
   bucketList,
   emptyStats,
   normalizeRoute,
-  parseLe,
   routeSpellings,
   type Impl,
 } from './series';
@@ -83,8 +92,32 @@ export function increaseQuery(
 }
 
 /**
+ * `max by (impl) (rollout_routing_keys{group="read"})`: the gauge as it stood at the query's time.
+ * With several replicas each counts the keys it routed; a key seen by two would count twice in a
+ * sum, so the largest replica's figure is taken: never more keys than there are, which keeps a
+ * served-share interval built on it no narrower than the data allow.
+ */
+export function routingKeysQuery(group: string, selector?: string): string {
+  const matchers = [selectorBody(selector), `group=${quote(group)}`].filter(Boolean);
+  return `max by (impl) (${ROUTING_KEYS_METRIC}{${matchers.join(',')}})`;
+}
+
+/** One row of a query answer, checked: `count` is the value rounded, `at` names the row. */
+interface Row {
+  metric: Record<string, string>;
+  count: number;
+  at: string;
+}
+
+/**
  * Asks a Prometheus server for the increase over `[from, to]`, evaluated at `to`. Prometheus keeps
  * history, so this provider is stateless: no warmup, and any worker can answer.
+ *
+ * Garbage in an answer (NaN, ±Inf or negative values, a series twice, buckets that fall as `le`
+ * grows) is a `MetricsGarbageError` naming the row and the query. Buckets are checked after
+ * rounding: `increase()` scales every bucket of a series by the same factor, and rounding keeps
+ * order, so only a broken answer fails. `+Inf` is not compared with the request counter: two
+ * metrics, each extrapolated on its own, need not agree (see exposition-reading.ts).
  */
 export class PrometheusMetricsProvider implements MetricsProvider {
   private readonly timeoutMs: number;
@@ -96,7 +129,7 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     this.timeoutMs = durationMs(config.timeout, 'target.metrics.timeout', '10s');
   }
 
-  async sample(query: { key: string; endpoints: Endpoint[]; from: Date; to: Date }): Promise<GroupSample> {
+  async sample(query: MetricsQuery): Promise<GroupSample> {
     if (query.endpoints.length === 0) {
       return {
         from: query.from.toISOString(),
@@ -108,9 +141,17 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     const range = Math.max(1, Math.round((query.to.getTime() - query.from.getTime()) / 1000));
     const at = query.to.getTime() / 1000;
     const sel = this.config.selector;
-    const [requests, buckets] = await Promise.all([
+    const bucketQuery = increaseQuery(
+      `${DURATION_METRIC}_bucket`,
+      query.endpoints,
+      range,
+      ['impl', 'le'],
+      sel,
+    );
+    const [requests, buckets, keys] = await Promise.all([
       this.query(increaseQuery(REQUESTS_METRIC, query.endpoints, range, ['impl', 'status'], sel), at),
-      this.query(increaseQuery(`${DURATION_METRIC}_bucket`, query.endpoints, range, ['impl', 'le'], sel), at),
+      this.query(bucketQuery, at),
+      this.query(routingKeysQuery(query.group, sel), at),
     ]);
     if (requests.length === 0 && buckets.length === 0) await this.checkSelector();
 
@@ -119,15 +160,40 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     for (const r of requests) {
       if (isImpl(r.metric.impl)) addRequests(stats[r.metric.impl], r.metric.status, r.count);
     }
-    const sums = { domain: new Map<number, number>(), legacy: new Map<number, number>() };
+    const where = `Prometheus ${this.queryUrl()}`;
+    const placed = { domain: [] as PlacedBucket[], legacy: [] as PlacedBucket[] };
     for (const r of buckets) {
-      const le = parseLe(r.metric.le);
-      if (le === undefined || !isImpl(r.metric.impl)) continue;
-      sums[r.metric.impl].set(le, (sums[r.metric.impl].get(le) ?? 0) + r.count);
+      if (!isImpl(r.metric.impl)) continue;
+      const le = parseBound(r.metric.le);
+      if (le === undefined) {
+        throw new MetricsGarbageError(
+          'MetricsMalformed',
+          `${where}: ${r.at}: ${seriesText('', r.metric)} has no numeric le label (query: ${bucketQuery})`,
+        );
+      }
+      placed[r.metric.impl].push({ le, count: r.count, at: r.at });
     }
-    stats.domain.buckets = bucketList(sums.domain);
-    stats.legacy.buckets = bucketList(sums.legacy);
+    for (const impl of IMPLS) {
+      checkCumulative(placed[impl], `${DURATION_METRIC}_bucket{impl="${impl}"}`, where, {
+        verb: 'grew by',
+        note: ` (query: ${bucketQuery})`,
+      });
+      // +Inf is left out of ImplStats: it equals `requests`.
+      stats[impl].buckets = bucketList(
+        new Map(placed[impl].filter((b) => b.le !== Infinity).map((b) => [b.le, b.count])),
+      );
+    }
+    // A gauge: its value at `to`, not an increase. No series: the source does not export it.
+    const keyed = keys.filter((r) => isImpl(r.metric.impl));
+    if (keyed.length) {
+      for (const impl of IMPLS) stats[impl].keys = 0;
+      for (const r of keyed) stats[r.metric.impl as Impl].keys = r.count;
+    }
     return { from: query.from.toISOString(), to: query.to.toISOString(), ...stats };
+  }
+
+  private queryUrl(): string {
+    return `${this.config.url.replace(/\/+$/, '')}/api/v1/query`;
   }
 
   /**
@@ -145,9 +211,13 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     }
   }
 
-  /** Runs an instant query; counts are rounded (increase() extrapolates to fractions). */
-  async query(promql: string, at: number): Promise<Array<{ metric: Record<string, string>; count: number }>> {
-    const url = `${this.config.url.replace(/\/+$/, '')}/api/v1/query`;
+  /**
+   * Runs an instant query whose every value is a count; counts are rounded (increase()
+   * extrapolates to fractions). A value that is not a finite count, or a series listed twice, is a
+   * `MetricsGarbageError`.
+   */
+  async query(promql: string, at: number): Promise<Row[]> {
+    const url = this.queryUrl();
     const where = `Prometheus ${url}`;
     const res = await transport(() =>
       this.http.get(url, {
@@ -179,9 +249,24 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     }
     if (res.status < 200 || res.status >= 300)
       throw new Error(`${where}: HTTP ${res.status}: ${preview(text)}`);
-    return parsed.data.data.result.map((r) => {
-      const v = Number(r.value[1]);
-      return { metric: r.metric, count: Number.isFinite(v) ? Math.round(v) : 0 };
+    const note = ` (query: ${promql})`;
+    const seen = new SeriesRegistry(where, note);
+    return parsed.data.data.result.map((r, i) => {
+      const place = `result[${i}]`;
+      const series = seriesText('', r.metric);
+      seen.add('', r.metric, place);
+      const v = parseSampleValue(r.value[1]);
+      checkCount(v, series, place, where, note);
+      return { metric: r.metric, count: Math.round(v), at: place };
     });
   }
+}
+
+/** Prometheus writes sample values as Go formats floats: `NaN`, `+Inf`, `-Inf`, or a number. */
+function parseSampleValue(text: string): number {
+  const t = text.trim();
+  if (t === '+Inf' || t === 'Inf') return Infinity;
+  if (t === '-Inf') return -Infinity;
+  if (t === '' || t === 'NaN') return NaN;
+  return Number(t);
 }

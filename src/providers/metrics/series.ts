@@ -7,6 +7,8 @@ import type { Endpoint, ImplStats } from '../../workflows/observations';
 
 export const REQUESTS_METRIC = 'http_requests_total';
 export const DURATION_METRIC = 'http_request_duration_seconds';
+/** Gauge `{group, impl}`: distinct routing keys sent to each implementation since the group's routing last changed. */
+export const ROUTING_KEYS_METRIC = 'rollout_routing_keys';
 export const IMPLS = ['domain', 'legacy'] as const;
 export type Impl = (typeof IMPLS)[number];
 
@@ -49,13 +51,6 @@ export function addRequests(stats: ImplStats, status: string | undefined, count:
   if (!Number.isFinite(code)) return;
   if (code >= 500) stats.errors += count;
   else if (code >= 200 && code < 300) stats.successes += count;
-}
-
-/** Parses an `le` label; `+Inf` and garbage give `undefined` (the +Inf bucket equals `requests`). */
-export function parseLe(le: string | undefined): number | undefined {
-  if (le === undefined) return undefined;
-  const v = Number(le);
-  return Number.isFinite(v) ? v : undefined;
 }
 
 /** Turns per-bound sums into the ascending `[bound, count]` list of `ImplStats`. */

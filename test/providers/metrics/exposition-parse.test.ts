@@ -1,6 +1,8 @@
 import { Histogram, Registry } from 'prom-client';
-import { difference, parseExposition, readingOf } from '../../../src/providers/metrics/exposition';
+import { difference, readingOf } from '../../../src/providers/metrics/exposition-reading';
+import { MetricsGarbageError } from '../../../src/providers/metrics/garbage';
 import { endpointMatcher, normalizeRoute } from '../../../src/providers/metrics/series';
+import { parseExposition } from '../../../src/providers/metrics/text-format';
 
 const WHERE = 'GET http://t/metrics';
 const eps = [{ method: 'GET', route: '/a' }];
@@ -34,41 +36,106 @@ describe('parseExposition', () => {
     ).toEqual([1, 2]);
   });
 
-  test('reads escapes, timestamps, special values and a last line without newline', () => {
-    const text = 'a{l="x\\"y"} 1 1700000000000\nb +Inf\nc NaN\nd 2.5e3';
+  test('reads escapes, timestamps, blanks, special values, comments and label order as written', () => {
+    const text = [
+      '# a free comment',
+      '# HELP a help text with "quotes"',
+      'a{l="x\\"y",m="back\\\\slash",n="new\\nline",} 1 1700000000000',
+      '  b +Inf',
+      'c\tNaN',
+      'd{ z = "1" , y="2" } 2.5e3',
+      '',
+      'e{} -Inf',
+      '',
+    ].join('\n');
     const f = parseExposition(text, WHERE);
-    expect(f.get('a')).toEqual([{ labels: { l: 'x"y' }, value: 1 }]);
-    expect(f.get('b')![0].value).toBe(Infinity);
+    expect(f.get('a')).toEqual([
+      { name: 'a', labels: { l: 'x"y', m: 'back\\slash', n: 'new\nline' }, value: 1, line: 3 },
+    ]);
+    expect(f.get('b')![0]).toMatchObject({ value: Infinity, line: 4 });
     expect(Number.isNaN(f.get('c')![0].value)).toBe(true);
-    expect(f.get('d')![0].value).toBe(2500);
+    expect(f.get('d')![0]).toEqual({ name: 'd', labels: { z: '1', y: '2' }, value: 2500, line: 6 });
+    expect(Object.keys(f.get('d')![0].labels)).toEqual(['z', 'y']);
+    expect(f.get('e')![0]).toMatchObject({ labels: {}, value: -Infinity, line: 8 });
   });
 
-  const garbage: Array<[string, string, RegExp]> = [
+  test('a label named __proto__ is an ordinary label', () => {
+    const [s] = parseExposition('x{__proto__="p"} 1\n', WHERE).get('x')!;
+    expect(Object.keys(s.labels)).toEqual(['__proto__']);
+    expect(s.labels.__proto__).toBe('p');
+  });
+
+  const garbage: Array<[string, string, string, RegExp]> = [
     [
       'an HTML page',
       '<html><body>Login</body></html>\n',
-      /not Prometheus text format: metric "<html>.*is not a metric name/,
+      'MetricsMalformed',
+      /not Prometheus text format: line 1 "<html>.*starts with a metric name/,
     ],
     [
       'a line cut in its labels',
       'http_requests_total{route="/a",met',
-      /not Prometheus text format: sample "http_requests_total.*value is not a number/,
+      'MetricsTruncated',
+      /body truncated: line 1 "http_requests_total\{route=\\"\/a\\",met" does not end with a newline/,
+    ],
+    [
+      'a complete-looking last line without newline (digits may be lost)',
+      'a 1\nhttp_requests_total{route="/a"} 12',
+      'MetricsTruncated',
+      /body truncated: line 2 "http_requests_total\{route=\\"\/a\\"\} 12" does not end with a newline/,
     ],
     [
       'a value that is not a number',
-      'http_requests_total{route="/a"} twelve\n',
-      /http_requests_total\{route=\\?"\/a\\?"\} twelve.*value is not a number/,
+      'a 1\nhttp_requests_total{route="/a"} twelve\n',
+      'MetricsMalformed',
+      /line 2 "http_requests_total\{route=\\"\/a\\"\} twelve": value "twelve" is not a number/,
     ],
     [
-      'a broken label value',
+      'an unquoted label value',
       'x{a=b} 1\n',
-      /not Prometheus text format: Encountered invalid line: x\{a=b\} 1/,
+      'MetricsMalformed',
+      /line 1 "x\{a=b\} 1": the value of label a is not quoted/,
     ],
-    ['a bad TYPE line', '# TYPE x counter extra\n', /Encountered invalid line/],
+    ['a label twice', 'x{a="1",a="2"} 1\n', 'MetricsMalformed', /line 1 .*label a appears twice/],
+    [
+      'an unknown escape',
+      'x{a="\\t"} 1\n',
+      'MetricsMalformed',
+      /line 1 .*invalid escape \\t in the value of label a/,
+    ],
+    [
+      'an unclosed label value',
+      'x{a="1} 1\n',
+      'MetricsMalformed',
+      /line 1 .*the value of label a is not closed/,
+    ],
+    ['no value', 'x{a="1"}\n', 'MetricsMalformed', /line 1 .*has no value/],
+    ['a bad timestamp', 'x 1 soon\n', 'MetricsMalformed', /line 1 .*timestamp "soon" is not an integer/],
+    [
+      'text after the timestamp',
+      'x 1 2 3\n',
+      'MetricsMalformed',
+      /line 1 .*unexpected "3" after the timestamp/,
+    ],
+    [
+      'a bad TYPE line',
+      'a 1\n# TYPE x counter extra\n',
+      'MetricsMalformed',
+      /line 2 .*# TYPE needs one of counter/,
+    ],
+    ['a TYPE line without a name', '# TYPE\n', 'MetricsMalformed', /line 1 .*# TYPE needs a metric name/],
   ];
-  test.each(garbage)('%s gives an error naming the endpoint and the sample', (_name, text, pattern) => {
-    expect(() => parseExposition(text, WHERE)).toThrow(pattern);
-    expect(() => parseExposition(text, WHERE)).toThrow(WHERE);
+  test.each(garbage)('%s gives an error naming the endpoint and the line', (_name, text, type, pattern) => {
+    let err: unknown;
+    try {
+      parseExposition(text, WHERE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MetricsGarbageError);
+    expect((err as MetricsGarbageError).type).toBe(type);
+    expect((err as Error).message).toMatch(pattern);
+    expect((err as Error).message.startsWith(`${WHERE}: `)).toBe(true);
   });
 });
 
@@ -81,13 +148,16 @@ http_requests_total{route="/a",method="GET",impl="legacy",status="200"} ${n.l200
 http_requests_total{route="/b",method="GET",impl="domain",status="500"} 1000
 http_request_duration_seconds_bucket{route="/a",method="GET",impl="domain",status="200",le="0.1"} ${n.d200}
 http_request_duration_seconds_bucket{route="/a",method="GET",impl="domain",status="200",le="+Inf"} ${n.d200}
-${extra}`;
-  const reading = (t: string) => readingOf(parseExposition(t, WHERE), eps, at);
+${extra}
+`;
+  const reading = (t: string) =>
+    readingOf(parseExposition(t, WHERE), { group: 'read', endpoints: eps }, at, WHERE);
 
   test('counts per implementation, only for the group endpoints', () => {
     const d = difference(
       reading(text({ d200: 10, d500: 1, l200: 5 })),
       reading(text({ d200: 18, d500: 3, l200: 9 })),
+      WHERE,
     )!;
     expect(d.domain).toEqual({ requests: 10, errors: 2, successes: 8, buckets: [[0.1, 8]] });
     expect(d.legacy).toEqual({ requests: 4, errors: 0, successes: 4, buckets: [] });
@@ -98,6 +168,7 @@ ${extra}`;
     const d = difference(
       reading(text({ d200: 1, d500: 0, l200: 0 })),
       reading(text({ d200: 1, d500: 0, l200: 0 }, born)),
+      WHERE,
     )!;
     expect(d.legacy).toEqual({ requests: 3, errors: 0, successes: 0, buckets: [] });
   });
@@ -113,7 +184,7 @@ ${extra}`;
       text({ d200: 1, d500: 0, l200: 0 }),
     ],
   ])('%s: reset, no difference', (_name, before, after) => {
-    expect(difference(reading(before), reading(after))).toBeUndefined();
+    expect(difference(reading(before), reading(after), WHERE)).toBeUndefined();
   });
 });
 

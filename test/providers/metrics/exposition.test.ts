@@ -41,7 +41,7 @@ describe('exposition provider against a prom-client registry over HTTP', () => {
   test('first reading is a warmup, then differences per implementation; a reset warms up again', async () => {
     hit('legacy', 200, 0.005, undefined, 7); // before the first reading: must not count
     const provider = createMetricsProvider(config(server.url));
-    const first = await provider.sample({ key: 'r1', endpoints, ...window });
+    const first = await provider.sample({ key: 'r1', group: 'read', endpoints, ...window });
     expect(first.warmup).toBe(true);
     expect(first.domain.requests + first.legacy.requests).toBe(0);
 
@@ -49,7 +49,7 @@ describe('exposition provider against a prom-client registry over HTTP', () => {
     hit('domain', 500, 0.5, '/api/v1/alerts/rules', 2);
     hit('legacy', 200, 0.005, undefined, 10);
     hit('legacy', 200, 0.005, '/api/v1/cameras', 50); // not an endpoint of the group
-    const second = await provider.sample({ key: 'r1', endpoints, ...window });
+    const second = await provider.sample({ key: 'r1', group: 'read', endpoints, ...window });
     expect(second.warmup).toBeUndefined();
     expect(second.domain).toEqual({
       requests: 10,
@@ -74,15 +74,17 @@ describe('exposition provider against a prom-client registry over HTTP', () => {
     expect(Date.parse(second.to)).toBeGreaterThanOrEqual(Date.parse(second.from));
 
     // Another key has its own previous reading.
-    expect((await provider.sample({ key: 'r2', endpoints, ...window })).warmup).toBe(true);
+    expect((await provider.sample({ key: 'r2', group: 'read', endpoints, ...window })).warmup).toBe(true);
 
     registry.resetMetrics(); // the target restarted
     hit('domain', 200, 0.05, undefined, 1);
-    const afterReset = await provider.sample({ key: 'r1', endpoints, ...window });
+    const afterReset = await provider.sample({ key: 'r1', group: 'read', endpoints, ...window });
     expect(afterReset.warmup).toBe(true);
     expect(afterReset.domain.requests).toBe(0);
     hit('domain', 200, 0.05, undefined, 4);
-    expect((await provider.sample({ key: 'r1', endpoints, ...window })).domain.requests).toBe(4);
+    expect((await provider.sample({ key: 'r1', group: 'read', endpoints, ...window })).domain.requests).toBe(
+      4,
+    );
   });
 });
 
@@ -103,7 +105,7 @@ describe('exposition provider: garbage from the metrics endpoint gives a clear e
       200,
       'text/plain',
       '# TYPE http_requests_total counter\nhttp_requests_total{route="/api/v1/system/info",method="GE',
-      /not Prometheus text format: sample "http_requests_total\{route=.*value is not a number/,
+      /body truncated: line 2 "http_requests_total\{route=.*" does not end with a newline/,
     ],
     ['an empty body', 200, 'text/plain', '', /empty body/],
     [
@@ -121,7 +123,7 @@ describe('exposition provider: garbage from the metrics endpoint gives a clear e
     });
     try {
       const err = await rejectionOf(
-        createMetricsProvider(config(fake.url)).sample({ key: 'k', endpoints, ...window }),
+        createMetricsProvider(config(fake.url)).sample({ key: 'k', group: 'read', endpoints, ...window }),
       );
       expect(err.message).toMatch(pattern);
       expect(err.message).toContain(`GET ${fake.url}/metrics`);
@@ -133,7 +135,12 @@ describe('exposition provider: garbage from the metrics endpoint gives a clear e
   test('an unreachable endpoint names the URL', async () => {
     const port = await freePort();
     const err = await rejectionOf(
-      createMetricsProvider(config(`http://127.0.0.1:${port}`)).sample({ key: 'k', endpoints, ...window }),
+      createMetricsProvider(config(`http://127.0.0.1:${port}`)).sample({
+        key: 'k',
+        group: 'read',
+        endpoints,
+        ...window,
+      }),
     );
     expect(err.message).toMatch(new RegExp(`127.0.0.1:${port}.*ECONNREFUSED`));
   });
@@ -144,7 +151,7 @@ describe('exposition provider against the example backend', () => {
     const backend = await startTestBackend({ USE_DOMAIN_SERVICE: 'true', ROLLOUT_PERCENT_READ: '50' });
     try {
       const provider = createMetricsProvider(config(backend.url));
-      expect((await provider.sample({ key: 'k', endpoints, ...window })).warmup).toBe(true);
+      expect((await provider.sample({ key: 'k', group: 'read', endpoints, ...window })).warmup).toBe(true);
       const served = { legacy: 0, domain: 0 };
       for (let i = 0; i < 60; i++) {
         const r = await backend.call(
@@ -160,7 +167,7 @@ describe('exposition provider against the example backend', () => {
       for (let i = 0; i < 5; i++)
         await backend.call('GET', '/api/v1/system/info', undefined, { 'X-Rollout-Force': 'domain' });
       await backend.call('GET', '/api/v1/cameras');
-      const s = await provider.sample({ key: 'k', endpoints, ...window });
+      const s = await provider.sample({ key: 'k', group: 'read', endpoints, ...window });
       expect(s.domain.requests).toBe(served.domain);
       expect(s.legacy.requests).toBe(served.legacy);
       expect(s.domain.successes + s.legacy.successes).toBe(60);

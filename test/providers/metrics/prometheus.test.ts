@@ -1,9 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createMetricsProvider } from '../../../src/providers/metrics';
-import { increaseQuery } from '../../../src/providers/metrics/prometheus';
-import { freePort, rejectionOf, serve, startTestBackend, tempDir, waitFor, type Backend } from '../support';
+import { createMetricsProvider, MetricsGarbageError } from '../../../src/providers/metrics';
+import { increaseQuery, routingKeysQuery } from '../../../src/providers/metrics/prometheus';
+import {
+  freePort,
+  rejectionOf,
+  serve,
+  startTestBackend,
+  tempDir,
+  waitFor,
+  type Backend,
+  type Served,
+} from '../support';
 
 const endpoints = [
   { method: 'GET', route: '/api/v1/system/info' },
@@ -26,6 +35,15 @@ describe('increaseQuery', () => {
         ' or increase(http_requests_total{job="camera-api",method="PUT",route=~"/api/v1/cameras/\\\\{camera_id\\\\}|/api/v1/cameras/:camera_id"}[300s])' +
         ')',
     );
+  });
+});
+
+describe('routingKeysQuery', () => {
+  test("the group's gauge, the largest replica's figure per implementation", () => {
+    expect(routingKeysQuery('read', '{job="camera-api"}')).toBe(
+      'max by (impl) (rollout_routing_keys{job="camera-api",group="read"})',
+    );
+    expect(routingKeysQuery('wr"ite')).toBe('max by (impl) (rollout_routing_keys{group="wr\\"ite"})');
   });
 });
 
@@ -129,7 +147,7 @@ describe('prometheus provider against a real Prometheus', () => {
       selector: 'job="camera-api"',
       timeout: '5s',
     });
-    const s = await provider.sample({ key: 'any', endpoints, from, to });
+    const s = await provider.sample({ key: 'any', group: 'read', endpoints, from, to });
     expect(s.warmup).toBeUndefined();
     expect(s.from).toBe(from.toISOString());
     expect(s.to).toBe(to.toISOString());
@@ -154,6 +172,7 @@ describe('prometheus provider against a real Prometheus', () => {
     // A window before any traffic: zeros, not an error (the selector does match a target).
     const early = await provider.sample({
       key: 'any',
+      group: 'read',
       endpoints,
       from: new Date(from.getTime() - 60_000),
       to: new Date(from.getTime() - 30_000),
@@ -169,7 +188,13 @@ describe('prometheus provider against a real Prometheus', () => {
       timeout: '5s',
     });
     const err = await rejectionOf(
-      provider.sample({ key: 'k', endpoints, from: new Date(Date.now() - 10_000), to: new Date() }),
+      provider.sample({
+        key: 'k',
+        group: 'read',
+        endpoints,
+        from: new Date(Date.now() - 10_000),
+        to: new Date(),
+      }),
     );
     expect(err.message).toMatch(/scrapes no target matching \{job="no-such-job"\}/);
   });
@@ -182,7 +207,13 @@ describe('prometheus provider against a real Prometheus', () => {
       timeout: '5s',
     });
     const err = await rejectionOf(
-      provider.sample({ key: 'k', endpoints, from: new Date(Date.now() - 10_000), to: new Date() }),
+      provider.sample({
+        key: 'k',
+        group: 'read',
+        endpoints,
+        from: new Date(Date.now() - 10_000),
+        to: new Date(),
+      }),
     );
     expect(err.message).toMatch(/bad_data: .*parse error/);
     expect(err.nonRetryable).toBe(true);
@@ -200,7 +231,7 @@ describe('prometheus provider: unreachable or garbage', () => {
       selector: '',
       timeout: '2s',
     });
-    const err = await rejectionOf(provider.sample({ key: 'k', endpoints, ...window }));
+    const err = await rejectionOf(provider.sample({ key: 'k', group: 'read', endpoints, ...window }));
     expect(err.message).toMatch(new RegExp(`GET http://127.0.0.1:${port}/api/v1/query: .*ECONNREFUSED`));
     expect(err.nonRetryable).toBeUndefined();
   });
@@ -232,11 +263,176 @@ describe('prometheus provider: unreachable or garbage', () => {
         selector: '',
         timeout: '2s',
       });
-      const err = await rejectionOf(provider.sample({ key: 'k', endpoints, ...window }));
+      const err = await rejectionOf(provider.sample({ key: 'k', group: 'read', endpoints, ...window }));
       expect(err.message).toMatch(pattern);
       expect(err.message).toContain(`Prometheus ${fake.url}/api/v1/query`);
     } finally {
       await fake.close();
     }
+  });
+});
+
+/**
+ * A fake Prometheus answering each of the provider's three queries with rows shaped like the real
+ * server's (`sum by (impl, status)` of the request increases, `sum by (impl, le)` of the bucket
+ * increases, `max by (impl)` of the routing-keys gauge); one row altered per case.
+ */
+describe('prometheus provider: garbage in a query answer is a metrics-source error', () => {
+  type Rows = Array<[Record<string, string>, string]>;
+  const t = 1_700_000_000;
+  const requests: Rows = [
+    [{ impl: 'domain', status: '200' }, '38.00000000000001'],
+    [{ impl: 'domain', status: '500' }, '2.0000000000000004'],
+    [{ impl: 'legacy', status: '200' }, '360'],
+  ];
+  const buckets: Rows = [
+    ...(['0.005', '0.01', '0.025', '0.05', '0.1', '+Inf'] as const).map(
+      (le, i): [Record<string, string>, string] => [
+        { impl: 'domain', le },
+        String([0, 4, 19, 37, 40, 40][i]),
+      ],
+    ),
+    ...(['0.005', '0.01', '0.025', '0.05', '0.1', '+Inf'] as const).map(
+      (le, i): [Record<string, string>, string] => [
+        { impl: 'legacy', le },
+        String([12, 150, 340, 358, 360, 360][i]),
+      ],
+    ),
+  ];
+  const keys: Rows = [
+    [{ impl: 'domain' }, '17'],
+    [{ impl: 'legacy' }, '183'],
+  ];
+  let answer = { requests, buckets, keys };
+  const seen: string[] = [];
+  let fake: Served;
+  const vector = (rows: Rows) =>
+    JSON.stringify({
+      status: 'success',
+      data: { resultType: 'vector', result: rows.map(([metric, v]) => ({ metric, value: [t, v] })) },
+    });
+
+  beforeAll(async () => {
+    fake = await serve((req, res) => {
+      const q = new URL(req.url!, 'http://x').searchParams.get('query') ?? '';
+      seen.push(q);
+      const rows = q.startsWith('sum by (impl, status)')
+        ? answer.requests
+        : q.startsWith('sum by (impl, le)')
+          ? answer.buckets
+          : q.startsWith('max by (impl) (rollout_routing_keys')
+            ? answer.keys
+            : [[{}, '1']];
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(vector(rows as Rows));
+    });
+  });
+  afterAll(() => fake.close());
+  const sample = () =>
+    createMetricsProvider({
+      type: 'prometheus',
+      url: fake.url,
+      selector: 'job="camera-api"',
+      timeout: '2s',
+    }).sample({
+      key: 'k',
+      group: 'read',
+      endpoints,
+      from: new Date(t * 1000 - 60_000),
+      to: new Date(t * 1000),
+    });
+
+  test('a good answer: counts rounded, buckets without +Inf, keys from the gauge of the group', async () => {
+    answer = { requests, buckets, keys };
+    seen.length = 0;
+    const s = await sample();
+    expect(s.domain).toEqual({
+      requests: 40,
+      errors: 2,
+      successes: 38,
+      buckets: [
+        [0.005, 0],
+        [0.01, 4],
+        [0.025, 19],
+        [0.05, 37],
+        [0.1, 40],
+      ],
+      keys: 17,
+    });
+    expect(s.legacy).toMatchObject({ requests: 360, keys: 183 });
+    expect(seen).toContain('max by (impl) (rollout_routing_keys{job="camera-api",group="read"})');
+  });
+
+  test('no keys when Prometheus has no routing-keys gauge', async () => {
+    answer = { requests, buckets, keys: [] };
+    const s = await sample();
+    expect(s.domain.requests).toBe(40);
+    expect(s.domain.keys).toBeUndefined();
+    expect(s.legacy.keys).toBeUndefined();
+  });
+
+  const alter = (rows: Rows, i: number, v: string): Rows => rows.map(([m, old], j) => [m, j === i ? v : old]);
+  test.each<[string, Partial<typeof answer>, string, RegExp]>([
+    [
+      'a NaN request count',
+      { requests: alter(requests, 1, 'NaN') },
+      'MetricsNotANumber',
+      /result\[1\]: \{impl="domain",status="500"\} is NaN: not a number \(query: sum by \(impl, status\)/,
+    ],
+    [
+      'a +Inf request count',
+      { requests: alter(requests, 0, '+Inf') },
+      'MetricsInfinite',
+      /result\[0\]: \{impl="domain",status="200"\} is \+Inf: a count cannot be infinite/,
+    ],
+    [
+      'a -Inf bucket',
+      { buckets: alter(buckets, 3, '-Inf') },
+      'MetricsInfinite',
+      /result\[3\]: \{impl="domain",le="0.05"\} is -Inf.*\(query: sum by \(impl, le\)/,
+    ],
+    [
+      'a negative request count',
+      { requests: alter(requests, 2, '-360') },
+      'MetricsNegative',
+      /result\[2\]: \{impl="legacy",status="200"\} is -360: a count cannot be negative/,
+    ],
+    [
+      'a series listed twice',
+      { requests: [...requests, requests[1]] },
+      'MetricsDuplicateSeries',
+      /result\[3\]: \{impl="domain",status="500"\} is listed twice \(first at result\[1\]\)/,
+    ],
+    [
+      'buckets that are not cumulative',
+      { buckets: alter(buckets, 4, '30') },
+      'MetricsNotCumulative',
+      /result\[4\]: http_request_duration_seconds_bucket\{impl="domain"\} bucket le="0.1" grew by 30, less than le="0.05" \(result\[3\]\) with 37/,
+    ],
+    [
+      'a +Inf bucket below the last finite one',
+      { buckets: alter(buckets, 11, '300') },
+      'MetricsNotCumulative',
+      /result\[11\]: .*\{impl="legacy"\} bucket le="\+Inf" grew by 300, less than le="0.1"/,
+    ],
+    [
+      'a NaN routing-keys gauge',
+      { keys: alter(keys, 0, 'NaN') },
+      'MetricsNotANumber',
+      /result\[0\]: \{impl="domain"\} is NaN.*rollout_routing_keys\{job="camera-api",group="read"\}/,
+    ],
+    [
+      'a negative routing-keys gauge',
+      { keys: alter(keys, 1, '-1') },
+      'MetricsNegative',
+      /result\[1\]: \{impl="legacy"\} is -1: a count cannot be negative/,
+    ],
+  ])('%s names the row, the series and the query', async (_name, change, type, pattern) => {
+    answer = { requests, buckets, keys, ...change };
+    const err = await rejectionOf(sample());
+    expect(err).toBeInstanceOf(MetricsGarbageError);
+    expect(err.type).toBe(type);
+    expect(err.message).toContain(`Prometheus ${fake.url}/api/v1/query`);
+    expect(err.message).toMatch(pattern);
   });
 });

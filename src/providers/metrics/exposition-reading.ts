@@ -1,0 +1,203 @@
+import type { Endpoint, ImplStats } from '../../workflows/observations';
+import {
+  MetricsGarbageError,
+  SeriesRegistry,
+  checkCount,
+  checkCumulative,
+  parseBound,
+  seriesId,
+  seriesText,
+  type PlacedBucket,
+} from './garbage';
+import {
+  DURATION_METRIC,
+  IMPLS,
+  REQUESTS_METRIC,
+  ROUTING_KEYS_METRIC,
+  addRequests,
+  bucketList,
+  emptyStats,
+  endpointMatcher,
+  type Impl,
+} from './series';
+import type { ExpositionSample } from './text-format';
+
+/**
+ * One group's figures in one scrape, checked, and the difference between two such readings.
+ *
+ * What is garbage, and what is not:
+ * - every figure read (request counters, bucket counters, `_count`, the routing-keys gauge) must
+ *   be a finite count, not negative, and listed once;
+ * - within one histogram series (labels without `le`) the buckets are cumulative and `_count`
+ *   equals the `+Inf` bucket: client libraries write both from one snapshot, so any other answer is
+ *   broken;
+ * - the `+Inf` bucket is NOT compared with `http_requests_total`: that is another metric, which a
+ *   service may increment at another moment (request start, before the handler fails) or for
+ *   requests the histogram never sees, so the two may differ by a few requests in a healthy scrape,
+ *   and calling that garbage would hold healthy rollouts;
+ * - a counter that went down, or a series that vanished, is a restart of the target (a reset), not
+ *   garbage: there is no difference to report, the reading becomes the new reference.
+ */
+
+/** A figure that matters to the group, where it came from and what it is. */
+interface ReadSeries {
+  impl: Impl;
+  kind: 'requests' | 'bucket';
+  status?: string;
+  /** Bucket bound; `Infinity` for `+Inf`. */
+  le?: number;
+  /** The histogram series a bucket belongs to (its labels without `le`): identity and text. */
+  histogram?: { id: string; text: string };
+  value: number;
+  line: number;
+  text: string;
+}
+
+/** The counters that matter to one group, by series identity. */
+export interface Reading {
+  at: Date;
+  series: Map<string, ReadSeries>;
+  /** `rollout_routing_keys` of the group, when the target exports it (an implementation it lists no series for has 0 keys). */
+  keys?: Record<Impl, number>;
+}
+
+/** Which series belong to the reading. */
+export interface ReadingScope {
+  group: string;
+  endpoints: Endpoint[];
+}
+
+const isImpl = (v: string | undefined): v is Impl => (IMPLS as readonly string[]).includes(v ?? '');
+
+const withoutLe = (labels: Record<string, string>) =>
+  Object.fromEntries(Object.entries(labels).filter(([k]) => k !== 'le'));
+
+/** Selects the group's series from a scrape; throws a `MetricsGarbageError` for any it cannot trust. */
+export function readingOf(
+  families: Map<string, ExpositionSample[]>,
+  scope: ReadingScope,
+  at: Date,
+  where: string,
+): Reading {
+  const matches = endpointMatcher(scope.endpoints);
+  const seen = new SeriesRegistry(where);
+  const series: Reading['series'] = new Map();
+  /** The samples of `name` that concern the group, each checked and registered. */
+  const take = (name: string, wanted: (s: ExpositionSample) => boolean) =>
+    (families.get(name) ?? []).filter((s) => {
+      if (!wanted(s)) return false;
+      const text = seriesText(name, s.labels);
+      seen.add(name, s.labels, `line ${s.line}`);
+      checkCount(s.value, text, `line ${s.line}`, where);
+      return true;
+    });
+  const ours = (s: ExpositionSample) => matches(s.labels) && isImpl(s.labels.impl);
+
+  for (const s of take(REQUESTS_METRIC, ours)) {
+    series.set(seriesId(REQUESTS_METRIC, s.labels), {
+      impl: s.labels.impl as Impl,
+      kind: 'requests',
+      status: s.labels.status,
+      value: s.value,
+      line: s.line,
+      text: seriesText(REQUESTS_METRIC, s.labels),
+    });
+  }
+
+  const histograms = new Map<string, { text: string; buckets: PlacedBucket[] }>();
+  const bucketName = `${DURATION_METRIC}_bucket`;
+  for (const s of take(bucketName, ours)) {
+    const text = seriesText(bucketName, s.labels);
+    const le = parseBound(s.labels.le);
+    if (le === undefined) {
+      throw new MetricsGarbageError(
+        'MetricsMalformed',
+        `${where}: line ${s.line}: ${text} has no numeric le label`,
+      );
+    }
+    const histogram = {
+      id: seriesId(DURATION_METRIC, withoutLe(s.labels)),
+      text: seriesText(DURATION_METRIC, withoutLe(s.labels)),
+    };
+    const h = histograms.get(histogram.id) ?? { text: histogram.text, buckets: [] };
+    h.buckets.push({ le, count: s.value, at: `line ${s.line}` });
+    histograms.set(histogram.id, h);
+    series.set(seriesId(bucketName, s.labels), {
+      impl: s.labels.impl as Impl,
+      kind: 'bucket',
+      le,
+      histogram,
+      value: s.value,
+      line: s.line,
+      text,
+    });
+  }
+  for (const h of histograms.values()) checkCumulative(h.buckets, h.text, where);
+  for (const s of take(`${DURATION_METRIC}_count`, ours)) {
+    const inf = histograms.get(seriesId(DURATION_METRIC, s.labels))?.buckets.find((b) => b.le === Infinity);
+    if (inf && inf.count !== s.value) {
+      throw new MetricsGarbageError(
+        'MetricsNotCumulative',
+        `${where}: line ${s.line}: ${seriesText(`${DURATION_METRIC}_count`, s.labels)} is ${s.value}, but its le="+Inf" bucket (${inf.at}) is ${inf.count}: they count the same observations`,
+      );
+    }
+  }
+
+  const keyed = take(ROUTING_KEYS_METRIC, (s) => s.labels.group === scope.group && isImpl(s.labels.impl));
+  const reading: Reading = { at, series };
+  if (keyed.length) {
+    reading.keys = { domain: 0, legacy: 0 };
+    for (const s of keyed) reading.keys[s.labels.impl as Impl] = s.value;
+  }
+  return reading;
+}
+
+/**
+ * The increase from `prev` to `cur` per implementation, or `undefined` when a counter went down
+ * or disappeared: the target restarted and the difference means nothing. Throws a
+ * `MetricsGarbageError` when the increases of one histogram are not cumulative (each observation
+ * raises every bucket at or above it, so no bucket can grow less than a smaller one). `keys` come
+ * from `cur` as they are: the figure is a gauge, not a counter.
+ */
+export function difference(
+  prev: Reading,
+  cur: Reading,
+  where: string,
+): { domain: ImplStats; legacy: ImplStats } | undefined {
+  for (const [id, p] of prev.series) {
+    const c = cur.series.get(id);
+    if (!c || c.value < p.value) return undefined;
+  }
+  const stats = { domain: emptyStats(), legacy: emptyStats() };
+  const sums = { domain: new Map<number, number>(), legacy: new Map<number, number>() };
+  const increases = new Map<string, { text: string; buckets: PlacedBucket[] }>();
+  for (const [id, c] of cur.series) {
+    // A series born since the last reading started at zero.
+    const before = prev.series.get(id);
+    const delta = c.value - (before?.value ?? 0);
+    if (c.kind === 'requests') {
+      addRequests(stats[c.impl], c.status, delta);
+      continue;
+    }
+    const h = increases.get(c.histogram!.id) ?? { text: c.histogram!.text, buckets: [] };
+    h.buckets.push({ le: c.le!, count: delta, at: `line ${c.line}` });
+    increases.set(c.histogram!.id, h);
+    // +Inf is left out of ImplStats: it equals `requests`.
+    if (c.le !== Infinity) sums[c.impl].set(c.le!, (sums[c.impl].get(c.le!) ?? 0) + delta);
+  }
+  for (const h of increases.values()) {
+    checkCumulative(h.buckets, h.text, where, { verb: 'grew by', since: ' since the previous scrape' });
+  }
+  for (const impl of IMPLS) {
+    stats[impl].buckets = bucketList(sums[impl]);
+    // Series with different bounds would add up to a histogram that is not one.
+    checkCumulative(
+      stats[impl].buckets.map(([le, count]) => ({ le, count, at: `${impl} buckets summed over the group` })),
+      DURATION_METRIC,
+      where,
+      { note: ' (do its series have different bounds?)' },
+    );
+    if (cur.keys) stats[impl].keys = cur.keys[impl];
+  }
+  return stats;
+}
