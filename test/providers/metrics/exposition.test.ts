@@ -166,7 +166,8 @@ describe('exposition provider against the example backend', () => {
       // Probes pick their implementation and are metered apart.
       for (let i = 0; i < 5; i++)
         await backend.call('GET', '/api/v1/system/info', undefined, { 'X-Rollout-Force': 'domain' });
-      await backend.call('GET', '/api/v1/cameras');
+      // Routed (group read) but not an endpoint of the plan's group: counts as one keyless key.
+      const cameras = (await backend.call('GET', '/api/v1/cameras')).servedBy;
       const s = await provider.sample({ key: 'k', group: 'read', endpoints, ...window });
       expect(s.domain.requests).toBe(served.domain);
       expect(s.legacy.requests).toBe(served.legacy);
@@ -175,6 +176,9 @@ describe('exposition provider against the example backend', () => {
       expect(s.legacy.requests).toBeGreaterThan(10);
       // Cumulative buckets end at the request count.
       expect(s.domain.buckets[s.domain.buckets.length - 1]).toEqual([10, served.domain]);
+      // rollout_routing_keys: 60 distinct users, the keyless cameras request, no probes.
+      expect(s.domain.keys).toBe(served.domain + (cameras === 'domain' ? 1 : 0));
+      expect(s.legacy.keys).toBe(served.legacy + (cameras === 'legacy' ? 1 : 0));
     } finally {
       await backend.dispose();
     }

@@ -168,6 +168,10 @@ describe('prometheus provider against a real Prometheus', () => {
     near(last[1], 40);
     for (let i = 1; i < s.domain.buckets.length; i++)
       expect(s.domain.buckets[i][1]).toBeGreaterThanOrEqual(s.domain.buckets[i - 1][1]);
+    // rollout_routing_keys at `to`: the last switch to domain reset the group's keys, then 10
+    // keyless requests (each a key of its own) went to domain.
+    expect(s.domain.keys).toBe(10);
+    expect(s.legacy.keys).toBe(0);
 
     // A window before any traffic: zeros, not an error (the selector does match a target).
     const early = await provider.sample({
