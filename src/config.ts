@@ -1,5 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
+import net from 'node:net';
 import { z } from 'zod';
 import { TASK_QUEUE } from './workflows/definitions';
 
@@ -19,7 +20,38 @@ export interface TemporalSettings {
 }
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
+const DEFAULT_PORT = 7233;
 const DEFAULT_NAMESPACE = 'default';
+
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/**
+ * A Temporal gRPC address: `host:port` with a DNS name, an IPv4 address or a bracketed IPv6
+ * address; without a port the SDK's default 7233 is added, as the SDK itself does. Returns the
+ * address with its port, or why it is not one: the SDK would otherwise fail after we printed
+ * "connecting" (`http://…`), or Node would throw on the port (`:99999`).
+ */
+export function parseTemporalAddress(text: string): { address: string } | { problem: string } {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d*))?$/.exec(text);
+  if (!m || text.includes('/')) return { problem: 'must be host:port, without a scheme or path' };
+  const [, v6, name, port] = m;
+  let host: string;
+  if (v6 !== undefined) {
+    if (!net.isIPv6(v6)) return { problem: `[${v6}] is not an IPv6 address` };
+    host = `[${v6}]`;
+  } else {
+    const labels = name.split('.');
+    const ipLike = labels.length === 4 && labels.every((l) => /^\d+$/.test(l));
+    if (ipLike ? !net.isIPv4(name) : name.length > 253 || !labels.every((l) => DNS_LABEL.test(l)))
+      return { problem: `${JSON.stringify(name)} is not a host name or IP address` };
+    host = name;
+  }
+  if (port === undefined) return { address: `${host}:${DEFAULT_PORT}` };
+  const n = Number(port);
+  if (!/^\d{1,5}$/.test(port) || n < 1 || n > 65535)
+    return { problem: `port ${JSON.stringify(port)} is not 1..65535` };
+  return { address: `${host}:${n}` };
+}
 
 /**
  * Reads the connection the way the SDKs and the `temporal` CLI do (SPEC §3): `TEMPORAL_ADDRESS`,
@@ -47,8 +79,17 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     );
   }
   const c = loaded.connectionOptions;
+  const address = parseTemporalAddress(c.address || DEFAULT_ADDRESS);
+  if ('problem' in address) {
+    const from = env.TEMPORAL_ADDRESS
+      ? 'TEMPORAL_ADDRESS'
+      : `the address of profile ${env.TEMPORAL_PROFILE || 'default'} in ${env.TEMPORAL_CONFIG_FILE ?? 'the temporal.toml file'}`;
+    throw new Error(
+      `${from}: ${address.problem} (got ${JSON.stringify(c.address)}), e.g. TEMPORAL_ADDRESS=127.0.0.1:7233`,
+    );
+  }
   return {
-    address: c.address || DEFAULT_ADDRESS,
+    address: address.address,
     namespace: loaded.namespace || DEFAULT_NAMESPACE,
     taskQueue: parsed.data.ROLLOUT_TASK_QUEUE,
     apiKey: c.apiKey,
