@@ -32,12 +32,3 @@ export function action<A extends unknown[]>(
     }
   };
 }
-
-/** Parses a positive number option (`--time-scale 60`). */
-export function positiveNumber(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new CliError(`${name}: must be a positive number (got ${JSON.stringify(raw)})`, EXIT.invalid);
-  return n;
-}

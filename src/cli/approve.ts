@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action';
-import { sendSignal } from './signal';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 
 export function register(program: Command): void {
   program
@@ -10,8 +10,13 @@ export function register(program: Command): void {
     .requiredOption('--by <name>', "who approves (must be one of the plan's approvers, if it lists any)")
     .option('--comment <text>', 'why, for the record')
     .action(
-      action(async (id: string, o: { by: string; comment?: string }) =>
-        sendSignal(id, 'approve', { by: o.by, comment: o.comment }),
-      ),
+      action(async (id: string, raw: unknown) => {
+        const o = parseOptions('approve', raw);
+        const { sendSignal } = await import('./signal');
+        return sendSignal(parseArgument('<id>', workflowIdOption, id), 'approve', {
+          by: o.by,
+          comment: o.comment,
+        });
+      }),
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action';
-import { sendSignal } from './signal';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 
 export function register(program: Command): void {
   program
@@ -8,5 +8,11 @@ export function register(program: Command): void {
     .description('end continuous monitoring once every phase is at its last step')
     .argument('<id>', 'rollout id or target id')
     .requiredOption('--by <name>', 'who completes')
-    .action(action(async (id: string, o: { by: string }) => sendSignal(id, 'complete', { by: o.by })));
+    .action(
+      action(async (id: string, raw: unknown) => {
+        const o = parseOptions('complete', raw);
+        const { sendSignal } = await import('./signal');
+        return sendSignal(parseArgument('<id>', workflowIdOption, id), 'complete', { by: o.by });
+      }),
+    );
 }

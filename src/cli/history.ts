@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, out } from './action';
-import { findRollout, hasStatus, readStatus, withTemporal } from './connect';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 import { fmtDuration, fmtMetrics, fmtTime, table } from './format';
 
 export function register(program: Command): void {
@@ -10,8 +10,11 @@ export function register(program: Command): void {
     .argument('<id>', 'rollout id or target id')
     .option('--json', 'the history entries as JSON')
     .action(
-      action(async (idOrTarget: string, o: { json?: boolean }) =>
-        withTemporal(async (t) => {
+      action(async (rawId: string, raw: unknown) => {
+        const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
+        const o = parseOptions('history', raw);
+        const { findRollout, hasStatus, readStatus, withTemporal } = await import('./connect');
+        return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const s = await readStatus(t, rollout);
           if (!hasStatus(s)) {
@@ -69,7 +72,7 @@ export function register(program: Command): void {
                 `${r.completedAt ? `, confirmed ${fmtTime(r.completedAt)}` : ' (in progress)'}: ${r.reason}`,
             );
           }
-        }),
-      ),
+        });
+      }),
     );
 }

@@ -7,17 +7,10 @@ import {
   rolloutTargetKey,
 } from '../workflows/definitions';
 import { action, out } from './action';
-import { withTemporal } from './connect';
-import { CliError, EXIT } from './errors';
 import { fmtDateTime, table } from './format';
+import { parseOptions, type VerbOptions } from './options';
 
-interface ListOptions {
-  state?: string;
-  target?: string;
-  running?: boolean;
-  limit: string;
-  json?: boolean;
-}
+type ListOptions = VerbOptions<'list'>;
 
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
@@ -42,15 +35,10 @@ export function register(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'one JSON array')
     .action(
-      action(async (o: ListOptions) => {
-        if (o.state && !(ROLLOUT_STATES as readonly string[]).includes(o.state))
-          throw new CliError(
-            `--state: unknown state "${o.state}" (one of ${ROLLOUT_STATES.join(', ')})`,
-            EXIT.invalid,
-          );
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1)
-          throw new CliError(`--limit: must be a positive integer (got ${o.limit})`, EXIT.invalid);
+      action(async (raw: unknown) => {
+        const o = parseOptions('list', raw);
+        const limit = o.limit;
+        const { withTemporal } = await import('./connect');
         return withTemporal(async (t) => {
           const query = listQuery(o);
           const rows: Array<Record<string, string | number | null>> = [];

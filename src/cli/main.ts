@@ -4,7 +4,9 @@ type Register = (program: Command) => void;
 
 /**
  * Verb → its file. Only the verb being run is loaded (start-up time is what an operator waits
- * for at every command); help loads them all.
+ * for at every command); help loads them all. Each verb checks its options (options.ts) before it
+ * imports what connects or reads a plan (`await import`): a mistake is reported in about a second
+ * and before anything is contacted.
  */
 const VERBS: Record<string, () => Register> = {
   start: () => require('./start').register,

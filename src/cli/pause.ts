@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action';
-import { sendSignal } from './signal';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 
 export function register(program: Command): void {
   program
@@ -12,8 +12,13 @@ export function register(program: Command): void {
     .requiredOption('--by <name>', 'who pauses')
     .option('--reason <text>', 'why, for the record')
     .action(
-      action(async (id: string, o: { by: string; reason?: string }) =>
-        sendSignal(id, 'pause', { by: o.by, reason: o.reason }),
-      ),
+      action(async (id: string, raw: unknown) => {
+        const o = parseOptions('pause', raw);
+        const { sendSignal } = await import('./signal');
+        return sendSignal(parseArgument('<id>', workflowIdOption, id), 'pause', {
+          by: o.by,
+          reason: o.reason,
+        });
+      }),
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action';
-import { sendSignal } from './signal';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 
 export function register(program: Command): void {
   program
@@ -8,5 +8,11 @@ export function register(program: Command): void {
     .description('resume a paused rollout where it stopped')
     .argument('<id>', 'rollout id or target id')
     .requiredOption('--by <name>', 'who resumes')
-    .action(action(async (id: string, o: { by: string }) => sendSignal(id, 'resume', { by: o.by })));
+    .action(
+      action(async (id: string, raw: unknown) => {
+        const o = parseOptions('resume', raw);
+        const { sendSignal } = await import('./signal');
+        return sendSignal(parseArgument('<id>', workflowIdOption, id), 'resume', { by: o.by });
+      }),
+    );
 }

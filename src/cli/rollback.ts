@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action';
-import { sendSignal } from './signal';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 
 export function register(program: Command): void {
   program
@@ -13,8 +13,14 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why, for the record (e.g. "严重业务影响 / severe business impact")')
     .option('--group <group>', "which group to revert (default: the current phase's)")
     .action(
-      action(async (id: string, o: { by: string; reason?: string; group?: string }) =>
-        sendSignal(id, 'rollback', { by: o.by, reason: o.reason, ...(o.group ? { group: o.group } : {}) }),
-      ),
+      action(async (id: string, raw: unknown) => {
+        const o = parseOptions('rollback', raw);
+        const { sendSignal } = await import('./signal');
+        return sendSignal(parseArgument('<id>', workflowIdOption, id), 'rollback', {
+          by: o.by,
+          reason: o.reason,
+          ...(o.group !== undefined ? { group: o.group } : {}),
+        });
+      }),
     );
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { registerSearchAttributes } from '../search-attributes';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { action, out } from './action';
-import { withTemporal } from './connect';
+import { parseOptions } from './options';
 
 export function register(program: Command): void {
   program
@@ -11,8 +10,11 @@ export function register(program: Command): void {
       `register the search attributes (${Object.keys(SEARCH_ATTRIBUTES).join(', ')}) on the namespace; safe to run again`,
     )
     .action(
-      action(async () =>
-        withTemporal(async (t) => {
+      action(async (raw: unknown) => {
+        parseOptions('setup', raw);
+        const { withTemporal } = await import('./connect');
+        const { registerSearchAttributes } = await import('../search-attributes');
+        return withTemporal(async (t) => {
           const added = await t.timed(30_000, () =>
             registerSearchAttributes(t.connection, t.settings.namespace),
           );
@@ -28,7 +30,7 @@ export function register(program: Command): void {
               `already registered on namespace ${t.settings.namespace} at ${t.settings.address}: nothing to do`,
             );
           out.line(`search attributes: ${all}`);
-        }),
-      ),
+        });
+      }),
     );
 }

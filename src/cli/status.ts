@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, out } from './action';
-import { findRollout, hasStatus, readStatus, withTemporal } from './connect';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 import { renderStatus } from './format';
 
 export function register(program: Command): void {
@@ -12,8 +12,11 @@ export function register(program: Command): void {
     .argument('<id>', 'rollout id (rollout-<target>) or target id')
     .option('--json', 'print the status query as is')
     .action(
-      action(async (idOrTarget: string, opts: { json?: boolean }) =>
-        withTemporal(async (t) => {
+      action(async (rawId: string, raw: unknown) => {
+        const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
+        const opts = parseOptions('status', raw);
+        const { findRollout, hasStatus, readStatus, withTemporal } = await import('./connect');
+        return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const s = await readStatus(t, rollout);
           if (opts.json) {
@@ -26,7 +29,7 @@ export function register(program: Command): void {
             return;
           }
           out.line(renderStatus(s));
-        }),
-      ),
+        });
+      }),
     );
 }

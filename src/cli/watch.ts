@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { TERMINAL_STATES, type RolloutEvent, type RolloutStatus } from '../workflows/definitions';
-import { action, out, positiveNumber } from './action';
-import { findRollout, hasStatus, readStatus, withTemporal, type Temporal } from './connect';
+import { action, out } from './action';
+import type { Temporal } from './connect';
 import { CliError, EXIT } from './errors';
+import { parseArgument, parseOptions, workflowIdOption } from './options';
 import { fmtEvent, fmtMetrics, fmtTime, newEvents, phaseLines, renderStatus, windowLine } from './format';
-
-interface WatchOptions {
-  interval?: string;
-  plain?: boolean;
-  exitStatus?: boolean;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,6 +48,7 @@ async function poll(
   t: Temporal,
   id: string,
 ): Promise<{ running: boolean; status: RolloutStatus | null; error?: string }> {
+  const { findRollout, hasStatus, readStatus } = await import('./connect');
   const r = await findRollout(t, id);
   const s = await readStatus(t, r);
   if (!hasStatus(s)) return { running: false, status: null, error: s.error };
@@ -70,9 +66,12 @@ export function register(program: Command): void {
     .option('--plain', 'log lines instead of a redrawn screen (the default when output is not a terminal)')
     .option('--exit-status', 'exit 1 unless the rollout completed')
     .action(
-      action(async (idOrTarget: string, o: WatchOptions) => {
-        const intervalMs = (positiveNumber('--interval', o.interval) ?? 1) * 1000;
+      action(async (rawId: string, raw: unknown) => {
+        const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
+        const o = parseOptions('watch', raw);
+        const intervalMs = o.interval * 1000;
         const tty = process.stdout.isTTY && !o.plain;
+        const { findRollout, withTemporal } = await import('./connect');
         return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const id = rollout.id;

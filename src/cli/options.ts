@@ -1,0 +1,215 @@
+/**
+ * The options and arguments of every verb, checked with zod before anything connects, reads a
+ * target or starts: a bad value exits 2 naming the option, instead of failing later as
+ * "Temporal unreachable" or, worse, being silently ignored (`--target-url ""`).
+ */
+import { z } from 'zod';
+import { formatDuration, parseDuration } from '../plan/duration';
+import { LIMITS } from '../plan/limits';
+import { ROLLOUT_STATES } from '../workflows/definitions';
+import { CliError, EXIT } from './errors';
+
+/**
+ * Bounds of the CLI's own values. Workflow ids: Temporal's default `limit.maxIDLength` is 1,000
+ * bytes; past it the server refuses the id after we connected.
+ */
+export const OPTION_LIMITS = {
+  workflowIdBytes: 1000,
+  /** `--by`: a person's name or login; it goes into every event and history entry. */
+  byLength: 200,
+  /** `--comment`, `--reason`: kept in the workflow's events, which every status query returns. */
+  noteLength: 1000,
+  /** `--phase`, `--group`: names from the plan. */
+  nameLength: 200,
+  /** `watch --interval`, seconds: under 0.1 s is a busy loop; past an hour nobody is watching. */
+  intervalSeconds: { min: 0.1, max: 3600 },
+  /** `list --limit`. */
+  listLimit: { min: 1, max: 10_000 },
+  /** `verify --window`: one sample; Node timers cannot wait past ~24.8 days anyway. */
+  verifyWindowMs: { min: 1_000, max: 3_600_000 },
+} as const;
+
+// Control characters in a name break the one-line output and the record; notes may hold line breaks.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+/** Plain decimal notation: no hex, binary, `Infinity` or empty string (all of which `Number` takes). */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+const got = (raw: string) => `(got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)})`;
+const fail = (ctx: z.RefinementCtx, message: string) => {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
+};
+
+/** A number in `[min, max]` written in decimal; `what` completes "must be a number of …". */
+export function numberOption(b: { min: number; max: number; integer?: boolean; what?: string }) {
+  const kind = b.integer ? 'a whole number' : 'a number';
+  const message = `must be ${kind}${b.what ? ` of ${b.what}` : ''} from ${b.min} to ${b.max}`;
+  return z.string().transform((raw, ctx) => {
+    const s = raw.trim();
+    const n = DECIMAL.test(s) ? Number(s) : NaN;
+    // 1e-320 is finite and positive, and still below any bound that means something.
+    if (!Number.isFinite(n) || n < b.min || n > b.max || (b.integer && !Number.isInteger(n)))
+      return fail(ctx, `${message} ${got(raw)}`);
+    return n;
+  });
+}
+
+/** A duration like `15s` in `[min, max]` milliseconds; resolves to milliseconds. */
+export function durationOption(b: { min: number; max: number }) {
+  const message = `must be a duration from ${formatDuration(b.min)} to ${formatDuration(b.max)}, like 15s or 1m`;
+  return z.string().transform((raw, ctx) => {
+    const ms = parseDuration(raw);
+    if (ms === undefined || !Number.isFinite(ms) || ms < b.min || ms > b.max)
+      return fail(ctx, `${message} ${got(raw)}`);
+    return ms;
+  });
+}
+
+/** Text that is trimmed, not empty, at most `max` characters, without control characters. */
+export function textOption(b: { max: number; hint: string; lines?: boolean }) {
+  return z.string().transform((raw, ctx) => {
+    const s = raw.trim();
+    if (s === '') return fail(ctx, `must not be empty ${got(raw)}; ${b.hint}`);
+    if (s.length > b.max) return fail(ctx, `must be at most ${b.max} characters (got ${s.length})`);
+    if ((b.lines ? CONTROL_BUT_LINES : CONTROL).test(s))
+      return fail(ctx, `must not contain control characters ${got(raw)}`);
+    return s;
+  });
+}
+
+/** `--by`: who sends the signal (the workflow records and matches it trimmed). */
+export const byOption = textOption({ max: OPTION_LIMITS.byLength, hint: 'name who sends it' });
+/** `--comment`, `--reason`. */
+export const noteOption = textOption({
+  max: OPTION_LIMITS.noteLength,
+  hint: 'leave the option out instead',
+  lines: true,
+});
+
+/**
+ * A workflow id as given (`--id`, or the `<id>` of a verb): not trimmed, since Temporal would keep
+ * the spaces and nobody could type the id back; within Temporal's length limit.
+ */
+export const workflowIdOption = z.string().transform((raw, ctx) => {
+  if (raw.trim() === '') return fail(ctx, `must not be empty ${got(raw)}`);
+  if (raw.trim() !== raw) return fail(ctx, `must not start or end with spaces ${got(raw)}`);
+  if (CONTROL.test(raw)) return fail(ctx, `must not contain control characters ${got(raw)}`);
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes > OPTION_LIMITS.workflowIdBytes)
+    return fail(
+      ctx,
+      `must be at most ${OPTION_LIMITS.workflowIdBytes} bytes (Temporal's limit; got ${bytes})`,
+    );
+  return raw;
+});
+
+/** A target id as plans spell it (`list --target`); also keeps the visibility query well-formed. */
+export const targetIdOption = z.string().transform((raw, ctx) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw))
+    return fail(ctx, `must be a target id: letters, digits, ".", "_" or "-" ${got(raw)}`);
+  if (raw.length > LIMITS.targetIdLength)
+    return fail(ctx, `must be at most ${LIMITS.targetIdLength} characters (got ${raw.length})`);
+  return raw;
+});
+
+/** A group name as plans spell it (`rollback --group`). */
+export const groupOption = z.string().transform((raw, ctx) => {
+  if (!/^[a-z][a-z0-9-]*$/.test(raw) || raw.length > OPTION_LIMITS.nameLength)
+    return fail(ctx, `must be a group name of the plan, lower-case like "read" ${got(raw)}`);
+  return raw;
+});
+
+/** `--target-url`: an http(s) URL (an empty one used to be ignored without a word). */
+export const urlOption = z.string().transform((raw, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    return fail(ctx, `must be an http(s) URL ${got(raw)}`);
+  return raw;
+});
+
+/** `list --state`. */
+export const stateOption = z.string().transform((raw, ctx) => {
+  if (!(ROLLOUT_STATES as readonly string[]).includes(raw))
+    return fail(ctx, `unknown state ${JSON.stringify(raw)} (one of ${ROLLOUT_STATES.join(', ')})`);
+  return raw;
+});
+
+/** `--time-scale` (the workflow refuses the same bounds). */
+export const timeScaleOption = numberOption(LIMITS.timeScale);
+
+const flag = z.boolean().optional();
+/** Options of each verb. Strict: an option added to a verb but not here is an error, not unchecked. */
+export const VERB_OPTIONS = {
+  start: z.strictObject({
+    targetUrl: urlOption.optional(),
+    timeScale: timeScaleOption.optional(),
+    id: workflowIdOption.optional(),
+  }),
+  status: z.strictObject({ json: flag }),
+  history: z.strictObject({ json: flag }),
+  watch: z.strictObject({
+    interval: numberOption({ ...OPTION_LIMITS.intervalSeconds, what: 'seconds' }),
+    plain: flag,
+    exitStatus: flag,
+  }),
+  approve: z.strictObject({ by: byOption, comment: noteOption.optional() }),
+  pause: z.strictObject({ by: byOption, reason: noteOption.optional() }),
+  resume: z.strictObject({ by: byOption }),
+  rollback: z.strictObject({ by: byOption, reason: noteOption.optional(), group: groupOption.optional() }),
+  complete: z.strictObject({ by: byOption }),
+  list: z.strictObject({
+    state: stateOption.optional(),
+    target: targetIdOption.optional(),
+    running: flag,
+    limit: numberOption({ ...OPTION_LIMITS.listLimit, integer: true }),
+    json: flag,
+  }),
+  verify: z.strictObject({
+    phase: textOption({ max: OPTION_LIMITS.nameLength, hint: 'give a phase name or group' }).optional(),
+    targetUrl: urlOption.optional(),
+    window: durationOption(OPTION_LIMITS.verifyWindowMs),
+    metrics: z.boolean(),
+    json: flag,
+  }),
+  setup: z.strictObject({}),
+} as const;
+
+export type Verb = keyof typeof VERB_OPTIONS;
+export type VerbOptions<V extends Verb> = z.output<(typeof VERB_OPTIONS)[V]>;
+
+/** `timeScale` → `--time-scale`: options are named in messages as the operator typed them. */
+const flagName = (key: PropertyKey) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function toCliError(issues: z.core.$ZodIssue[], name: (issue: z.core.$ZodIssue) => string): CliError {
+  const lines = issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => `${flagName(k)}: not an option of this command`)
+      : [`${name(i)}: ${i.message}`],
+  );
+  if (lines.length === 1) return new CliError(lines[0], EXIT.invalid);
+  return new CliError(
+    `${lines.length} invalid options:`,
+    EXIT.invalid,
+    lines.map((l) => `  ${l}`),
+  );
+}
+
+/** Checks a verb's options (as commander hands them over); every problem names its option (exit 2). */
+export function parseOptions<V extends Verb>(verb: V, raw: unknown): VerbOptions<V> {
+  const r = VERB_OPTIONS[verb].safeParse(raw);
+  if (!r.success) throw toCliError(r.error.issues, (i) => (i.path.length ? flagName(i.path[0]) : 'options'));
+  return r.data as VerbOptions<V>;
+}
+
+/** Checks a positional argument (`<id>`) with its schema; the message names it as usage shows it. */
+export function parseArgument<T>(name: string, schema: z.ZodType<T, string>, raw: string): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw toCliError(r.error.issues, () => name);
+  return r.data;
+}

@@ -1,0 +1,162 @@
+import { createActivities } from '../activities';
+import { formatDuration } from '../plan/duration';
+import { DEFAULT_CHECKS, type CheckName, type Phase, type Plan } from '../plan/schema';
+import { createTrafficProvider, effectivePercent } from '../providers/traffic';
+import {
+  combine,
+  evaluateStage,
+  evaluateTraffic,
+  type CheckResult,
+  type Evaluation,
+} from '../workflows/evaluate';
+import type { GroupSample } from '../workflows/observations';
+import { out } from './action';
+import { CliError, EXIT } from './errors';
+import { fmtMetrics } from './format';
+import type { VerbOptions } from './options';
+import { loadPlanForCli } from './plan-file';
+
+/** Exit codes of `verify`: pass 0, rollback 1, invalid plan 2, hold or inconclusive 5. */
+export const VERIFY_EXIT = { pass: 0, rollback: 1, hold: 5, inconclusive: 5 } as const;
+
+const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
+const checksOf = (p: Phase): CheckName[] => [...new Set([...DEFAULT_CHECKS, ...(p.checks ?? [])])];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pickPhases(plan: Plan, wanted: string | undefined, percents: Record<string, number>): Phase[] {
+  if (wanted && wanted !== 'auto') {
+    const p = plan.phases.find((x) => x.name === wanted || x.group === wanted);
+    if (!p)
+      throw new CliError(
+        `--phase: no phase "${wanted}" in ${plan.name} (phases: ${plan.phases.map((x) => `${x.name} (group ${x.group})`).join(', ')})`,
+        EXIT.invalid,
+      );
+    return [p];
+  }
+  const live = plan.phases.filter((p) => (percents[p.group] ?? 0) > 0);
+  return live.length ? live : [plan.phases[0]];
+}
+
+interface PhaseResult {
+  phase: string;
+  group: string;
+  percent: number;
+  evaluation: Evaluation;
+}
+
+/**
+ * `verify`: reads the traffic switches, samples the metrics for the window, runs the stage checks
+ * of every live phase (or `--phase`) and returns the exit code of the overall verdict.
+ */
+export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promise<number> {
+  const windowMs = o.window;
+  const { plan } = await loadPlanForCli(file, { targetUrl: o.targetUrl });
+  const env = process.env;
+  const activities = createActivities({ env });
+  const groups = plan.phases.map((p) => p.group);
+  if (o.phase && o.phase !== 'auto') pickPhases(plan, o.phase, {}); // a wrong name fails before any call
+
+  let percents: Record<string, number>;
+  try {
+    const state = await createTrafficProvider(plan.target.traffic, env).get(groups);
+    percents = Object.fromEntries(groups.map((g) => [g, effectivePercent(state, g) ?? 0]));
+  } catch (err) {
+    throw new CliError(
+      `cannot read the traffic switches of ${plan.target.id}: ${(err as Error).message}`,
+      EXIT.refused,
+    );
+  }
+  const phases = pickPhases(plan, o.phase, percents);
+  if (!o.json)
+    out.line(
+      `verifying ${plan.name} on ${plan.target.baseUrl}: ${groups.map((g) => `${g} ${percents[g]}%`).join(', ')}`,
+    );
+
+  // Metrics: one reading to start from (a /metrics scrape needs two), then the window.
+  const samples: Record<string, GroupSample | undefined> = {};
+  let metricsError: string | undefined;
+  const key = `verify-${process.pid}`;
+  const sampled = phases.filter((p) => percents[p.group] > 0);
+  if (o.metrics && sampled.length) {
+    const query = (from: Date, to: Date) =>
+      activities.sampleMetrics({
+        metrics: plan.target.metrics,
+        key,
+        groups: sampled.map((p) => ({ group: p.group, endpoints: p.endpoints })),
+        from: from.toISOString(),
+        to: to.toISOString(),
+      });
+    const t0 = new Date();
+    const first = await query(new Date(t0.getTime() - windowMs), t0);
+    const warm = sampled.every((p) => first.samples[p.group] && !first.samples[p.group].warmup);
+    if (warm && !first.error) Object.assign(samples, first.samples);
+    else {
+      if (!o.json) out.line(`sampling metrics for ${formatDuration(windowMs)}…`);
+      await sleep(windowMs);
+      const second = await query(t0, new Date());
+      Object.assign(samples, second.samples);
+      metricsError = second.error;
+    }
+  }
+
+  const results: PhaseResult[] = [];
+  for (const phase of phases) {
+    const percent = percents[phase.group] ?? 0;
+    const checks = checksOf(phase);
+    const stage = await activities.verifyStage({
+      rolloutId: `verify-${plan.target.id}`,
+      target: plan.target,
+      phase: {
+        name: phase.name,
+        group: phase.group,
+        endpoints: phase.endpoints,
+        command: phase.command,
+      },
+      percent,
+      checks: checks.filter((c) => STAGE_CHECKS.includes(c)),
+    });
+    const all: CheckResult[] = evaluateStage(stage);
+    const sample = samples[phase.group];
+    if (o.metrics && percent > 0) {
+      if (sample)
+        all.push(
+          ...evaluateTraffic(sample, {
+            percent,
+            thresholds: plan.defaults.thresholds,
+            checks,
+            baselineP95Ms: null,
+          }),
+        );
+      else
+        all.push({
+          check: 'errorRate',
+          verdict: 'inconclusive',
+          reason: `metrics: ${metricsError ?? 'no sample for this group'}`,
+          figures: {},
+        });
+    }
+    results.push({ phase: phase.name, group: phase.group, percent, evaluation: combine(all) });
+  }
+
+  const overall = combine(results.flatMap((r) => r.evaluation.results));
+  if (o.json)
+    out.line(
+      JSON.stringify({ plan: plan.name, percents, verdict: overall.verdict, phases: results }, null, 2),
+    );
+  else {
+    for (const r of results) {
+      out.line('');
+      out.line(
+        `${r.phase} (group ${r.group}) at ${r.percent}%${r.percent === 0 ? ' — no domain traffic: probes and consistency only' : ''}`,
+      );
+      for (const c of r.evaluation.results)
+        out.line(`  ${c.verdict.padEnd(12)} ${c.check.padEnd(15)} ${c.reason}`);
+      const f = fmtMetrics(r.evaluation.metrics);
+      if (f) out.line(`  figures: ${f}`);
+      out.line(`  verdict: ${r.evaluation.verdict}`);
+    }
+    out.line('');
+    out.line(`verdict: ${overall.verdict.toUpperCase()}${overall.trigger ? ` (${overall.trigger})` : ''}`);
+  }
+  return VERIFY_EXIT[overall.verdict];
+}
