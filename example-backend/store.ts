@@ -84,11 +84,36 @@ function toCamera(row: CameraRow): Camera {
   };
 }
 
+/**
+ * The one YAML version the file is written and read in. The file declares it (`%YAML 1.2`), so a
+ * reader that honours directives cannot guess another; the consistency provider reads it so too.
+ */
+export const YAML_VERSION = '1.2';
+
+/**
+ * Characters a YAML 1.2 reader takes literally inside double quotes but that are not "printable"
+ * (DEL, C1 controls, noncharacters) or that a YAML 1.1 reader would take as a line break (NEL,
+ * U+2028, U+2029): written as escapes so every reader gets the same string back.
+ */
+const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+
+/**
+ * Every string double-quoted: a plain `0o17`, `yes` or `~` means 15, true or null to some YAML
+ * reader (1.1 or 1.2), while `"0o17"` is the string to all of them. Keys are fixed ASCII names.
+ */
 export function renderCamerasYaml(cameras: Camera[]): string {
   const sorted = [...cameras].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // YAML 1.1 output quotes strings a 1.1 reader would turn into timestamps or booleans ("on", ISO
-  // dates); YAML 1.2 readers parse it the same, so every consistency checker sees plain strings.
-  return YAML.stringify({ cameras: sorted }, { version: '1.1' });
+  const doc = new YAML.Document({ cameras: sorted }, { version: YAML_VERSION });
+  doc.directives!.yaml.explicit = true;
+  const text = doc.toString({ defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  // Safe on the whole text: with every string quoted, these can only occur inside quotes.
+  return text.replace(UNSAFE_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** How the backend reads its file back (the legacy implementation's reads). */
+export function parseCamerasYaml(text: string): Camera[] {
+  const doc = YamlDocument.parse(YAML.parse(text, { version: YAML_VERSION }) ?? {});
+  return doc.cameras ?? [];
 }
 
 /**
@@ -170,8 +195,7 @@ export class DataStore {
     const stat = fs.statSync(this.yamlPath, { bigint: true });
     const key = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
     if (this.yamlCache?.key !== key) {
-      const doc = YamlDocument.parse(YAML.parse(fs.readFileSync(this.yamlPath, 'utf8')) ?? {});
-      this.yamlCache = { key, cameras: doc.cameras ?? [] };
+      this.yamlCache = { key, cameras: parseCamerasYaml(fs.readFileSync(this.yamlPath, 'utf8')) };
     }
     return structuredClone(this.yamlCache.cameras);
   }

@@ -32,6 +32,13 @@ interface Snapshot {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
+ * The YAML version a file without a `%YAML` directive is read in: the one the example backend
+ * writes (and declares). Reading in another version turns a stored string such as `0o17` into 15
+ * on one side only, and the check would page about a camera's name.
+ */
+export const YAML_VERSION = '1.2';
+
+/**
  * Compares the cameras table of a SQLite database with the `cameras:` list of a YAML file, both
  * ways and field by field. The database is opened read-only for each check and closed again, so
  * the checker never holds a lock on the target's data.
@@ -184,7 +191,7 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     }
     let doc: unknown;
     try {
-      doc = parseYaml(text);
+      doc = parseYaml(text, { version: YAML_VERSION });
     } catch (err) {
       throw new Error(`yaml ${this.config.yaml}: not valid YAML: ${messageOf(err)}`);
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
 import { startBackend } from '../../../example-backend/app';
-import { DB_FILE, YAML_FILE } from '../../../example-backend/store';
+import { DB_FILE, renderCamerasYaml, YAML_FILE } from '../../../example-backend/store';
 import { freePort, startBackendProcess, type Child } from '../../helpers/processes';
 import { createConsistencyProvider } from '../../../src/providers/consistency';
 import { sameValue } from '../../../src/providers/consistency/values';
@@ -50,6 +50,38 @@ describe('sqlite-yaml consistency provider on the example backend stores', () =>
     } finally {
       conn.close();
     }
+  };
+  /** cam-001 as the backend stores it, with every value read back from the database. */
+  const seedCamera = () => {
+    const conn = new Database(db, { readonly: true });
+    try {
+      const row = conn.prepare("SELECT * FROM cameras WHERE id = 'cam-001'").get() as Record<string, unknown>;
+      return {
+        ...(row as { id: string; name: string; location: string; rtsp_url: string }),
+        enabled: row.enabled === 1,
+        tags: JSON.parse(String(row.tags)) as string[],
+        created_at: String(row.created_at),
+        updated_at: String(row.updated_at),
+      };
+    } finally {
+      conn.close();
+    }
+  };
+  /** The same camera written by hand, the name as a plain (unquoted) scalar. */
+  const plainYaml = (name: string) => {
+    const c = seedCamera();
+    return [
+      'cameras:',
+      `  - id: ${c.id}`,
+      `    name: ${name}`,
+      `    location: ${JSON.stringify(c.location)}`,
+      `    rtsp_url: ${JSON.stringify(c.rtsp_url)}`,
+      `    enabled: ${c.enabled}`,
+      `    tags: ${JSON.stringify(c.tags)}`,
+      `    created_at: ${JSON.stringify(c.created_at)}`,
+      `    updated_at: ${JSON.stringify(c.updated_at)}`,
+      '',
+    ].join('\n');
   };
   const editYaml = (edit: (cameras: Array<Record<string, unknown>>) => void) => {
     const doc = YAML.parse(fs.readFileSync(yaml, 'utf8'));
@@ -109,6 +141,24 @@ describe('sqlite-yaml consistency provider on the example backend stores', () =>
       'camera cam-001: rtsp_url db="rtsp://10.0.0.11:554/stream1" yaml="rtsp://elsewhere"',
       'camera cam-002: owner db=(absent) yaml="ops"',
     ]);
+  });
+
+  // The YAML version decides what `0o17` is: a string in 1.1, the number 15 in 1.2. Files without
+  // a directive are read as 1.2, the version the backend writes and declares; a directive is honoured.
+  test.each<[string, (name: string) => string, string[]]>([
+    ["the backend's own file (1.2, quoted)", (name) => renderCamerasYaml([{ ...seedCamera(), name }]), []],
+    [
+      'a plain scalar, no directive (read as 1.2)',
+      (name) => plainYaml(name),
+      ['camera cam-001: name db="0o17" yaml=15'],
+    ],
+    ['a plain scalar under %YAML 1.1', (name) => `%YAML 1.1\n---\n${plainYaml(name)}`, []],
+  ])('a camera named 0o17 in %s', async (_name, render, expected) => {
+    sql("DELETE FROM cameras WHERE id != 'cam-001'");
+    sql("UPDATE cameras SET name = '0o17' WHERE id = 'cam-001'");
+    fs.writeFileSync(yaml, render('0o17'));
+    const report = await provider().compare();
+    expect(report.differences).toEqual(expected);
   });
 
   test('a difference gone by the second read (a write in progress) is not reported', async () => {
