@@ -104,8 +104,8 @@ describe('verifyStage against the example backend', () => {
       }),
     );
     expect(report.functional!.failures).toEqual([
-      'GET /api/v1/cameras/{camera_id} via legacy: status 404: {"error":"no route for GET /api/v1/cameras/cam-001"}',
-      'GET /api/v1/cameras/{camera_id} via domain: status 404: {"error":"no route for GET /api/v1/cameras/cam-001"}',
+      'GET /api/v1/cameras/{camera_id} via legacy: status 405: {"error":"method GET not allowed on /api/v1/cameras/{camera_id} (allowed: PUT, DELETE)"}',
+      'GET /api/v1/cameras/{camera_id} via domain: status 405: {"error":"method GET not allowed on /api/v1/cameras/{camera_id} (allowed: PUT, DELETE)"}',
       'PATCH /api/v1/things: no functional probe for this write endpoint (use the command check)',
     ]);
     expect(report.functional!.serverErrors).toBe(0);
