@@ -70,7 +70,6 @@ function fromBodyError(error: HttpError, encoding: string): ApiError | undefined
 
 /** The app's last handler. Express recognises an error handler by its four parameters. */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (error: unknown, req, res, _next) => {
     if (req.path.startsWith('/api/') && !res.get('X-Served-By')) res.set('X-Served-By', 'legacy');
     const encoding = String(req.headers['content-encoding'] ?? 'identity')

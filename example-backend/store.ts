@@ -264,7 +264,7 @@ export class DataStore {
       `INSERT INTO alert_history (id, camera_id, rule_id, level, message, created_at)
        VALUES (@id, @camera_id, @rule_id, @level, @message, @created_at)`,
     );
-    this.write((db) => {
+    this.write(() => {
       for (const c of SEED_CAMERAS)
         insertCamera.run({ ...c, enabled: c.enabled ? 1 : 0, tags: JSON.stringify(c.tags), at });
       for (const r of SEED_RULES) insertRule.run({ ...r, enabled: r.enabled ? 1 : 0 });
