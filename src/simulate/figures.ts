@@ -1,0 +1,87 @@
+/**
+ * The arithmetic of a simulation table: medians, exact binomial bounds on a rate seen in a few
+ * thousand runs, and Wald's SPRT expected sample size to measure the sequential test against.
+ */
+
+/** The `q` quantile (0..1) of ascending `sorted`, by the nearest rank; `null` when empty. */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export const median = (sorted: readonly number[]) => quantile(sorted, 0.5);
+
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log((n - k + i) / i);
+  return s;
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, p). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k >= n) return 1;
+  if (p <= 0) return 1;
+  if (p >= 1) return 0;
+  let s = 0;
+  for (let i = 0; i <= k; i++) s += Math.exp(logChoose(n, i) + i * Math.log(p) + (n - i) * Math.log1p(-p));
+  return Math.min(1, s);
+}
+
+/**
+ * One-sided upper confidence bound (Clopper–Pearson, exact) of a rate seen `k` times in `n` runs:
+ * with 0 of 3,000 the rate is below 0.1% at 95%; with 0 of 300 only below 1%.
+ */
+export function upperBound(k: number, n: number, confidence = 0.95): number {
+  if (n <= 0) return 1;
+  if (k >= n) return 1;
+  let lo = k / n;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (binomialCdf(k, n, mid) > 1 - confidence) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** An SPRT of a bad-outcome rate p0 (healthy) against p1 (faulty) with error chances α, β. */
+export interface Sprt {
+  p0: number;
+  p1: number;
+  alpha: number;
+  beta: number;
+}
+
+/**
+ * Wald's approximation of the expected number of observations an SPRT takes when the true rate
+ * is `p`: E[N] = (L(p)·ln B + (1 − L(p))·ln A) / E_p[z], with A = (1−β)/α, B = β/(1−α), z the
+ * log-likelihood ratio of one observation and L(p) the operating characteristic, from the h ≠ 0
+ * with E_p[e^(h·z)] = 1 (Wald 1947, ch. 3; at p = p1, h = −1 and L = β). The benchmark a
+ * sequential test that knows neither the onset nor the size of a fault is held to.
+ */
+export function sprtExpectedSamples(s: Sprt, p: number): number {
+  const a = Math.log((1 - s.beta) / s.alpha);
+  const b = Math.log(s.beta / (1 - s.alpha));
+  const up = Math.log(s.p1 / s.p0);
+  const down = Math.log((1 - s.p1) / (1 - s.p0));
+  const drift = p * up + (1 - p) * down;
+  // At the rate where the drift vanishes Wald's limit is −ln A·ln B / E[z²].
+  if (Math.abs(drift) < 1e-12) return (-a * b) / (p * up * up + (1 - p) * down * down);
+  const g = (h: number) => p * Math.exp(h * up) + (1 - p) * Math.exp(h * down) - 1;
+  // g is convex with g(0) = 0 and g'(0) = drift: the other root has the sign opposite to the drift.
+  let lo = drift > 0 ? -1 : 1e-9;
+  let hi = drift > 0 ? -1e-9 : 1;
+  while (g(drift > 0 ? lo : hi) < 0) {
+    if (drift > 0) lo *= 2;
+    else hi *= 2;
+  }
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    const inside = g(mid) < 0;
+    if (drift > 0 ? inside : !inside) hi = mid;
+    else lo = mid;
+  }
+  const h = (lo + hi) / 2;
+  const L = (Math.exp(h * a) - 1) / (Math.exp(h * a) - Math.exp(h * b));
+  return (L * b + (1 - L) * a) / drift;
+}

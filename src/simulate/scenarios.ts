@@ -1,0 +1,118 @@
+/**
+ * The steps of a plan and the canaries tried on them (healthy, failing, slow), as cells that
+ * `rollout simulate` and `bench/judgement.ts` run alike.
+ */
+import { formatDuration, parseDuration } from '../plan/duration';
+import { DEFAULT_CHECKS, type CheckName, type Plan } from '../plan/schema';
+import type { Cell } from './experiment';
+import { TRAFFIC_CHECKS, durationMs, judgeSettingsOf, type StepSpec } from './step-runner';
+import { BACKEND_BUCKETS, DEFAULT_LATENCY, type Fault, type Latency, type Routing } from './traffic-model';
+
+/** How long a continuous step is watched in a simulation: it has no end of its own. */
+export const CONTINUOUS_WINDOW_MS = 3_600_000;
+
+/** A step of a plan with what the simulation needs of it. */
+export interface PlanStep extends StepSpec {
+  phase: string;
+  group: string;
+  /** `5%/1h`, `100%/continuous (1h simulated)`. */
+  label: string;
+  checks: CheckName[];
+}
+
+export function planSteps(plan: Plan, continuousWindowMs = CONTINUOUS_WINDOW_MS): PlanStep[] {
+  return plan.phases.flatMap((phase) => {
+    const checks = [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])].filter((c) =>
+      TRAFFIC_CHECKS.includes(c),
+    );
+    return phase.steps.map((s): PlanStep => {
+      const continuous = s.observe === 'continuous';
+      const windowMs = continuous ? continuousWindowMs : (parseDuration(s.observe) ?? 0);
+      return {
+        phase: phase.name,
+        group: phase.group,
+        percent: s.percent,
+        windowMs,
+        continuous,
+        checks,
+        label: `${s.percent}%/${continuous ? `continuous (${formatDuration(continuousWindowMs)} simulated)` : s.observe}`,
+      };
+    });
+  });
+}
+
+/** What is wrong with the canary, if anything. */
+export interface Canary {
+  /** Short name used in cell ids and tables. */
+  name: string;
+  errorRate: { legacy: number; domain: number };
+  fault?: Fault;
+}
+
+/** A healthy canary: both implementations at the base error rate, the same latency. */
+export function healthy(baseErrorRate: number): Canary {
+  return { name: 'healthy', errorRate: { legacy: baseErrorRate, domain: baseErrorRate } };
+}
+
+/** Domain errors at `rate`, from the start or from `startsAtMs`. */
+export function domainErrors(baseErrorRate: number, rate: number, startsAtMs = 0): Canary {
+  return {
+    name: `errors-${rate}${startsAtMs ? `@${startsAtMs}` : ''}`,
+    errorRate: { legacy: baseErrorRate, domain: baseErrorRate },
+    fault: { domainErrorRate: rate, startsAtMs },
+  };
+}
+
+/** Every domain latency ×`factor` (so its true P95 too): `1.6` is a +60% P95 regression. */
+export function slowerDomain(baseErrorRate: number, factor: number): Canary {
+  return {
+    name: `p95x${factor}`,
+    errorRate: { legacy: baseErrorRate, domain: baseErrorRate },
+    fault: { domainLatencyFactor: factor, startsAtMs: 0 },
+  };
+}
+
+/** Both implementations at `rate` errors (a shared dependency fails, not the canary). */
+export function bothFailing(rate: number): Canary {
+  return { name: `both-${rate}`, errorRate: { legacy: rate, domain: rate } };
+}
+
+/** The traffic a cell runs at. */
+export interface Load {
+  rps: number;
+  routing: Routing;
+  buckets?: readonly number[];
+  latency?: Latency;
+}
+
+export const routingName = (r: Routing) => (r.kind === 'sticky' ? `sticky ${r.users} users` : 'per request');
+
+/** One step of `plan` with one canary at one load, `runs` times. */
+export function cellFor(
+  plan: Plan,
+  step: PlanStep,
+  canary: Canary,
+  load: Load,
+  runs: number,
+  seed: string,
+): Cell {
+  const bucketsName =
+    load.buckets === undefined || load.buckets === BACKEND_BUCKETS ? 'backend' : `${load.buckets.length}b`;
+  return {
+    id: `${step.phase}/${step.label}/${canary.name}/R${load.rps}/${routingName(load.routing)}/${bucketsName}`,
+    seed,
+    runs,
+    traffic: {
+      rps: load.rps,
+      percent: step.percent,
+      checkIntervalMs: durationMs(plan.defaults.checkInterval),
+      routing: load.routing,
+      errorRate: canary.errorRate,
+      latency: load.latency ?? DEFAULT_LATENCY,
+      buckets: load.buckets ?? BACKEND_BUCKETS,
+      fault: canary.fault,
+    },
+    step: { percent: step.percent, windowMs: step.windowMs, continuous: step.continuous },
+    settings: judgeSettingsOf(plan, step.checks),
+  };
+}

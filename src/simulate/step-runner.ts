@@ -1,0 +1,160 @@
+/**
+ * Drives the workflow's own verdict code (`window-judge.ts`) through one step of synthetic
+ * traffic, as the workflow does: every check is judged and a rollback ends the step at once; at
+ * the window's end a window whose only shortfall is too few samples is extended (up to
+ * `maxExtensions` more windows), else it passes or holds.
+ */
+import { parseDuration } from '../plan/duration';
+import type { CheckName, Plan, Thresholds } from '../plan/schema';
+import { addSamples, type CheckResult, type Trigger } from '../workflows/evaluate';
+import type { GroupSample, ImplStats } from '../workflows/observations';
+import {
+  judgeCheck,
+  judgeWindowEnd,
+  sampleShortfall,
+  startJudge,
+  type JudgeContext,
+} from '../workflows/window-judge';
+import type { Random } from './random';
+import { startTraffic, type TrafficSettings } from './traffic-model';
+
+const DAY_MS = 86_400_000;
+
+/** A duration of a validated plan (the schema has checked it parses). */
+export function durationMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** The checks the window judge knows; the others (probes, consistency) are not traffic. */
+export const TRAFFIC_CHECKS: CheckName[] = ['errorRate', 'successRate', 'p95', 'servedShare'];
+
+/** The plan's rules that shape a step's judgement. */
+export interface JudgeSettings {
+  thresholds: Thresholds;
+  checks: CheckName[];
+  maxExtensions: number;
+  lookbackMs: number;
+  baselineWindowMs: number;
+}
+
+/** The settings of `plan` (its defaults) for the traffic checks of `checks`. */
+export function judgeSettingsOf(plan: Plan, checks: CheckName[] = TRAFFIC_CHECKS): JudgeSettings {
+  return {
+    thresholds: plan.defaults.thresholds,
+    checks: checks.filter((c) => TRAFFIC_CHECKS.includes(c)),
+    maxExtensions: plan.defaults.maxExtensions,
+    lookbackMs: durationMs(plan.defaults.lookback),
+    baselineWindowMs: durationMs(plan.defaults.baselineWindow),
+  };
+}
+
+/** One step to run. */
+export interface StepSpec {
+  percent: number;
+  /** The observation window; for a continuous step, how long to watch it. */
+  windowMs: number;
+  /** Judged as an open-ended (`continuous`) step: no planned number of looks, no extensions. */
+  continuous: boolean;
+}
+
+/** How one step ended. */
+export interface StepOutcome {
+  outcome: 'rollback' | 'pass' | 'hold';
+  /** Checks taken. */
+  checks: number;
+  /** Milliseconds from the step's start to the rollback, or to the window's (last) end. */
+  atMs: number;
+  /** Windows added for want of samples. */
+  extensions: number;
+  trigger?: Trigger;
+  /** The rollback's reason, or those of every result that did not pass. */
+  reasons: string[];
+  /** What the last extension was for ("38 of 50 domain requests"). */
+  shortfall?: string;
+}
+
+/** The context the workflow builds for a step (`lookback`, a day of looks, extensions counted). */
+export function judgeContext(
+  step: StepSpec,
+  checkIntervalMs: number,
+  settings: JudgeSettings,
+  baseline: ImplStats | null,
+): JudgeContext {
+  const perWindow = Math.max(1, Math.round(step.windowMs / checkIntervalMs));
+  return {
+    percent: step.percent,
+    thresholds: settings.thresholds,
+    checks: settings.checks,
+    baseline,
+    plannedLooks: step.continuous ? null : perWindow * (1 + settings.maxExtensions),
+    continuousLooks: Math.max(1, Math.round(DAY_MS / checkIntervalMs)),
+    lookbackChecks: Math.max(1, Math.round(settings.lookbackMs / checkIntervalMs)),
+  };
+}
+
+/** Legacy traffic of the baseline window before a phase's first step (the group at 0%). */
+export function measureBaseline(traffic: TrafficSettings, windowMs: number, rng: Random): ImplStats {
+  const stream = startTraffic({ ...traffic, percent: 0, fault: undefined }, rng);
+  let sum: GroupSample | undefined;
+  const checks = Math.max(1, Math.round(windowMs / traffic.checkIntervalMs));
+  for (let i = 0; i < checks; i++) sum = addSamples(sum, stream.next());
+  return sum!.legacy;
+}
+
+const notPassed = (results: CheckResult[]) => results.filter((r) => r.verdict !== 'pass');
+
+/**
+ * Runs one step: a baseline of legacy-only traffic first (the reference at 100%), then checks
+ * until a rollback or the (extended) window's end.
+ */
+export function runStep(
+  traffic: TrafficSettings,
+  step: StepSpec,
+  settings: JudgeSettings,
+  rng: Random,
+): StepOutcome {
+  const interval = traffic.checkIntervalMs;
+  const baseline = measureBaseline(traffic, settings.baselineWindowMs, rng);
+  const ctx = judgeContext(step, interval, settings, baseline);
+  const perWindow = Math.max(1, Math.round(step.windowMs / interval));
+  const stream = startTraffic({ ...traffic, percent: step.percent }, rng);
+  let state = startJudge(settings.thresholds);
+  let extensions = 0;
+  let shortfall: string | undefined;
+  let end = perWindow;
+  for (let look = 1; ; look++) {
+    const judged = judgeCheck(state, stream.next(), ctx);
+    state = judged.state;
+    const rollback = judged.results.find((r) => r.verdict === 'rollback');
+    if (rollback)
+      return {
+        outcome: 'rollback',
+        checks: look,
+        atMs: look * interval,
+        extensions,
+        trigger: rollback.trigger,
+        reasons: [rollback.reason],
+        shortfall,
+      };
+    if (look < end) continue;
+    const results = judgeWindowEnd(state, ctx);
+    const missing = step.continuous ? null : sampleShortfall(results);
+    if (missing !== null && extensions < settings.maxExtensions) {
+      extensions++;
+      shortfall = missing;
+      end += perWindow;
+      continue;
+    }
+    const open = notPassed(results);
+    return {
+      outcome: open.length ? 'hold' : 'pass',
+      checks: look,
+      atMs: look * interval,
+      extensions,
+      reasons: open.map((r) => `${r.check} ${r.verdict}: ${r.reason}`),
+      shortfall,
+    };
+  }
+}
