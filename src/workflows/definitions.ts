@@ -138,4 +138,9 @@ export interface RolloutStatus {
   events: RolloutEvent[];
   /** Consecutive metrics-source errors so far. */
   metricErrors: number;
+  /**
+   * The current window was extended for want of samples (rules v3): how many times, of how many
+   * allowed, and what is missing ("38 of 50 domain requests"). Absent or null otherwise.
+   */
+  extension?: { count: number; max: number; missing: string } | null;
 }

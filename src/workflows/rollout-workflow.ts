@@ -45,9 +45,26 @@ import {
  */
 const RULES_PATCH = 'rollback-evidence-v2';
 
+/**
+ * Patch of the verdicts (rules v3, `window-judge.ts`): sequential rate tests with a stated
+ * false-rollback budget, P95 intervals over whole buckets, served share with routing keys, legacy
+ * as the reference of the rates, and windows extended when their only shortfall is too few
+ * samples. Runs begun before it judge as they did.
+ */
+const VERDICTS_PATCH = 'verdicts-v3';
+
 /** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
 const MAX_BASELINE_EXTENSIONS = 9;
-import type { GroupSample, MetricsReading } from './observations';
+import type { GroupSample, ImplStats, MetricsReading } from './observations';
+import {
+  judgeCheck,
+  judgeWindowEnd,
+  p95BucketWarning,
+  sampleShortfall,
+  startJudge,
+  type JudgeContext,
+  type JudgeState,
+} from './window-judge';
 
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '10m',
@@ -114,6 +131,14 @@ interface Cursor {
   /** Recent samples per group, for the "at any moment" judgement. */
   recent: Record<string, GroupSample[]>;
   baseline: Record<string, number | null>;
+  /** Rules v3: the judgement of the current window, per group. */
+  judge?: Record<string, JudgeState>;
+  /** Rules v3: legacy traffic of each group's baseline window (the reference rates and P95 at 100%). */
+  baselineStats?: Record<string, ImplStats | null>;
+  /** Rules v3: extra windows the current step has had for want of samples. */
+  extensions?: number;
+  /** The next `observe` continues the current window (an extension) instead of starting one. */
+  extending?: boolean;
   /** How many times the current baseline was extended for want of legacy requests. */
   baselineExtensions?: number;
   /** Groups whose last step is continuous and that are still being checked. */
@@ -159,6 +184,8 @@ class RolloutRun {
   private readonly checkIntervalMs: number;
   private readonly lookbackTicks: number;
   private readonly rules: Rules;
+  /** Rules v3 (`VERDICTS_PATCH`). */
+  private readonly v3: boolean;
   private timer: { at: number; fired: boolean } | null = null;
 
   constructor(
@@ -217,6 +244,7 @@ class RolloutRun {
       };
     }
     this.rules = wf.patched(RULES_PATCH) ? 'current' : 'v1';
+    this.v3 = this.rules === 'current' && wf.patched(VERDICTS_PATCH);
     this.registerHandlers();
   }
 
@@ -512,6 +540,7 @@ class RolloutRun {
       // Judged from here on against the new percent only.
       delete this.cursor.window[this.phase.group];
       this.cursor.recent[this.phase.group] = [];
+      if (this.v3) (this.cursor.judge ??= {})[this.phase.group] = startJudge(this.plan.defaults.thresholds);
       this.setGroup(this.phase.group, { state: 'monitoring' });
       if (!this.cursor.monitored.includes(this.phase.group)) this.cursor.monitored.push(this.phase.group);
       if (this.cursor.phaseIndex + 1 < this.plan.phases.length) {
@@ -549,13 +578,24 @@ class RolloutRun {
 
   private async observeWindow(kind: 'baseline' | 'observe'): Promise<void> {
     const phase = this.phase;
-    if (this.enter()) {
+    const entering = this.enter();
+    if (entering && this.cursor.extending) {
+      // An extension: the same window goes on with what it has gathered so far.
+      this.cursor.extending = false;
+      this.setGroup(phase.group, { state: 'observing' });
+      this.setState('observing');
+    } else if (entering) {
       const step = phase.steps[this.cursor.stepIndex];
       const windowMs =
         kind === 'baseline' ? this.scaled(this.plan.defaults.baselineWindow) : this.scaled(step.observe);
       this.cursor.windowRemainingMs = windowMs;
       delete this.cursor.window[phase.group];
       this.cursor.recent[phase.group] = [];
+      if (this.v3) {
+        (this.cursor.judge ??= {})[phase.group] = startJudge(this.plan.defaults.thresholds);
+        this.cursor.extensions = 0;
+        this.status.extension = null;
+      }
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
       this.setState(kind === 'baseline' ? 'verifying' : 'observing');
       if (kind === 'baseline')
@@ -587,6 +627,10 @@ class RolloutRun {
         this.cursor.baselineExtensions = 0;
         const p95 = sample ? p95Ms(sample.legacy) : null;
         this.cursor.baseline[phase.group] = p95;
+        const coarse =
+          this.v3 && sample ? p95BucketWarning(sample.legacy, this.plan.defaults.thresholds) : null;
+        if (this.v3) (this.cursor.baselineStats ??= {})[phase.group] = sample?.legacy ?? null;
+        if (coarse) this.event({ kind: 'warning', message: `${phase.name}: baseline ${coarse}` });
         this.event(
           p95 === null || requests < min
             ? {
@@ -614,18 +658,22 @@ class RolloutRun {
     this.setState('verifying');
     const stage = await this.stageVerification();
     const sample = this.cursor.window[phase.group];
-    const traffic = sample
-      ? evaluateTraffic(sample, this.trafficContext(phase))
-      : [
-          {
-            check: 'errorRate',
-            verdict: 'inconclusive',
-            reason: 'no traffic was measured in the window',
-            figures: {},
-          } as CheckResult,
-        ];
+    const judged = this.v3 ? this.cursor.judge?.[phase.group] : undefined;
+    const traffic = judged
+      ? judgeWindowEnd(judged, this.judgeContext(phase.group))
+      : sample
+        ? evaluateTraffic(sample, this.trafficContext(phase))
+        : [
+            {
+              check: 'errorRate',
+              verdict: 'inconclusive',
+              reason: 'no traffic was measured in the window',
+              figures: {},
+            } as CheckResult,
+          ];
     const evaluation = combine([...stage.results, ...traffic]);
     this.recordCheck(phase.group, evaluation, this.now());
+    if (this.v3 && this.extendWindow(evaluation)) return;
     const entry = this.currentHistory();
     if (entry) {
       entry.verdict = evaluation.verdict;
@@ -641,6 +689,31 @@ class RolloutRun {
       'next',
       `${evaluation.verdict} at the end of the ${phase.steps[this.cursor.stepIndex].observe} window: ${evaluation.reasons.join('; ')}`,
     );
+  }
+
+  /**
+   * Rules v3: a window whose only shortfall is too few samples gets another window (up to
+   * `maxExtensions`) instead of a hold: nothing is wrong, there is just not enough evidence yet.
+   */
+  private extendWindow(evaluation: Evaluation): boolean {
+    if (evaluation.verdict === 'pass' || evaluation.verdict === 'rollback') return false;
+    const missing = sampleShortfall(evaluation.results);
+    const used = this.cursor.extensions ?? 0;
+    const max = this.plan.defaults.maxExtensions;
+    if (!missing || used >= max) return false;
+    const phase = this.phase;
+    const step = phase.steps[this.cursor.stepIndex];
+    const windowMs = this.scaled(step.observe);
+    this.cursor.extensions = used + 1;
+    this.cursor.windowRemainingMs = windowMs;
+    this.cursor.extending = true;
+    this.status.extension = { count: used + 1, max, missing };
+    this.event({
+      kind: 'state',
+      message: `${phase.name} at ${step.percent}%: only ${missing}; window extended by ${formatDuration(windowMs)} (extension ${used + 1} of ${max})`,
+    });
+    this.goto('observe');
+    return true;
   }
 
   private nextStep(): void {
@@ -875,6 +948,26 @@ class RolloutRun {
     };
   }
 
+  /** What rules v3 judge a group's window against (see `JudgeContext`). */
+  private judgeContext(group: string): JudgeContext {
+    const phase = this.phaseOf(group);
+    const monitored = this.cursor.monitored.includes(group);
+    const step = phase.steps[monitored ? phase.steps.length - 1 : this.cursor.stepIndex];
+    const checksIn = (ms: number) => Math.max(1, Math.ceil(ms / this.checkIntervalMs));
+    return {
+      percent: this.status.groups[group].percent,
+      thresholds: this.plan.defaults.thresholds,
+      checks: this.checksOf(phase),
+      baseline: this.cursor.baselineStats?.[group] ?? null,
+      plannedLooks:
+        step.observe === 'continuous'
+          ? null
+          : checksIn(this.scaled(step.observe)) * (1 + this.plan.defaults.maxExtensions),
+      continuousLooks: checksIn(86_400_000 / this.timeScale),
+      lookbackChecks: this.lookbackTicks,
+    };
+  }
+
   /** One round of checks; asks for a rollback when the evidence is clear. */
   private async tick(groups: string[]): Promise<'ok' | 'metrics-hold'> {
     const to = this.now();
@@ -894,16 +987,28 @@ class RolloutRun {
       // A sample that began before the last change of percent mixes two shares: judge neither.
       if (!sample || sample.warmup || Date.parse(from) < (this.cursor.appliedAt?.[group] ?? 0)) continue;
       this.cursor.window[group] = addSamples(this.cursor.window[group], sample);
-      const recent = [...(this.cursor.recent[group] ?? []), sample].slice(-this.lookbackTicks);
-      this.cursor.recent[group] = recent;
       const phase = this.phaseOf(group);
       const ctx = this.trafficContext(phase);
-      if (ctx.percent === 0) continue;
-      const recentSum = recent.reduce<GroupSample | undefined>((acc, s) => addSamples(acc, s), undefined)!;
-      const judged = evaluateTraffic(recentSum, ctx);
-      // A slow drift shows only over the whole window; a sudden break only in the recent samples.
-      const whole = evaluateTraffic(this.cursor.window[group], ctx).filter((r) => r.verdict === 'rollback');
-      results.push({ group, results: [...judged, ...whole] });
+      if (this.v3) {
+        if (ctx.percent === 0) continue;
+        const judges = (this.cursor.judge ??= {});
+        const judged = judgeCheck(
+          judges[group] ?? startJudge(this.plan.defaults.thresholds),
+          sample,
+          this.judgeContext(group),
+        );
+        judges[group] = judged.state;
+        results.push({ group, results: judged.results });
+      } else {
+        const recent = [...(this.cursor.recent[group] ?? []), sample].slice(-this.lookbackTicks);
+        this.cursor.recent[group] = recent;
+        if (ctx.percent === 0) continue;
+        const recentSum = recent.reduce<GroupSample | undefined>((acc, s) => addSamples(acc, s), undefined)!;
+        const judged = evaluateTraffic(recentSum, ctx);
+        // A slow drift shows only over the whole window; a sudden break only in the recent samples.
+        const whole = evaluateTraffic(this.cursor.window[group], ctx).filter((r) => r.verdict === 'rollback');
+        results.push({ group, results: [...judged, ...whole] });
+      }
       if (this.checksOf(phase).includes('dataConsistency') && this.plan.target.consistency) {
         const report = await checkConsistency({ consistency: this.plan.target.consistency }).catch((err) => ({
           ok: false,

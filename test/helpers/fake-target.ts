@@ -5,7 +5,18 @@ import type { GroupSample, ImplStats, StageReport } from '../../src/workflows/ob
 export interface Fault {
   group: string;
   atPercent: number;
-  kind: 'errorRate' | 'successRate' | 'p95' | 'servedShare' | 'dataConsistency' | 'writeProbe' | 'command' | 'holdErrorRate' | 'metricsDown' | 'fewSamples';
+  kind:
+    | 'errorRate'
+    | 'successRate'
+    | 'p95'
+    | 'servedShare'
+    | 'dataConsistency'
+    | 'writeProbe'
+    | 'command'
+    | 'holdErrorRate'
+    | 'metricsDown'
+    | 'fewSamples'
+    | 'sharedErrors';
 }
 
 /**
@@ -23,7 +34,13 @@ export class FakeTarget {
   volume = 400;
 
   private active(group: string, kind: Fault['kind']): boolean {
-    return this.faults.some((f) => f.group === group && f.kind === kind && (this.percents[group] ?? 0) >= f.atPercent && (this.percents[group] ?? 0) > 0);
+    return this.faults.some(
+      (f) =>
+        f.group === group &&
+        f.kind === kind &&
+        (this.percents[group] ?? 0) >= f.atPercent &&
+        (this.percents[group] ?? 0) > 0,
+    );
   }
 
   private sample(group: string): GroupSample {
@@ -36,6 +53,9 @@ export class FakeTarget {
     let domainErrors = 0;
     if (this.active(group, 'errorRate')) domainErrors = Math.round(domainN * 0.3);
     if (this.active(group, 'holdErrorRate')) domainErrors = Math.round(domainN * 0.025);
+    // Trouble both implementations share (a database): 2.5% errors on each side.
+    const shared = this.active(group, 'sharedErrors');
+    if (shared) domainErrors = Math.round(domainN * 0.025);
     const clientErrors = this.active(group, 'successRate') ? Math.round(domainN * 0.2) : 0;
     const slow = this.active(group, 'p95');
     const stats = (count: number, errors: number, fail4xx: number, isSlow: boolean): ImplStats => ({
@@ -43,10 +63,27 @@ export class FakeTarget {
       errors,
       successes: count - errors - fail4xx,
       // Legacy answers in ~40ms; a slow domain in ~200ms.
-      buckets: isSlow ? [[0.05, 0], [0.1, 0], [0.25, count], [0.5, count]] : [[0.05, count], [0.1, count], [0.25, count], [0.5, count]],
+      buckets: isSlow
+        ? [
+            [0.05, 0],
+            [0.1, 0],
+            [0.25, count],
+            [0.5, count],
+          ]
+        : [
+            [0.05, count],
+            [0.1, count],
+            [0.25, count],
+            [0.5, count],
+          ],
     });
     const now = new Date().toISOString();
-    return { from: now, to: now, domain: stats(domainN, domainErrors, clientErrors, slow), legacy: stats(legacyN, 0, 0, false) };
+    return {
+      from: now,
+      to: now,
+      domain: stats(domainN, domainErrors, clientErrors, slow),
+      legacy: stats(legacyN, shared ? Math.round(legacyN * 0.025) : 0, 0, false),
+    };
   }
 
   activities(): RolloutActivities {
@@ -64,7 +101,13 @@ export class FakeTarget {
       verifyStage: async ({ phase, checks }) => {
         const g = phase.group;
         const report: StageReport = { at: new Date().toISOString() };
-        if (checks.includes('functional')) report.functional = { ok: true, checked: phase.endpoints.length * 2, failures: [], serverErrors: 0 };
+        if (checks.includes('functional'))
+          report.functional = {
+            ok: true,
+            checked: phase.endpoints.length * 2,
+            failures: [],
+            serverErrors: 0,
+          };
         if (checks.includes('writeProbe'))
           report.writeProbe = this.active(g, 'writeProbe')
             ? { ok: false, steps: ['create'], failure: 'update via domain: YAML not updated' }
@@ -78,7 +121,8 @@ export class FakeTarget {
       },
       sampleMetrics: async ({ groups }) => {
         this.sampleCalls += 1;
-        if (groups.some((g) => this.active(g.group, 'metricsDown'))) return { samples: {}, error: 'connect ECONNREFUSED 127.0.0.1:9090' };
+        if (groups.some((g) => this.active(g.group, 'metricsDown')))
+          return { samples: {}, error: 'connect ECONNREFUSED 127.0.0.1:9090' };
         return { samples: Object.fromEntries(groups.map((g) => [g.group, this.sample(g.group)])) };
       },
       checkConsistency: async () => this.consistency('write'),
@@ -95,6 +139,9 @@ export class FakeTarget {
   }
 
   private state() {
-    return { useDomainService: true, groups: Object.fromEntries(Object.entries(this.percents).map(([g, p]) => [g, { percent: p }])) };
+    return {
+      useDomainService: true,
+      groups: Object.fromEntries(Object.entries(this.percents).map(([g, p]) => [g, { percent: p }])),
+    };
   }
 }

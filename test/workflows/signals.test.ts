@@ -25,7 +25,8 @@ function plan() {
   return p;
 }
 
-const lastEvent = (s: { events: Array<{ name?: string }> }, name: string) => s.events.filter((e) => e.name === name).pop();
+const lastEvent = (s: { events: Array<{ name?: string }> }, name: string) =>
+  s.events.filter((e) => e.name === name).pop();
 
 describe('hold at the end of a window', () => {
   test('an error rate between target and rollback holds for a human; approve goes on', async () => {
@@ -43,7 +44,12 @@ describe('hold at the end of a window', () => {
       expect(target.applied.map((a) => a.percent)).toEqual([10, 25]);
       await handle.signal(approveSignal, { by: 'alice', comment: 'known noisy client' });
       const next = await waitForStatus(testEnv(), handle, (s) => s.percent === 50, '1m');
-      expect(next.history[1]).toMatchObject({ percent: 25, outcome: 'approved', by: 'alice', verdict: 'hold' });
+      expect(next.history[1]).toMatchObject({
+        percent: 25,
+        outcome: 'approved',
+        by: 'alice',
+        verdict: 'hold',
+      });
       expect(target.rollbacks).toEqual([]);
       await endRollout(handle);
     });
@@ -53,7 +59,28 @@ describe('hold at the end of a window', () => {
     const target = new FakeTarget();
     target.faults = [{ group: 'read', atPercent: 10, kind: 'fewSamples' }];
     const result = await withRollout(testEnv(), target, plan(), async (handle) => {
-      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '10m');
+      // First the window is extended (maxExtensions, 3 by default), each time saying what is missing.
+      const extended = await waitForStatus(testEnv(), handle, (s) => (s.extension?.count ?? 0) >= 1, '40m');
+      expect(extended.state).toBe('observing');
+      expect(extended.extension).toEqual({
+        count: 1,
+        max: 3,
+        missing: '0 of 50 domain requests, 0 of 50 requests',
+      });
+      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '3h');
+      const extensions = held.events.filter((e) =>
+        /window extended by 30m \(extension \d of 3\)/.test(e.message),
+      );
+      expect(extensions.map((e) => e.message)).toEqual(
+        [1, 2, 3].map(
+          (i) =>
+            `phase2-read at 10%: only 0 of 50 domain requests, 0 of 50 requests; window extended by 30m (extension ${i} of 3)`,
+        ),
+      );
+      // 30m and three more windows: held two hours after the step began.
+      expect(Date.parse(held.awaiting!.since) - Date.parse(held.stepStartedAt!)).toBeGreaterThanOrEqual(
+        2 * 3600_000,
+      );
       expect(held.lastCheck?.verdict).toBe('inconclusive');
       expect(held.awaiting!.prompt).toMatch(/only \d+ domain requests \(need 50\)/);
       await handle.signal(rollbackSignal, { by: 'bob', reason: 'not enough traffic to judge' });
@@ -62,6 +89,18 @@ describe('hold at the end of a window', () => {
     expect(result.state).toBe('rolled-back');
     expect(result.rollback).toMatchObject({ trigger: 'manual', by: 'bob', groups: ['read'] });
     expect(target.percents.read).toBe(0);
+  });
+
+  test('legacy and domain equally bad (2.5%, a shared database): a hold that says it is not the canary, no rollback', async () => {
+    const target = new FakeTarget();
+    target.faults = [{ group: 'read', atPercent: 10, kind: 'sharedErrors' }];
+    await withRollout(testEnv(), target, plan(), async (handle) => {
+      const held = await waitForStatus(testEnv(), handle, (s) => s.state === 'holding', '2h');
+      expect(held.percent).toBe(10);
+      expect(held.awaiting!.prompt).toMatch(/legacy 2\.5%, domain 2\.5%: not the canary/);
+      expect(target.rollbacks).toEqual([]);
+      await endRollout(handle);
+    });
   });
 
   test('a metrics source that keeps failing holds instead of rolling back', async () => {
@@ -99,7 +138,9 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
     expect((await handle.query(statusQuery)).state).toBe('observing');
     const next = await waitForStatus(testEnv(), handle, (s) => s.percent === 25, '5m');
     const first = next.history[0];
-    expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt)).toBeGreaterThanOrEqual(30 * 60_000 + 2 * 3_600_000);
+    expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt)).toBeGreaterThanOrEqual(
+      30 * 60_000 + 2 * 3_600_000,
+    );
     await endRollout(handle);
   });
 });
@@ -113,7 +154,10 @@ test('pause during a hold blocks approval until resumed', async () => {
     await handle.signal(approveSignal, { by: 'alice' });
     const s = await handle.query(statusQuery);
     expect(s.state).toBe('paused');
-    expect(lastEvent(s, 'approve')).toMatchObject({ accepted: false, message: 'approve refused: the rollout is paused; resume first' });
+    expect(lastEvent(s, 'approve')).toMatchObject({
+      accepted: false,
+      message: 'approve refused: the rollout is paused; resume first',
+    });
     await handle.signal(resumeSignal, { by: 'alice' });
     expect((await handle.query(statusQuery)).state).toBe('holding');
     await endRollout(handle);
@@ -137,7 +181,11 @@ test('signals that make no sense change nothing and are recorded', async () => {
     expect(refused.map((e) => [e.name, e.accepted, e.message])).toEqual([
       ['approve', false, 'approve refused: nothing awaits approval (state observing)'],
       ['resume', false, 'resume refused: not paused (state observing)'],
-      ['complete', false, 'complete refused: complete ends continuous monitoring once every phase is at its last step (state observing)'],
+      [
+        'complete',
+        false,
+        'complete refused: complete ends continuous monitoring once every phase is at its last step (state observing)',
+      ],
       ['rollback', false, 'rollback refused: unknown group "payments" (groups: read, write)'],
       ['approve', false, 'approve refused: "by" is required (who sends the signal)'],
     ]);
@@ -158,7 +206,11 @@ test('approvers outside the list are refused, for every signal', async () => {
     await handle.signal(rollbackSignal, { by: 'mallory' });
     let s = await handle.query(statusQuery);
     expect(s.state).toBe('awaiting-approval');
-    expect(lastEvent(s, 'approve')).toMatchObject({ accepted: false, by: 'mallory', message: 'approve refused: mallory is not an approver (approvers: alice)' });
+    expect(lastEvent(s, 'approve')).toMatchObject({
+      accepted: false,
+      by: 'mallory',
+      message: 'approve refused: mallory is not an approver (approvers: alice)',
+    });
     expect(lastEvent(s, 'rollback')).toMatchObject({ accepted: false, by: 'mallory' });
     await testEnv().sleep('1h');
     expect(target.applied.filter((a) => a.group === 'write')).toEqual([]);
@@ -175,7 +227,12 @@ test('an invalid plan fails the workflow at once, non-retryable, naming every pr
   p.phases[1].steps[1].percent = 2;
   (p.phases[1] as { checks: string[] }).checks = ['dataConsistency', 'vibes'];
   const target = new FakeTarget();
-  const err = await withRollout(testEnv(), target, p, (handle) => handle.result().then(() => null, (e) => e));
+  const err = await withRollout(testEnv(), target, p, (handle) =>
+    handle.result().then(
+      () => null,
+      (e) => e,
+    ),
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause;
   expect(cause).toBeInstanceOf(ApplicationFailure);
