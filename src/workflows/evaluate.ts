@@ -360,11 +360,17 @@ export function combine(results: CheckResult[]): Evaluation {
 /** Adds two samples of one group (a later interval to the window so far). */
 export function addSamples(a: GroupSample | undefined, b: GroupSample): GroupSample {
   if (!a) return b;
-  const add = (x: ImplStats, y: ImplStats): ImplStats => ({
-    requests: x.requests + y.requests,
-    errors: x.errors + y.errors,
-    successes: x.successes + y.successes,
-    buckets: addBuckets(x.buckets, y.buckets),
-  });
+  const add = (x: ImplStats, y: ImplStats): ImplStats => {
+    const sum: ImplStats = {
+      requests: x.requests + y.requests,
+      errors: x.errors + y.errors,
+      successes: x.successes + y.successes,
+      buckets: addBuckets(x.buckets, y.buckets),
+    };
+    // A gauge of keys since the routing changed: the later reading covers the earlier one.
+    const keys = y.keys ?? x.keys;
+    if (keys !== undefined) sum.keys = keys;
+    return sum;
+  };
   return { from: a.from, to: b.to, domain: add(a.domain, b.domain), legacy: add(a.legacy, b.legacy) };
 }

@@ -58,7 +58,8 @@ export interface SequentialSettings {
  * one catches a rate just past the bar within minutes, the other a gross fault within a check.
  */
 export function alternativeRates(rollback: number): number[] {
-  return [...new Set([2 * rollback, 6 * rollback].map((p) => Math.min(0.9, p)))].filter((p) => p > rollback);
+  const rates = [2 * rollback, 6 * rollback].map((p) => Math.min(0.9, Number(p.toPrecision(12))));
+  return [...new Set(rates)].filter((p) => p > rollback);
 }
 
 export function startSequential(rollback: number): SequentialState {

@@ -1,0 +1,391 @@
+import { planSchema } from '../../src/plan/schema';
+import type { GroupSample, ImplStats } from '../../src/workflows/observations';
+import {
+  alternativeRates,
+  logLikelihoodRatio,
+  startSequential,
+  stepSequential,
+  threshold,
+  type SequentialSettings,
+} from '../../src/workflows/sequential';
+import { bucketOfRank, bucketQuantileInterval, normalQuantile } from '../../src/workflows/statistics';
+import {
+  effectiveRequests,
+  judgeCheck,
+  judgeWindowEnd,
+  lookAlpha,
+  nullRate,
+  p95BucketWarning,
+  requestsPerKey,
+  sampleShortfall,
+  startJudge,
+  type JudgeContext,
+  type JudgeState,
+} from '../../src/workflows/window-judge';
+import { seedPlan } from '../helpers/workflow-harness';
+
+const t = planSchema.parse(seedPlan()).defaults.thresholds;
+const BACKEND_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Requests spread over latencies `[count, seconds]`, on the given bucket bounds. */
+function stats(
+  latencies: Array<[number, number]>,
+  errors = 0,
+  clientErrors = 0,
+  bounds = BACKEND_BOUNDS,
+  keys?: number,
+): ImplStats {
+  const requests = latencies.reduce((n, [c]) => n + c, 0);
+  return {
+    requests,
+    errors,
+    successes: requests - errors - clientErrors,
+    buckets: bounds.map(
+      (le) => [le, latencies.filter(([, l]) => l <= le).reduce((n, [c]) => n + c, 0)] as [number, number],
+    ),
+    ...(keys === undefined ? {} : { keys }),
+  };
+}
+const sample = (domain: ImplStats, legacy: ImplStats): GroupSample => ({ from: '', to: '', domain, legacy });
+const ctx = (patch: Partial<JudgeContext> = {}): JudgeContext => ({
+  percent: 5,
+  thresholds: t,
+  checks: ['errorRate', 'successRate', 'p95', 'servedShare'],
+  baseline: null,
+  plannedLooks: 360 * 4,
+  continuousLooks: 8640,
+  lookbackChecks: 12,
+  ...patch,
+});
+/** Feeds the same check `times` times; returns the last judgement and when a rollback came. */
+function feed(s: GroupSample, times: number, c = ctx()) {
+  let state: JudgeState = startJudge(t);
+  for (let i = 1; i <= times; i++) {
+    const j = judgeCheck(state, s, c);
+    state = j.state;
+    const rollback = j.results.find((r) => r.verdict === 'rollback');
+    if (rollback) return { state, at: i, rollback };
+  }
+  return { state, at: null, rollback: undefined };
+}
+
+describe('sequential test', () => {
+  const settings: SequentialSettings = {
+    p0: 0.01,
+    rollback: 0.05,
+    alpha: 0.0004,
+    plannedLooks: 1440,
+    continuousLooks: 8640,
+  };
+
+  test('alternatives are twice and six times the rollback bar, capped below 1', () => {
+    expect(alternativeRates(0.05)).toEqual([0.1, 0.3]);
+    expect(alternativeRates(0.2)).toEqual([0.4, 0.9]);
+    expect(alternativeRates(0.5)).toEqual([0.9]);
+  });
+
+  test.each([
+    // [bad, n, p0, p1, log ratio]
+    [0, 0, 0.01, 0.1, 0],
+    [1, 1, 0.01, 0.1, Math.log(10)],
+    [0, 1, 0.01, 0.1, Math.log(0.9 / 0.99)],
+    [10, 100, 0.01, 0.1, 10 * Math.log(10) + 90 * Math.log(0.9 / 0.99)],
+  ])('log likelihood ratio of %i bad of %i, %p vs %p', (bad, n, p0, p1, expected) => {
+    expect(logLikelihoodRatio({ n, bad }, p0, p1)).toBeCloseTo(expected, 10);
+  });
+
+  test.each([
+    // [look, planned looks, threshold]
+    [1, 1440, Math.log((2 * 1440 * 2) / 0.0004)],
+    [1440, 1440, Math.log((2 * 1440 * 2) / 0.0004)],
+    [2880, 1440, Math.log((2 * 1440 * 2) / 0.0004) + 2 * Math.log(2)],
+  ])('threshold at look %i of %i planned', (look, planned, expected) => {
+    expect(threshold(look, 2, { ...settings, plannedLooks: planned })).toBeCloseTo(expected, 10);
+  });
+
+  test('the threshold spends at most α over any number of looks (Σ e^-h ≤ α/m per alternative)', () => {
+    for (const planned of [1, 180, 1440, null]) {
+      const s = { ...settings, plannedLooks: planned, continuousLooks: 100 };
+      let spent = 0;
+      for (let k = 1; k <= 1_000_000; k++) spent += Math.exp(-threshold(k, 2, s)) * 2;
+      expect(spent).toBeLessThanOrEqual(settings.alpha);
+      expect(spent).toBeGreaterThan(settings.alpha * 0.8);
+    }
+  });
+
+  test('a healthy run stays at 0; a fault from any moment on is judged on its own requests', () => {
+    let state = startSequential(0.05);
+    for (let i = 0; i < 100; i++)
+      state = stepSequential(state, { n: 25, bad: 0 }, { n: 475, bad: 2 }, settings).state;
+    expect(state.alternatives.map((a) => a.s)).toEqual([0, 0]);
+    let alarmAt = 0;
+    for (let i = 1; i <= 20 && !alarmAt; i++) {
+      const step = stepSequential(state, { n: 25, bad: 5 }, { n: 475, bad: 2 }, settings);
+      state = step.state;
+      if (step.alarm) {
+        alarmAt = i;
+        expect(step.alarm.domain).toEqual({ n: 25 * i, bad: 5 * i });
+        expect(step.alarm.legacy).toEqual({ n: 475 * i, bad: 2 * i });
+        expect(step.alarm.since).toBe(100);
+      }
+    }
+    // 20% errors: each check adds ~5·ln(30) + 20·ln(0.7/0.99) ≈ 10 to the 30% alternative.
+    expect(alarmAt).toBe(2);
+  });
+});
+
+describe('statistics that claim no more than the buckets know', () => {
+  const buckets: Array<[number, number]> = [
+    [0.05, 50],
+    [0.1, 90],
+    [0.25, 100],
+  ];
+  test.each([
+    [0, { low: 0, high: 0 }],
+    [1, { low: 0, high: 0.05 }],
+    [50, { low: 0, high: 0.05 }],
+    [51, { low: 0.05, high: 0.1 }],
+    [95, { low: 0.1, high: 0.25 }],
+    [101, { low: 0.25, high: Infinity }],
+  ])('the observation of rank %i lies in %j', (rank, expected) => {
+    expect(bucketOfRank(rank, buckets)).toEqual(expected);
+  });
+
+  test('a quantile interval spans whole buckets, and runs to infinity past the data', () => {
+    // P95 of 100: ranks 95 ∓ 2·√4.75 ≈ 90.6..99.4 → 90 and 100: the 0.05–0.1 and 0.1–0.25 buckets.
+    expect(bucketQuantileInterval(0.95, buckets, 100, 2)).toEqual({ low: 0.05, high: 0.25 });
+    // At z = 6 the high rank passes the 100th observation: nothing bounds it.
+    expect(bucketQuantileInterval(0.95, buckets, 100, 6)!.high).toBe(Infinity);
+    expect(bucketQuantileInterval(0.95, buckets, 0, 2)).toBeNull();
+  });
+
+  test.each([
+    [0.5, 0],
+    [0.975, 1.959964],
+    [0.999, 3.090232],
+    [1 - 1e-9, 5.997807],
+    [0.01, -2.326348],
+  ])('normalQuantile(%p) = %p', (p, z) => {
+    expect(normalQuantile(p)).toBeCloseTo(z, 5);
+  });
+});
+
+describe('rates: sequential rollback, legacy as the reference', () => {
+  const latency: Array<[number, number]> = [[1, 0.04]];
+  const at = (n: number): Array<[number, number]> => latency.map(([, l]) => [n, l]);
+
+  test.each([
+    // [domain errors of 25 per check, legacy errors of 475, checks, rollback expected at, trigger]
+    [0, 2, 360, null, undefined],
+    [1, 2, 360, null, undefined], // 4%: below the rollback bar, never clearly above it
+    [3, 2, 360, 4, 'errorRate'], // 12%
+    [13, 2, 360, 1, 'errorRate'], // 52%: the first check
+  ])(
+    '%i/25 domain errors per check (legacy %i/475): rollback at check %p',
+    (de, le, checks, expectedAt, trigger) => {
+      const r = feed(sample(stats(at(25), de), stats(at(475), le)), checks);
+      expect(r.at).toBe(expectedAt);
+      expect(r.rollback?.trigger).toBe(trigger);
+    },
+  );
+
+  test('a rollback reason says what the test saw and how legacy fares', () => {
+    const r = feed(sample(stats(at(25), 13), stats(at(475), 2)), 5);
+    expect(r.rollback!.reason).toMatch(
+      /^domain error rate 52\.00% \(13\/25 over the last 1 checks\), above 5\.00% by a sequential test/,
+    );
+    expect(r.rollback!.reason).toMatch(/legacy 0\.42% over the same checks \(legacy is fine\)$/);
+    const both = feed(sample(stats(at(25), 13), stats(at(475), 200)), 5);
+    expect(both.rollback!.reason).toMatch(/legacy fails too/);
+  });
+
+  test.each([
+    // [legacy counts, null rate]
+    [null, 0.01],
+    [{ n: 100_000, bad: 500 }, 0.01], // legacy healthy: the target
+    [{ n: 100_000, bad: 1500 }, 0.0158], // legacy at 1.5%: its upper bound
+    [{ n: 100_000, bad: 9000 }, Math.sqrt(0.01 * 0.05)], // never above the middle of the bars
+  ])('null rate with legacy %j', (legacy, expected) => {
+    expect(nullRate(0.01, 0.05, legacy)).toBeCloseTo(expected, 3);
+  });
+
+  test.each([
+    // [domain errors, legacy errors (of 10x the requests), verdict, reason]
+    [5, 50, 'pass', /within target/],
+    [150, 1500, 'hold', /^legacy 1\.5%, domain 1\.5%: not the canary/],
+    [300, 50, 'hold', /domain error rate 3\.00% .*legacy 0\.05%.*: above target 1\.00%$/],
+  ])('window end with %i/10000 domain and %i/100000 legacy errors → %s', (de, le, verdict, reason) => {
+    const s = feed(sample(stats(at(10_000), de), stats(at(100_000), le)), 1, ctx({ percent: 10 })).state;
+    const r = judgeWindowEnd(s, ctx({ percent: 10 })).find((x) => x.check === 'errorRate')!;
+    expect(r.verdict).toBe(verdict);
+    expect(r.reason).toMatch(reason);
+  });
+
+  test('at 100% the baseline stands in for legacy', () => {
+    const baseline = stats(at(5000), 75);
+    const c = ctx({ percent: 100, baseline });
+    const s = feed(sample(stats(at(10_000), 150), stats([], 0)), 1, c).state;
+    expect(judgeWindowEnd(s, c).find((x) => x.check === 'errorRate')!.reason).toMatch(
+      /^legacy before the first step 1\.5%, domain 1\.5%: not the canary/,
+    );
+  });
+});
+
+describe('P95 from buckets', () => {
+  const fine = Array.from({ length: 200 }, (_, i) => Number((0.002 * 1.03 ** i).toPrecision(4)));
+  // Legacy: 90% at 20ms, 10% at 91ms, so its P95 is 91ms. Domain variants move the slow tenth.
+  const legacy = (bounds: number[]) =>
+    stats(
+      [
+        [900, 0.02],
+        [100, 0.091],
+      ],
+      0,
+      0,
+      bounds,
+    );
+  const domain = (slow: number, bounds: number[], n = 100) =>
+    stats(
+      [
+        [n * 0.9, 0.02],
+        [n * 0.1, slow],
+      ],
+      0,
+      0,
+      bounds,
+    );
+
+  test.each([
+    // [name, domain slow-tail seconds, bounds, checks, rollback?]
+    ['+40% with the backend buckets', 0.127, BACKEND_BOUNDS, 360, false],
+    ['+25% with the backend buckets', 0.114, BACKEND_BOUNDS, 360, false],
+    ['+40% with fine buckets', 0.127, fine, 360, false],
+    ['+60% with fine buckets', 0.146, fine, 360, true],
+    ['+175% with the backend buckets', 0.4, BACKEND_BOUNDS, 360, true],
+  ])('%s: rollback %p', (_name, slow, bounds, checks, expected) => {
+    const r = feed(sample(domain(slow, bounds), legacy(bounds)), checks, ctx({ checks: ['p95'] }));
+    expect(r.rollback !== undefined).toBe(expected);
+    if (expected) expect(r.rollback!.trigger).toBe('p95');
+  });
+
+  test('the buckets say when they cannot show the threshold, and which bounds would', () => {
+    const warning = p95BucketWarning(legacy(BACKEND_BOUNDS), t);
+    expect(warning).toBe(
+      'P95 ≈ 75.0ms sits in the 50.0ms–100.0ms bucket: buckets cannot show +50.00% here (a domain P95 must pass 250.0ms, +233.33%); add bounds such as 0.15, 0.2',
+    );
+    expect(p95BucketWarning(legacy(fine), t)).toBeNull();
+  });
+
+  test('over the threshold by the point estimate but buckets too coarse: inconclusive with that reason', () => {
+    const s = feed(
+      sample(domain(0.2, BACKEND_BOUNDS, 1000), legacy(BACKEND_BOUNDS)),
+      1,
+      ctx({ checks: ['p95'] }),
+    ).state;
+    const r = judgeWindowEnd(s, ctx({ checks: ['p95'] }))[0];
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.reason).toMatch(/buckets cannot show \+50\.00% here.*add bounds such as 0\.15, 0\.2/);
+  });
+});
+
+describe('served share with sticky routing', () => {
+  test.each([
+    // [requests per key seen, λ]
+    [1, 0],
+    [1.5, 0.874],
+    [10, 9.995],
+  ])('%p requests per key seen → λ %p', (r, lambda) => {
+    expect(requestsPerKey(r)).toBeCloseTo(lambda, 2);
+  });
+
+  test.each([
+    // [domain, legacy, keys (domain, legacy), shares per check, effective]
+    [5000, 95000, undefined, [], 100000],
+    [5000, 95000, [100, 1900], [], 2000], // 50 requests per key: about one per key counts
+    [100, 1900, [100, 1900], [], 1000], // one request per key seen: λ≈0… but r = 1 → all count
+  ])('%i/%i requests with keys %j', (d, l, keys, shares, expected) => {
+    const w = sample(
+      { ...stats([[d, 0.02]]), ...(keys ? { keys: keys[0] } : {}) },
+      { ...stats([[l, 0.02]]), ...(keys ? { keys: keys[1] } : {}) },
+    );
+    const eff = effectiveRequests(w, shares as Array<[number, number]>);
+    if (keys && d + l === keys[0] + keys[1]) expect(eff.n).toBe(d + l);
+    else expect(eff.n).toBeCloseTo(expected, -2);
+  });
+
+  test('check-to-check spread beyond a coin toss widens the interval when no key figure exists', () => {
+    const shares: Array<[number, number]> = [
+      [10, 500],
+      [40, 500],
+      [5, 500],
+      [45, 500],
+      [25, 500],
+      [25, 500],
+    ];
+    const w = sample(stats([[150, 0.02]]), stats([[2850, 0.02]]));
+    const eff = effectiveRequests(w, shares);
+    expect(eff.dispersion).toBeGreaterThan(5);
+    expect(eff.n).toBeLessThan(3000 / 5);
+  });
+
+  test('2,000 sticky users of which 118 (5.9%) happen to land on domain at 5%: no rollback, a pass', () => {
+    // Realized share 5.9% is outside the ±10% band (4.5–5.5%) as a share of requests, not as a share of 2,000 users.
+    const c = ctx({ checks: ['servedShare'] });
+    const s = sample(
+      stats([[59, 0.02]], 0, 0, BACKEND_BOUNDS, 118),
+      stats([[941, 0.02]], 0, 0, BACKEND_BOUNDS, 1882),
+    );
+    const r = feed(s, 360, c);
+    expect(r.rollback).toBeUndefined();
+    expect(judgeWindowEnd(r.state, c)[0].verdict).toBe('pass');
+    // The same counts without a key figure: per request, 5.9% of 360,000 is far outside the band.
+    const perRequest = sample(stats([[59, 0.02]]), stats([[941, 0.02]]));
+    expect(feed(perRequest, 360, c).rollback?.trigger).toBe('servedShare');
+  });
+
+  test('a router that sends half the configured share: rolled back with 20,000 sticky users, held with 2,000', () => {
+    const c = ctx({ checks: ['servedShare'] });
+    const many = sample(
+      stats([[25, 0.02]], 0, 0, BACKEND_BOUNDS, 500),
+      stats([[975, 0.02]], 0, 0, BACKEND_BOUNDS, 19500),
+    );
+    expect(feed(many, 360, c).rollback?.trigger).toBe('servedShare');
+    // 50 of 2,000 users where 100 ± 10 were due: 4 standard deviations, short of the rollback budget's
+    // z ≈ 5.5, but clear enough to stop at the window's end.
+    const few = sample(
+      stats([[25, 0.02]], 0, 0, BACKEND_BOUNDS, 50),
+      stats([[975, 0.02]], 0, 0, BACKEND_BOUNDS, 1950),
+    );
+    const r = feed(few, 360, c);
+    expect(r.rollback).toBeUndefined();
+    expect(judgeWindowEnd(r.state, c)[0].verdict).toBe('hold');
+  });
+});
+
+describe('too few samples', () => {
+  test('a shortfall is named when it is the only trouble, and only then', () => {
+    const c = ctx();
+    const few = feed(sample(stats([[30, 0.02]]), stats([[600, 0.02]])), 1, c).state;
+    const results = judgeWindowEnd(few, c);
+    expect(sampleShortfall(results)).toBe('30 of 50 domain requests');
+    const withHold = [
+      ...results,
+      { check: 'errorRate' as const, verdict: 'hold' as const, reason: 'x', figures: {} },
+    ];
+    expect(sampleShortfall(withHold)).toBeNull();
+    const enough = feed(sample(stats([[60, 0.02]]), stats([[1140, 0.02]])), 1, c).state;
+    expect(sampleShortfall(judgeWindowEnd(enough, c))).toBeNull();
+  });
+
+  test('no traffic at all is a shortfall too', () => {
+    expect(sampleShortfall(judgeWindowEnd(startJudge(t), ctx()))).toBe('no measured traffic');
+  });
+});
+
+test('the budget of a look: α/(2K) within the plan, then K/(2k²) shares', () => {
+  expect(lookAlpha(0.001, 1, ctx({ plannedLooks: 100 }))).toBeCloseTo(0.001 / 200, 12);
+  expect(lookAlpha(0.001, 200, ctx({ plannedLooks: 100 }))).toBeCloseTo((0.001 * 100) / (2 * 200 * 200), 12);
+  let spent = 0;
+  for (let k = 1; k <= 1_000_000; k++) spent += lookAlpha(0.001, k, ctx({ plannedLooks: 100 }));
+  expect(spent).toBeLessThanOrEqual(0.001);
+});
