@@ -88,6 +88,25 @@ async function main() {
         await handle.result();
         await save('p95-rollback', handle);
       });
+
+    // Recorded with rules v3 (the verdicts-v3 patch marker): an extended window that then holds,
+    // a manual rollback; and a sequential error-rate rollback.
+    const t5 = new FakeTarget();
+    t5.faults = [{ group: 'read', atPercent: 10, kind: 'fewSamples' }];
+    if (want('v3-extensions-hold-rollback'))
+      await withRollout(env, t5, p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'holding', '4h');
+        await handle.signal(rollbackSignal, { by: 'bob', reason: 'not enough traffic to judge' });
+        await handle.result();
+        await save('v3-extensions-hold-rollback', handle);
+      });
+    const t6 = new FakeTarget();
+    t6.faults = [{ group: 'read', atPercent: 25, kind: 'errorRate' }];
+    if (want('v3-error-rate-rollback'))
+      await withRollout(env, t6, p2, async (handle) => {
+        await handle.result();
+        await save('v3-error-rate-rollback', handle);
+      });
   } finally {
     await env.teardown();
   }

@@ -30,3 +30,21 @@ test('the P95 history runs the current verdict rules (their patch marker) and en
   const status = JSON.parse(Buffer.from(result!).toString('utf8'));
   expect(status.rollback).toMatchObject({ trigger: 'p95', groups: ['write'] });
 });
+
+test('the v3 histories run rules v3 (their patch marker): an extended window held, a sequential error-rate rollback', () => {
+  const final = (prefix: string) => {
+    const runs = files.filter((f) => f.startsWith(prefix)).sort();
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    const bytes = runs.map((f) => readFileSync(path.join(dir, f)));
+    expect(bytes[0].includes('verdicts-v3')).toBe(true);
+    const last = temporal.api.history.v1.History.decode(bytes[bytes.length - 1]).events.at(-1)!;
+    const data = last.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    return JSON.parse(Buffer.from(data!).toString('utf8'));
+  };
+  const held = final('v3-extensions-hold-rollback-');
+  expect(held.rollback).toMatchObject({ trigger: 'manual', by: 'bob' });
+  expect(held.events.filter((e: { message: string }) => /window extended/.test(e.message))).toHaveLength(3);
+  const rolled = final('v3-error-rate-rollback-');
+  expect(rolled.rollback.trigger).toBe('errorRate');
+  expect(rolled.rollback.reason).toMatch(/by a sequential test/);
+});
