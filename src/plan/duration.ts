@@ -4,11 +4,13 @@
  */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+/** Longer text is never a duration a person meant (and 400 digits parse to Infinity). */
+const MAX_TEXT = 32;
 
-/** Returns milliseconds, or `undefined` when the text is not a duration. */
+/** Returns milliseconds, or `undefined` when the text is not a finite duration. */
 export function parseDuration(text: string): number | undefined {
   const s = text.trim();
-  if (s === '') return undefined;
+  if (s === '' || s.length > MAX_TEXT) return undefined;
   let total = 0;
   PART.lastIndex = 0;
   while (PART.lastIndex < s.length) {
@@ -17,7 +19,7 @@ export function parseDuration(text: string): number | undefined {
     if (!m || m.index !== start) return undefined;
     total += Number(m[1]) * UNIT_MS[m[2]];
   }
-  return total;
+  return Number.isFinite(total) ? total : undefined;
 }
 
 /** `5400000` → `1h30m`; used in status output and error messages. */
@@ -29,4 +31,13 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(rest / 60);
   const s = rest - m * 60;
   return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
+}
+
+/** A limit in the largest unit that states it exactly: `2592000000` → `30d`, `600000` → `10m`. */
+export function formatLimit(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const n = ms / UNIT_MS[unit];
+    if (n >= 1 && Number.isInteger(n)) return `${n}${unit}`;
+  }
+  return `${ms}ms`;
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { formatLimit, parseDuration } from './duration';
+import { LIMITS } from './limits';
+import { planErrorMap } from './messages';
 
 /** Every check a phase may name. `functional`, the metric checks and `servedShare` run by default. */
 export const CHECK_NAMES = [
@@ -15,75 +17,133 @@ export const CHECK_NAMES = [
 export type CheckName = (typeof CHECK_NAMES)[number];
 export const DEFAULT_CHECKS: CheckName[] = ['functional', 'errorRate', 'successRate', 'p95', 'servedShare'];
 
-const duration = z.string().refine((s) => (parseDuration(s) ?? 0) > 0, {
-  message: 'must be a duration like 10s, 30m or 1h',
-});
-const observe = z.string().refine((s) => s === 'continuous' || (parseDuration(s) ?? 0) > 0, {
-  message: 'must be a duration like 30m or 1h, or "continuous"',
-});
-const rate = z.number().min(0, 'must be 0..1').max(1, 'must be 0..1');
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+interface Range {
+  readonly min: number;
+  readonly max: number;
+}
 
-const httpTraffic = z.object({
+/**
+ * A duration within `range`. 400 digits would parse to Infinity and `0.001ms` to a check loop
+ * that never sleeps: both are refused here, not discovered by a stuck workflow.
+ */
+function durationWithin(range: Range, example = '10s, 30m or 1h', extra?: string) {
+  return z.string().superRefine((text, ctx) => {
+    if (extra !== undefined && text === extra) return;
+    const like = `must be a duration like ${example}${extra ? `, or "${extra}"` : ''}`;
+    if (text.length > LIMITS.durationLength) {
+      ctx.addIssue({ code: 'custom', message: `${like} (at most ${LIMITS.durationLength} characters)` });
+      return;
+    }
+    const ms = parseDuration(text);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: like });
+    else if (ms < range.min || ms > range.max)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${formatLimit(range.min)} and ${formatLimit(range.max)} (got ${text})`,
+      });
+  });
+}
+
+function numberWithin(range: Range, whole = false) {
+  const message = `must be ${whole ? 'a whole number ' : ''}${range.min}..${range.max}`;
+  const n = z.number().min(range.min, message).max(range.max, message);
+  return whole ? n.int(message) : n;
+}
+
+function text(max: number) {
+  return z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+}
+
+/** A name a person reads and types (approvers sign signals with it): no blank or padded names. */
+const personName = text(LIMITS.nameLength).regex(
+  /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
+  'must not be blank, start or end with spaces, or hold control characters',
+);
+const timeout = durationWithin(LIMITS.timeoutMs);
+const url = z
+  .url({
+    protocol: /^https?$/,
+    error: (iss) =>
+      iss.code === 'invalid_format' ? 'must be an http(s) URL like http://host:8000/path' : undefined,
+  })
+  .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`);
+const rate = numberWithin({ min: 0, max: 1 });
+const envName = z
+  .string()
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const groupName = z
+  .string()
+  .max(LIMITS.groupLength, `must be at most ${LIMITS.groupLength} characters`)
+  .regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case name like "read"');
+
+const httpTraffic = z.strictObject({
   type: z.literal('http'),
   /** The backend's admin route, `GET|PUT /admin/rollout`. */
-  url: z.url(),
+  url,
   /** Name of the environment variable holding the admin bearer token; the worker reads it. */
   tokenEnv: envName.optional(),
-  timeout: duration.default('10s'),
+  timeout: timeout.default('10s'),
 });
 
-const envFileTraffic = z.object({
+const envFileTraffic = z.strictObject({
   type: z.literal('env-file'),
-  path: z.string().min(1),
-  restartCommand: z.string().min(1),
-  healthUrl: z.url(),
+  path: text(LIMITS.stringLength),
+  restartCommand: text(LIMITS.commandLength),
+  healthUrl: url,
   /** Which variable carries each group's percent. */
-  variables: z.record(z.string(), envName).default({}),
+  variables: z.record(groupName, envName).default({}),
   /** Variable used when a group has none of its own (the seed's single `ROLLOUT_PERCENT`). */
   percentVariable: envName.default('ROLLOUT_PERCENT'),
   killSwitchVariable: envName.default('USE_DOMAIN_SERVICE'),
-  healthTimeout: duration.default('60s'),
+  healthTimeout: timeout.default('60s'),
 });
 
-const expositionMetrics = z.object({
+const expositionMetrics = z.strictObject({
   type: z.literal('exposition'),
-  url: z.url(),
-  timeout: duration.default('10s'),
+  url,
+  timeout: timeout.default('10s'),
 });
-const prometheusMetrics = z.object({
+const prometheusMetrics = z.strictObject({
   type: z.literal('prometheus'),
-  url: z.url(),
+  url,
   /** Label matchers added to every query, e.g. `job="camera-api"`. */
-  selector: z.string().default(''),
-  timeout: duration.default('10s'),
+  selector: z
+    .string()
+    .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
+    .default(''),
+  timeout: timeout.default('10s'),
 });
 
-const sqliteYamlConsistency = z.object({
+const sqliteYamlConsistency = z.strictObject({
   type: z.literal('sqlite-yaml'),
-  database: z.string().min(1),
-  yaml: z.string().min(1),
+  database: text(LIMITS.stringLength),
+  yaml: text(LIMITS.stringLength),
 });
 
-const endpoint = z
-  .string()
-  .regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'must look like "GET /api/v1/path" (method, space, path)');
+const endpoint = text(LIMITS.stringLength).regex(
+  /^(GET|POST|PUT|PATCH|DELETE) \/\S*$/,
+  'must look like "GET /api/v1/path" (method, space, path)',
+);
 
-const thresholds = z.object({
-  errorRate: z.object({ target: rate, rollback: rate }).default({ target: 0.01, rollback: 0.05 }),
-  successRate: z.object({ target: rate, rollback: rate }).default({ target: 0.99, rollback: 0.95 }),
+/** Bands: `target` is where a pass lies, `rollback` where evidence reverts (ordered in validate.ts). */
+const band = z.strictObject({ target: rate, rollback: rate });
+
+const thresholds = z.strictObject({
+  errorRate: band.default({ target: 0.01, rollback: 0.05 }),
+  successRate: band.default({ target: 0.99, rollback: 0.95 }),
   p95Increase: z
-    .object({
-      rollback: z.number().min(0),
+    .strictObject({
+      rollback: numberWithin(LIMITS.p95Increase),
       /** Increases below this many milliseconds are noise, whatever the ratio. */
-      minDeltaMs: z.number().min(0).default(20),
+      minDeltaMs: numberWithin(LIMITS.minDeltaMs).default(20),
     })
     .default({ rollback: 0.5, minDeltaMs: 20 }),
-  servedShare: z.object({ tolerance: rate }).default({ tolerance: 0.1 }),
+  servedShare: z.strictObject({ tolerance: rate }).default({ tolerance: 0.1 }),
   /** Fewest domain requests before a rate is judged at all. */
-  minSamples: z.number().int().min(1).default(50),
+  minSamples: numberWithin(LIMITS.minSamples, true).default(50),
   /** z-score of the intervals that tell pass from hold at a window's end (1.96 ≈ 95%). */
-  confidence: z.number().positive().default(1.96),
+  confidence: numberWithin(LIMITS.zScore).default(1.96),
   /**
    * z-score of the intervals behind a rollback. Stricter than `confidence` because the rollback
    * question is asked at every check of every window (thousands of looks over an 8h window): at
@@ -91,55 +151,97 @@ const thresholds = z.object({
    * figures in test/workflows/evaluate.test.ts), while a 30% error rate still fails the first
    * look of 100 requests.
    */
-  rollbackConfidence: z.number().positive().default(4.5),
+  rollbackConfidence: numberWithin(LIMITS.zScore).default(4.5),
+  /**
+   * The chance that a healthy step is rolled back, over all the looks of its whole window (the
+   * sequential test spends it across the window; SPEC §2).
+   */
+  falseRollback: z
+    .number()
+    .gt(LIMITS.falseRollback.minExclusive, `must be more than 0 and at most ${LIMITS.falseRollback.max}`)
+    .max(LIMITS.falseRollback.max, `must be more than 0 and at most ${LIMITS.falseRollback.max}`)
+    .default(0.001),
 });
 
-const defaults = z.object({
-  checkInterval: duration.default('10s'),
+const defaults = z.strictObject({
+  checkInterval: durationWithin(LIMITS.checkIntervalMs).default('10s'),
   /** How far back the "at any moment" rollback judgement looks. */
-  lookback: duration.default('2m'),
+  lookback: durationWithin(LIMITS.lookbackMs).default('2m'),
   /** Legacy-only observation before a phase's first step; its P95 is the baseline at 100%. */
-  baselineWindow: duration.default('1m'),
+  baselineWindow: durationWithin(LIMITS.baselineWindowMs).default('1m'),
   thresholds: thresholds.default(thresholds.parse({})),
   /** Consecutive metrics-source errors that turn into a hold. */
-  maxMetricErrors: z.number().int().min(1).default(6),
+  maxMetricErrors: numberWithin(LIMITS.maxMetricErrors, true).default(6),
+  /** Extra windows for a step whose only shortfall is too few samples, before it holds. */
+  maxExtensions: numberWithin(LIMITS.maxExtensions, true).default(3),
   /** How a rollback switches traffic back: the group's percent to 0, or the kill switch off. */
   rollbackWith: z.enum(['percent', 'kill-switch']).default('percent'),
 });
 
-const command = z.object({
-  run: z.string().min(1),
-  timeout: duration.default('2m'),
+const command = z.strictObject({
+  run: text(LIMITS.commandLength),
+  timeout: timeout.default('2m'),
 });
 
-const step = z.object({
-  percent: z.number().min(0, 'must be 0..100').max(100, 'must be 0..100'),
-  observe,
+const step = z.strictObject({
+  /** Whole numbers: the `RolloutPercent` search attribute is an Int (2.5 fails the workflow task). */
+  percent: z
+    .number()
+    .min(0, 'must be 0..100')
+    .max(100, 'must be 0..100')
+    .int('must be a whole number 0..100 (percents are integers)'),
+  /** At least `checkInterval` (validate.ts), at most 30 days, or `continuous` on the last step. */
+  observe: durationWithin(
+    { min: LIMITS.checkIntervalMs.min, max: LIMITS.observeMaxMs },
+    '30m or 1h',
+    'continuous',
+  ),
 });
 
-const phase = z.object({
-  name: z.string().min(1),
-  group: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case name like "read"'),
-  endpoints: z.array(endpoint).min(1, 'must list at least one endpoint'),
+const phase = z.strictObject({
+  name: personName,
+  group: groupName,
+  endpoints: z
+    .array(endpoint)
+    .min(1, 'must list at least one endpoint')
+    .max(LIMITS.endpoints, `must list at most ${LIMITS.endpoints} endpoints`),
   approval: z.enum(['none', 'before-start']).default('none'),
-  checks: z.array(z.enum(CHECK_NAMES)).optional(),
+  checks: z
+    .array(z.enum(CHECK_NAMES))
+    .max(CHECK_NAMES.length, `must list each check at most once`)
+    .optional(),
   command: command.optional(),
-  steps: z.array(step).min(1, 'must have at least one step'),
+  steps: z
+    .array(step)
+    .min(1, 'must have at least one step')
+    .max(LIMITS.steps, `must have at most ${LIMITS.steps} steps`),
 });
 
-export const planSchema = z.object({
-  name: z.string().min(1),
-  target: z.object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
-    baseUrl: z.url(),
+export const planSchema = z.strictObject({
+  name: personName,
+  target: z.strictObject({
+    id: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(LIMITS.targetIdLength, `must be at most ${LIMITS.targetIdLength} characters`)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
+    baseUrl: url,
     traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic]),
     metrics: z.discriminatedUnion('type', [expositionMetrics, prometheusMetrics]),
     consistency: sqliteYamlConsistency.optional(),
   }),
-  approvers: z.array(z.string().min(1)).optional(),
-  notify: z.object({ webhookUrl: z.url() }).optional(),
+  /** Who may signal; when present, nobody else can (so an empty list would lock everyone out). */
+  approvers: z
+    .array(personName)
+    .min(1, 'must name at least one approver (leave approvers out to let anyone sign)')
+    .max(LIMITS.approvers, `must name at most ${LIMITS.approvers} approvers`)
+    .optional(),
+  notify: z.strictObject({ webhookUrl: url }).optional(),
   defaults: defaults.default(defaults.parse({})),
-  phases: z.array(phase).min(1, 'must have at least one phase'),
+  phases: z
+    .array(phase)
+    .min(1, 'must have at least one phase')
+    .max(LIMITS.phases, `must have at most ${LIMITS.phases} phases`),
 });
 
 /** A plan as written (defaults not yet applied). */
@@ -153,8 +255,18 @@ export type TrafficConfig = Plan['target']['traffic'];
 export type MetricsConfig = Plan['target']['metrics'];
 export type ConsistencyConfig = NonNullable<Plan['target']['consistency']>;
 
-/** The workflow's one argument (SPEC §3). */
-export const rolloutInputSchema = z.object({
-  plan: z.unknown(),
-  timeScale: z.number().positive('must be a positive number').default(1),
-});
+const timeScaleMessage = `must be a number from ${LIMITS.timeScale.min} to ${LIMITS.timeScale.max}`;
+
+/** The workflow's one argument (SPEC §3); `resume` is what a continued-as-new run carries. */
+export const rolloutInputSchema = z.strictObject(
+  {
+    plan: z.unknown().refine((v) => v !== undefined, 'is required'),
+    timeScale: z
+      .number({ error: (iss) => planErrorMap(iss) })
+      .min(LIMITS.timeScale.min, timeScaleMessage)
+      .max(LIMITS.timeScale.max, timeScaleMessage)
+      .default(1),
+    resume: z.unknown().optional(),
+  },
+  { error: (iss) => planErrorMap(iss) },
+);
