@@ -1,11 +1,16 @@
-import { readPlanFile, unwrapPlan } from '../plan/load';
+import { PlanFileError, readPlanFile, validatePlanDocument } from '../plan/load';
 import type { Plan } from '../plan/schema';
-import { validatePlan, type PlanProblem } from '../plan/validate';
+import type { PlanProblem } from '../plan/validate';
 import { CliError, EXIT } from './errors';
 
 export interface LoadedPlan {
-  /** The plan as written (after `--target-url`): what the workflow receives. */
+  /**
+   * The plan as written (after `--target-url`, comment `x-` keys removed, defaults not applied):
+   * what the workflow receives.
+   */
   raw: unknown;
+  /** `timeScale` of a `{ plan, timeScale }` file, when it has one (already within bounds). */
+  timeScale?: number;
   /** The validated plan with defaults. */
   plan: Plan;
   warnings: PlanProblem[];
@@ -57,14 +62,13 @@ export function retarget(doc: unknown, targetUrl: string): unknown {
 export async function loadPlanForCli(file: string, opts: { targetUrl?: string } = {}): Promise<LoadedPlan> {
   let doc: unknown;
   try {
-    doc = unwrapPlan(await readPlanFile(file));
+    doc = await readPlanFile(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new CliError(`plan file not found: ${file}`, EXIT.invalid);
-    throw new CliError(e.message.split('\n')[0], EXIT.invalid, e.message.split('\n').slice(1));
+    if (err instanceof PlanFileError) throw new CliError(err.headline, EXIT.invalid, err.details);
+    throw new CliError(`${file}: cannot read it (${(err as Error).message})`, EXIT.invalid);
   }
-  const raw = opts.targetUrl ? retarget(doc, opts.targetUrl) : doc;
-  const v = validatePlan(raw);
+  const targetUrl = opts.targetUrl;
+  const v = validatePlanDocument(doc, targetUrl ? (plan) => retarget(plan, targetUrl) : undefined);
   if (!v.ok) {
     const n = v.problems.length;
     throw new CliError(
@@ -73,5 +77,5 @@ export async function loadPlanForCli(file: string, opts: { targetUrl?: string } 
       v.problems.map((p) => `  ${p.path}: ${p.message}`),
     );
   }
-  return { raw, plan: v.plan, warnings: v.warnings };
+  return { raw: v.input, timeScale: v.timeScale, plan: v.plan, warnings: v.warnings };
 }
