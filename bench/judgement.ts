@@ -33,6 +33,12 @@ const HOUR = 3_600_000;
 const BASE_ERRORS = 0.005;
 const USERS = 2000;
 const RATES = [50, 5];
+/**
+ * Runs per cell at scale 1, for windows up to 1h (longer ones get fewer, see `runsFor`): sized so
+ * the table takes about 10 minutes on 2 idle cores. Healthy steps show ≤ 0.1% only from about
+ * 3,000 runs: `--scale 5` does that for the short windows in about an hour.
+ */
+const RUNS = { healthy: 600, slow: 100, fault: 1000 };
 
 interface Options {
   seed: string;
@@ -85,6 +91,7 @@ interface Planned {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const file = path.resolve(__dirname, '../plans/phase2-3.yaml');
   const loaded = await loadPlan(file);
   if (!loaded.ok) throw new Error(`${file}: ${loaded.problems.map((p) => p.message).join('; ')}`);
@@ -111,7 +118,7 @@ async function main(): Promise<void> {
   const healthyCells = steps.flatMap((s) =>
     RATES.flatMap((r) =>
       [perRequest(r), sticky(r)].map((load) =>
-        add(s, healthy(BASE_ERRORS), load, runsFor(s.windowMs, 2000, 250, o.scale)),
+        add(s, healthy(BASE_ERRORS), load, runsFor(s.windowMs, RUNS.healthy, RUNS.healthy / 6, o.scale)),
       ),
     ),
   );
@@ -119,7 +126,12 @@ async function main(): Promise<void> {
     steps.flatMap((s) =>
       RATES.flatMap((r) =>
         [BACKEND_BUCKETS, FINE_BUCKETS].map((b) =>
-          add(s, slowerDomain(BASE_ERRORS, f), perRequest(r, b), runsFor(s.windowMs, 300, 40, o.scale)),
+          add(
+            s,
+            slowerDomain(BASE_ERRORS, f),
+            perRequest(r, b),
+            runsFor(s.windowMs, RUNS.slow, RUNS.slow / 5, o.scale),
+          ),
         ),
       ),
     ),
@@ -130,11 +142,11 @@ async function main(): Promise<void> {
         s,
         slowerDomain(BASE_ERRORS, 1.6),
         perRequest(r, FINE_BUCKETS),
-        runsFor(s.windowMs, 300, 40, o.scale),
+        runsFor(s.windowMs, RUNS.slow, RUNS.slow / 5, o.scale),
       ),
     ),
   );
-  const faultRuns = Math.round(1000 * o.scale) || 1;
+  const faultRuns = Math.max(1, Math.round(RUNS.fault * o.scale));
   const tenPct = RATES.map((r) => add(writeFive, domainErrors(BASE_ERRORS, 0.1), perRequest(r), faultRuns));
   const midWindow = RATES.map((r) =>
     add(writeFive, domainErrors(BASE_ERRORS, 0.1, writeFive.windowMs / 2), perRequest(r), faultRuns),
@@ -143,7 +155,9 @@ async function main(): Promise<void> {
     .filter((s) => !s.continuous)
     .map((s) => add(s, domainErrors(BASE_ERRORS, 0.5), perRequest(50), faultRuns));
   const both = [writeFive, steps.find((s) => s.group === 'write' && s.percent === 50)!].flatMap((s) =>
-    RATES.map((r) => add(s, bothFailing(0.015), perRequest(r), runsFor(s.windowMs, 300, 40, o.scale))),
+    RATES.map((r) =>
+      add(s, bothFailing(0.015), perRequest(r), runsFor(s.windowMs, RUNS.slow, RUNS.slow / 5, o.scale)),
+    ),
   );
 
   const totalRuns = planned.reduce((a, p) => a + p.cell.runs, 0);
@@ -159,6 +173,11 @@ async function main(): Promise<void> {
       },
     },
   );
+  const cpu = process.cpuUsage(cpuAtStart);
+  const checks = planned.reduce(
+    (a, p) => a + records.get(p.cell.id)!.reduce((b, r) => b + r.atMs / p.cell.traffic.checkIntervalMs, 0),
+    0,
+  );
   const sum = (p: Planned): CellSummary => summarize(records.get(p.cell.id)!);
   const within = (p: Planned) =>
     records.get(p.cell.id)!.filter((r) => r.outcome === 'rollback' && r.atMs <= p.step.windowMs).length;
@@ -173,6 +192,10 @@ async function main(): Promise<void> {
       `falseRollback ${t.falseRollback}, maxExtensions ${plan.defaults.maxExtensions}, minSamples ${t.minSamples}`,
   );
   line(
+    `${(checks / 1e6).toFixed(2)}M checks judged, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} CPU-seconds ` +
+      `(${((cpu.user + cpu.system) / checks).toFixed(0)} µs per check, traffic model and verdict code together)`,
+  );
+  line(
     `traffic: R requests/s of group traffic (Poisson per check), base error rate ${BASE_ERRORS * 100}% on both; latency lognormal, ` +
       `legacy median ${DEFAULT_LATENCY.medianMs}ms σ ${DEFAULT_LATENCY.sigma} (true P95 ${trueP95Ms(DEFAULT_LATENCY).toFixed(1)}ms); ` +
       `sticky = ${USERS} equally active users, each pinned by a uniform bucket 0..99`,
@@ -184,7 +207,7 @@ async function main(): Promise<void> {
     `* continuous step: judged as the workflow judges one (no planned looks, a day of looks at the base threshold), watched for 1h; its "hold" is the verdict at 1h.`,
   );
   line(
-    `≤x% = exact 95% upper bound of the rate from these runs. Runs per cell: 2000·scale up to 1h windows, fewer for longer ones.`,
+    `≤x% = exact 95% upper bound of the rate from these runs. Runs per cell (printed): up to 1h windows ${RUNS.healthy}·scale healthy, ${RUNS.slow}·scale P95 and shared-error cells, ${RUNS.fault}·scale fault cells; longer windows proportionally fewer.`,
   );
 
   line('');

@@ -21,6 +21,7 @@ const VERBS: Record<string, () => Register> = {
   history: () => require('./history').register,
   verify: () => require('./verify').register,
   setup: () => require('./setup').register,
+  simulate: () => require('./simulate').register,
 };
 
 export function buildProgram(only?: string): Command {
