@@ -10,6 +10,7 @@ import {
   type Evaluation,
 } from '../workflows/evaluate';
 import type { GroupSample } from '../workflows/observations';
+import { p95BucketWarning } from '../workflows/window-judge';
 import { out } from './action';
 import { CliError, EXIT } from './errors';
 import { fmtMetrics } from './format';
@@ -42,6 +43,21 @@ interface PhaseResult {
   group: string;
   percent: number;
   evaluation: Evaluation;
+  /** Things the verdicts cannot show, e.g. P95 buckets too coarse for the threshold. */
+  warnings: string[];
+}
+
+/**
+ * The P95 bucket warning of the window judge for the latencies this sample shows: legacy's (the
+ * reference), or at 100% the domain's own, which has taken legacy's traffic.
+ */
+export function bucketWarnings(sample: GroupSample, plan: Plan, checks: CheckName[]): string[] {
+  const t = plan.defaults.thresholds;
+  if (!checks.includes('p95')) return [];
+  const reference = [sample.legacy, sample.domain].find((s) => s.requests >= t.minSamples);
+  const bounds = sample.domain.buckets.map(([le]) => le);
+  const warning = reference ? p95BucketWarning(reference, t, bounds) : null;
+  return warning ? [`p95: ${warning}`] : [];
 }
 
 /**
@@ -117,6 +133,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
     });
     const all: CheckResult[] = evaluateStage(stage);
     const sample = samples[phase.group];
+    const warnings = o.metrics && percent > 0 && sample ? bucketWarnings(sample, plan, checks) : [];
     if (o.metrics && percent > 0) {
       if (sample)
         all.push(
@@ -135,7 +152,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
           figures: {},
         });
     }
-    results.push({ phase: phase.name, group: phase.group, percent, evaluation: combine(all) });
+    results.push({ phase: phase.name, group: phase.group, percent, evaluation: combine(all), warnings });
   }
 
   const overall = combine(results.flatMap((r) => r.evaluation.results));
@@ -153,6 +170,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
         out.line(`  ${c.verdict.padEnd(12)} ${c.check.padEnd(15)} ${c.reason}`);
       const f = fmtMetrics(r.evaluation.metrics);
       if (f) out.line(`  figures: ${f}`);
+      for (const w of r.warnings) out.line(`  warning: ${w}`);
       out.line(`  verdict: ${r.evaluation.verdict}`);
     }
     out.line('');
