@@ -64,12 +64,14 @@ export function p95Ms(stats: ImplStats): number | null {
   return q === null ? null : q * 1000;
 }
 
-function tooFew(check: CheckName, n: number, min: number, what: string): CheckResult {
+/** Too few samples to judge: inconclusive, and the shortfall named (a longer window may do). */
+export function tooFew(check: CheckName, n: number, min: number, what: string): CheckResult {
   return {
     check,
     verdict: 'inconclusive',
     reason: `${check}: only ${n} ${what} (need ${min})`,
     figures: { samples: n },
+    shortfall: `${n} of ${min} ${what}`,
   };
 }
 

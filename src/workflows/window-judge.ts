@@ -9,7 +9,7 @@
  * and each spends its share over every look of the window, extensions included.
  */
 import type { CheckName, Thresholds } from '../plan/schema';
-import { addSamples, p95Ms, type CheckResult } from './evaluate';
+import { addSamples, p95Ms, tooFew, type CheckResult } from './evaluate';
 import type { GroupSample, ImplStats } from './observations';
 import {
   startSequential,
@@ -479,16 +479,6 @@ function judgeShareEnd(state: JudgeState, ctx: JudgeContext): CheckResult {
 }
 
 // --------------------------------------------------------------------------- rates at the end
-
-function tooFew(check: CheckName, n: number, min: number, what: string): CheckResult {
-  return {
-    check,
-    verdict: 'inconclusive',
-    reason: `${check}: only ${n} ${what} (need ${min})`,
-    figures: { samples: n },
-    shortfall: `${n} of ${min} ${what}`,
-  };
-}
 
 function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): CheckResult {
   const t = ctx.thresholds;
