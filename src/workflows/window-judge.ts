@@ -231,9 +231,9 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   const results = judgeWindowEnd(next, ctx).map((r) => {
     const rolled = rollbacks.find((x) => x.check === r.check);
     const seq = progress[r.check];
-    return (
-      rolled ?? (seq === undefined ? r : { ...r, figures: { ...r.figures, [`${r.check}Sequential`]: seq } })
-    );
+    const figures = { ...r.figures, ...(seq === undefined ? {} : { [`${r.check}Sequential`]: seq }) };
+    // A rollback keeps the window's figures beside its own evidence.
+    return rolled ? { ...rolled, figures: { ...figures, ...rolled.figures } } : { ...r, figures };
   });
   return { state: next, results };
 }

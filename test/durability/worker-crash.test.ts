@@ -3,7 +3,13 @@ import axios from 'axios';
 import path from 'node:path';
 import { startTraffic, type TrafficRun } from '../../example-backend/traffic';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { approveSignal, completeSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
+import {
+  approveSignal,
+  completeSignal,
+  statusQuery,
+  TASK_QUEUE,
+  type RolloutStatus,
+} from '../../src/workflows/definitions';
 import { freePort, startBackendProcess, startWorkerProcess, tempDir, type Child } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { seedPlan } from '../helpers/workflow-harness';
@@ -23,7 +29,11 @@ beforeAll(async () => {
   env = await createDevServerEnv(path.join(dir, 'temporal.db'));
   dataDir = path.join(dir, 'backend');
   const port = await freePort();
-  backend = startBackendProcess(port, dataDir, { ADMIN_TOKEN: TOKEN, ROLLOUT_PERCENT: '0', USE_DOMAIN_SERVICE: 'true' });
+  backend = startBackendProcess(port, dataDir, {
+    ADMIN_TOKEN: TOKEN,
+    ROLLOUT_PERCENT: '0',
+    USE_DOMAIN_SERVICE: 'true',
+  });
   await backend.waitFor(/listening on/);
   baseUrl = `http://127.0.0.1:${port}`;
   traffic = startTraffic({ target: baseUrl, rps: 60, writeRatio: 0.3 });
@@ -42,9 +52,14 @@ function compressedPlan() {
   plan.target.baseUrl = baseUrl;
   plan.target.traffic = { type: 'http', url: `${baseUrl}/admin/rollout`, tokenEnv: 'ADMIN_TOKEN' };
   plan.target.metrics = { type: 'exposition', url: `${baseUrl}/metrics` };
-  plan.target.consistency = { type: 'sqlite-yaml', database: path.join(dataDir, 'cameras.db'), yaml: path.join(dataDir, 'cameras.yaml') };
-  // With timeScale 1200 every 20m of plan time is one second: windows of 1.5 s (30m) to 24 s (8h).
-  plan.defaults.checkInterval = '20m';
+  plan.target.consistency = {
+    type: 'sqlite-yaml',
+    database: path.join(dataDir, 'cameras.db'),
+    yaml: path.join(dataDir, 'cameras.yaml'),
+  };
+  // With timeScale 1200 every 20m of plan time is one second: windows of 1.5 s (30m) to 24 s (8h),
+  // checks every 0.5 s (10m, the longest a plan allows).
+  plan.defaults.checkInterval = '10m';
   plan.defaults.baselineWindow = '40m';
   // Compressed windows see few requests from few sticky users: this test is about durability, so
   // the verdict bands are wide enough that only the crash could break the sequence.
@@ -66,21 +81,31 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
     workflowId: 'rollout-crash-test',
     args: [{ plan: compressedPlan(), timeScale: 1200 }],
   });
-  const poll = async (pred: (s: RolloutStatus) => boolean, what: string, timeoutMs = 120_000): Promise<RolloutStatus> => {
+  const poll = async (
+    pred: (s: RolloutStatus) => boolean,
+    what: string,
+    timeoutMs = 120_000,
+  ): Promise<RolloutStatus> => {
     const deadline = Date.now() + timeoutMs;
     let s: RolloutStatus | undefined;
     while (Date.now() < deadline) {
       s = await handle.query(statusQuery);
       if (pred(s)) return s;
       // Holds (too few write samples in a compressed window) are a human's call: approve them here.
-      if (s.state === 'holding') await handle.signal(approveSignal, { by: 'ci', comment: 'compressed test window' });
+      if (s.state === 'holding')
+        await handle.signal(approveSignal, { by: 'ci', comment: 'compressed test window' });
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`timed out waiting for ${what}; state ${s?.state} ${s?.phase} ${s?.percent}%: ${JSON.stringify(s?.lastCheck)}`);
+    throw new Error(
+      `timed out waiting for ${what}; state ${s?.state} ${s?.phase} ${s?.percent}%: ${JSON.stringify(s?.lastCheck)}`,
+    );
   };
 
   // Kill the worker in the middle of the 50% read window (2h of plan time = 6 s here).
-  const mid = await poll((s) => s.group === 'read' && s.percent === 50 && s.state === 'observing', 'read 50% window');
+  const mid = await poll(
+    (s) => s.group === 'read' && s.percent === 50 && s.state === 'observing',
+    'read 50% window',
+  );
   workers[0].proc.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 1500));
   const whileDown = await handle.query(statusQuery).catch(() => undefined);
@@ -91,16 +116,29 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
   await poll((s) => s.state === 'awaiting-approval', 'approval of phase 3');
   await handle.signal(approveSignal, { by: 'alice' });
   const monitoring = await poll((s) => s.state === 'monitoring', 'monitoring', 240_000);
-  expect(monitoring.groups).toEqual({ read: { percent: 100, state: 'monitoring' }, write: { percent: 100, state: 'monitoring' } });
+  expect(monitoring.groups).toEqual({
+    read: { percent: 100, state: 'monitoring' },
+    write: { percent: 100, state: 'monitoring' },
+  });
   await handle.signal(completeSignal, { by: 'alice' });
   const result = await handle.result();
 
   expect(result.state).toBe('completed');
   expect(result.history.map((h) => `${h.group}:${h.percent}`)).toEqual([
-    'read:10', 'read:25', 'read:50', 'read:100', 'write:5', 'write:10', 'write:25', 'write:50', 'write:100',
+    'read:10',
+    'read:25',
+    'read:50',
+    'read:100',
+    'write:5',
+    'write:10',
+    'write:25',
+    'write:50',
+    'write:100',
   ]);
   const killedStep = result.history.find((h) => h.group === 'read' && h.percent === 50)!;
-  expect(Date.parse(killedStep.endedAt!) - Date.parse(killedStep.startedAt)).toBeGreaterThanOrEqual(killedStep.windowMs!);
+  expect(Date.parse(killedStep.endedAt!) - Date.parse(killedStep.startedAt)).toBeGreaterThanOrEqual(
+    killedStep.windowMs!,
+  );
   expect(Date.parse(killedStep.startedAt)).toBeLessThanOrEqual(Date.parse(mid.stepStartedAt!));
   const live = await axios.get(`${baseUrl}/admin/rollout`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   expect(live.data.groups).toEqual({ read: { percent: 100 }, write: { percent: 100 } });
