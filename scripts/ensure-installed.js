@@ -20,3 +20,38 @@ for (const kind of Object.keys(BINARIES)) {
     process.exit(1);
   }
 }
+
+// `npm test` also needs Prometheus (the prometheus metrics provider's real-process tests): from
+// Debian's packages when it is missing. The package starts a system Prometheus on :9090; the tests
+// start their own on free ports, so that one is stopped.
+if (process.argv.includes('--for-tests')) ensurePrometheus();
+
+function ensurePrometheus() {
+  const has = (cmd) => {
+    try {
+      execSync(`command -v ${cmd}`, { stdio: 'ignore', shell: '/bin/sh' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (has('prometheus') || fs.existsSync('/usr/bin/prometheus')) return;
+  const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 && has('sudo') ? 'sudo ' : '';
+  if (!has('apt-get')) {
+    console.error('Prometheus is not installed and apt-get is not available: install prometheus (2.x) and run npm test again.');
+    process.exit(1);
+  }
+  console.log('Installing Prometheus from Debian (apt-get install prometheus)…');
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execSync(`${sudo}apt-get update -qq`, { stdio: 'inherit', env, shell: '/bin/sh' });
+    execSync(`${sudo}apt-get install -y -qq prometheus >/dev/null`, { stdio: 'inherit', env, shell: '/bin/sh' });
+  } catch (err) {
+    console.error(`Could not install Prometheus with apt-get: ${err.message.split('\n')[0]}`);
+    process.exit(1);
+  }
+  execSync(`${sudo}systemctl stop prometheus >/dev/null 2>&1 || ${sudo}service prometheus stop >/dev/null 2>&1 || pkill -x prometheus || true`, {
+    stdio: 'ignore',
+    shell: '/bin/sh',
+  });
+}
