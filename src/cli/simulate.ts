@@ -100,14 +100,28 @@ export function register(program: Command): void {
         const o = parseSimulateOptions(raw);
         const { plan } = await loadPlanForCli(file);
         const started = Date.now();
-        const sim = await simulatePlan(plan, {
-          rps: o.rps,
-          users: o.users,
-          errorRate: o.errorRate,
-          seed: o.seed,
-          runs: o.runs,
-          buckets: o.buckets,
-        });
+        // Long runs show that they are running; a pipe or a test gets the table alone.
+        const progress = process.stderr.isTTY
+          ? (done: number, total: number) =>
+              process.stderr.write(`\r  ${done}/${total} simulated steps${done === total ? '\n' : ''}`)
+          : undefined;
+        const sim = await simulatePlan(
+          plan,
+          {
+            rps: o.rps,
+            users: o.users,
+            errorRate: o.errorRate,
+            seed: o.seed,
+            runs: o.runs,
+            buckets: o.buckets,
+          },
+          { onProgress: progress },
+        );
+        if (sim.rows.length === 0)
+          throw new CliError(
+            `${file}: no step sends traffic to the domain implementation: nothing to simulate`,
+            EXIT.invalid,
+          );
         out.line(
           `simulated ${plan.name}: ${o.rps} requests/s per group, ${routingName(o.users ? { kind: 'sticky', users: o.users } : { kind: 'per-request' })}, ` +
             `${pct(o.errorRate)} base errors, seed ${JSON.stringify(o.seed)}, ${o.runs} runs per figure`,
@@ -161,8 +175,6 @@ export function register(program: Command): void {
         }
         out.line('');
         out.line(`(${formatDuration(Date.now() - started)}; more --runs narrow the bounds)`);
-        if (sim.rows.length === 0)
-          throw new CliError('the plan has no step with domain traffic to simulate', EXIT.invalid);
         return EXIT.ok;
       }),
     );

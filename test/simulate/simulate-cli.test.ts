@@ -115,15 +115,30 @@ it('takes the named layouts and a list of bounds', () => {
   });
 });
 
-it('exits 2 on a bad or unknown option, before any simulation', async () => {
-  const [bad, unknown] = await Promise.all([
+it('exits 2 on a bad or unknown option, or a plan without domain traffic, before any simulation', async () => {
+  const idle = writePlan(dir, 'idle.yaml', {
+    name: 'idle',
+    target: {
+      id: 'idle',
+      baseUrl: 'http://127.0.0.1:9',
+      traffic: { type: 'http', url: 'http://127.0.0.1:9/admin/rollout' },
+      metrics: { type: 'exposition', url: 'http://127.0.0.1:9/metrics' },
+    },
+    phases: [
+      { name: 'reads', group: 'read', endpoints: ['GET /x'], steps: [{ percent: 0, observe: '10m' }] },
+    ],
+  });
+  const [bad, unknown, nothing] = await Promise.all([
     rollout(['simulate', SEED_PLAN, '--rps', '0', '--runs', 'x'], {}),
     rollout(['simulate', SEED_PLAN, '--frobnicate'], {}),
+    rollout(['simulate', idle], {}),
   ]);
   expect(bad).toMatchObject({ code: 2, stdout: '' });
   expect(bad.stderr).toMatch(/^rollout: 2 invalid options:\n  --rps: must be .*\n  --runs: must be /);
   expect(unknown).toMatchObject({ code: 2, stdout: '' });
   expect(unknown.stderr).toMatch(/unknown option '--frobnicate'/);
+  expect(nothing).toMatchObject({ code: 2, stdout: '' });
+  expect(nothing.stderr).toMatch(/idle\.yaml: no step sends traffic to the domain implementation/);
 });
 
 it('refuses a plan that does not validate with exit 2', async () => {
