@@ -1,6 +1,7 @@
 import type { CheckConsistencyInput } from './contracts';
 import type { ConsistencyReport } from '../workflows/observations';
 import { messageOf } from '../providers/errors';
+import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
 
 /** Runs the consistency provider; a store it cannot read is reported (`error`, not ok), not thrown. */
@@ -16,9 +17,9 @@ export async function runConsistency(
 }
 
 export function consistencyActivities(deps: ResolvedDeps) {
-  return {
+  return keptAlive({
     async checkConsistency(input: CheckConsistencyInput): Promise<ConsistencyReport> {
       return runConsistency(deps, input.consistency);
     },
-  };
+  });
 }

@@ -13,12 +13,60 @@ function current(): Context | undefined {
   }
 }
 
+/**
+ * The details each running activity last heartbeated, so a keep-alive beat repeats them: a bare
+ * beat would replace them, and a retry resumes from the last details the server kept.
+ */
+const lastDetails = new WeakMap<Context, unknown>();
+
 /** Tells Temporal the activity is alive (long restarts, slow probes); a no-op outside an activity. */
 export function heartbeat(details?: unknown): void {
-  current()?.heartbeat(details);
+  const ctx = current();
+  if (!ctx) return;
+  lastDetails.set(ctx, details);
+  ctx.heartbeat(details);
 }
 
 /** Aborts when Temporal cancels the activity; `undefined` outside an activity. */
 export function cancellationSignal(): AbortSignal | undefined {
   return current()?.cancellationSignal;
+}
+
+/**
+ * How often a kept-alive activity beats. Well under the shortest heartbeat timeout the workflow
+ * sets (10 s); the SDK throttles what it sends to the server to 80% of the timeout anyway.
+ */
+export const KEEP_ALIVE_MS = 2000;
+
+/**
+ * Runs `work` while beating every `everyMs`, so an activity stuck in one long await (a restart
+ * command, a health wait, a slow HTTP answer) still shows its worker is alive, and a dead worker
+ * is noticed within the heartbeat timeout instead of the start-to-close timeout.
+ */
+export async function keepAlive<T>(work: () => Promise<T>, everyMs = KEEP_ALIVE_MS): Promise<T> {
+  const ctx = current();
+  if (!ctx) return work();
+  const beat = () => ctx.heartbeat(lastDetails.get(ctx));
+  beat();
+  const timer = setInterval(beat, everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The same activities, each kept alive while it runs (`keepAlive`). */
+export function keptAlive<A extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: A,
+  everyMs = KEEP_ALIVE_MS,
+): A {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    // A named function, so stack traces and the SDK still see the activity's own name.
+    wrapped[name] = {
+      [name]: (...args: never[]) => keepAlive(() => fn(...args), everyMs),
+    }[name];
+  }
+  return wrapped as A;
 }

@@ -2,10 +2,11 @@ import type { SampleMetricsInput } from './contracts';
 import type { GroupSample, MetricsReading } from '../workflows/observations';
 import { parseEndpoint } from '../workflows/observations';
 import { messageOf } from '../providers/errors';
+import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
 
 export function metricsActivities(deps: ResolvedDeps) {
-  return {
+  return keptAlive({
     /**
      * Samples every group. A failing metrics source is not a failing canary: errors are returned
      * in `error` (with whatever groups did succeed), never thrown, so the workflow counts them
@@ -38,5 +39,5 @@ export function metricsActivities(deps: ResolvedDeps) {
       }
       return errors.length ? { samples, error: errors.join('; ') } : { samples };
     },
-  };
+  });
 }

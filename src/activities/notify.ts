@@ -1,9 +1,10 @@
 import type { NotifyInput } from './contracts';
 import { preview } from '../providers/errors';
+import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
 
 export function notifyActivities(deps: ResolvedDeps) {
-  return {
+  return keptAlive({
     /**
      * POSTs the event as JSON with a top-level `text` (what chat webhooks display). Any non-2xx is
      * thrown so Temporal retries; the `Idempotency-Key` stays the same across retries, so a
@@ -26,5 +27,5 @@ export function notifyActivities(deps: ResolvedDeps) {
         );
       }
     },
-  };
+  });
 }

@@ -3,7 +3,7 @@ import type { TrafficState } from '../workflows/observations';
 import { permanent } from '../providers/errors';
 import { effectivePercent } from '../providers/traffic';
 import type { ResolvedDeps } from './deps';
-import { heartbeat } from './context';
+import { heartbeat, keptAlive } from './context';
 
 const describe = (s: TrafficState) =>
   `useDomainService=${s.useDomainService}, ${Object.entries(s.groups)
@@ -11,7 +11,7 @@ const describe = (s: TrafficState) =>
     .join(', ')}`;
 
 export function trafficActivities(deps: ResolvedDeps) {
-  return {
+  return keptAlive({
     /**
      * Sets a group's percent. A percent above 0 means nothing while the kill switch is off, so
      * the switch is turned on too — unless another group would then start moving to the domain
@@ -53,5 +53,5 @@ export function trafficActivities(deps: ResolvedDeps) {
       }
       return { state, verified: true };
     },
-  };
+  });
 }

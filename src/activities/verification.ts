@@ -5,7 +5,7 @@ import { messageOf } from '../providers/errors';
 import { durationMs } from '../providers/settings';
 import { runShell } from '../providers/shell';
 import type { ResolvedDeps } from './deps';
-import { cancellationSignal, heartbeat } from './context';
+import { cancellationSignal, heartbeat, keptAlive } from './context';
 import { runConsistency } from './consistency';
 import { responseSchemaFor } from './response-schemas';
 import { compareStructure } from './structure';
@@ -141,7 +141,7 @@ export async function runCommand(deps: ResolvedDeps, input: VerifyStageInput): P
 }
 
 export function verificationActivities(deps: ResolvedDeps) {
-  return {
+  return keptAlive({
     /**
      * Runs the requested checks (functional, writeProbe, command, dataConsistency; metric checks
      * are not this activity's). Findings go into the report for the workflow to judge; only a
@@ -174,5 +174,5 @@ export function verificationActivities(deps: ResolvedDeps) {
       }
       return report;
     },
-  };
+  });
 }
