@@ -66,23 +66,31 @@ import {
   type JudgeState,
 } from './window-judge';
 
+// Every activity beats every 2 s while it runs (`keepAlive`); the SDK sends a beat every 80% of
+// the heartbeat timeout. A dead worker is noticed within that timeout, not the start-to-close
+// one, which is left to bound a step that is alive but stuck.
 const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '10m',
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
 });
-// A rollback must not give up: retried until the target confirms it, however long that takes.
+// A rollback must not give up: retried until the target confirms it, however long that takes;
+// never more than 10 s apart, and a dead worker is noticed within 10 s.
 const { rollbackTraffic } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
+// One POST with a 10 s timeout: a crash costs 15 s at most.
 const { notify } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '15s',
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 8 },
 });
 // Checks are short reads; ordinary activities (not local ones) so that signals arriving mid-check
 // never race a local-activity marker on the time-skipping test server.
 const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 });
 
