@@ -352,14 +352,18 @@ function judgeP95End(sample: GroupSample, ctx: JudgeContext): CheckResult {
       figures,
       reason: `${text}: probably over +${pct(t.p95Increase.rollback)}, not yet sure enough to roll back`,
     };
-  if (over(domainP95, refP95, t)) {
+  // Measurably slower: the domain's P95 sits in a bucket at or above legacy's. Whether by the
+  // threshold, the interpolated point estimates cannot say (they are not evidence); where the
+  // buckets cannot show the threshold at all, say so, else judge by the point estimates.
+  if (d.low > 0 && d.low >= r.high) {
     const coarse = p95BucketWarning(
       ref.stats,
       t,
       sample.domain.buckets.map(([le]) => le),
     );
-    if (coarse) return { check: 'p95', verdict: 'inconclusive', figures, reason: `${text}: ${coarse}` };
-    if (d.low > r.high)
+    if (coarse)
+      return { check: 'p95', verdict: 'inconclusive', figures, reason: `${text}: slower, ${coarse}` };
+    if (over(domainP95, refP95, t))
       return {
         check: 'p95',
         verdict: 'inconclusive',
