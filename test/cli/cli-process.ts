@@ -41,7 +41,8 @@ export function rollout(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_0
       );
     }, timeoutMs);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the exit can come before the last of stderr has been read from the pipe.
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

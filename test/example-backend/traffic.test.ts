@@ -120,7 +120,7 @@ describe('traffic generator', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect({ code, out }).toMatchObject({ code: 0 });
     expect(out).toMatch(/traffic: done .*sent=\d+/);
     expect(camerasInDb(backend.dbPath).some((c) => c.tags.includes('synthetic'))).toBe(false);
