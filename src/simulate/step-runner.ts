@@ -127,7 +127,7 @@ export function runStep(
   for (let look = 1; ; look++) {
     const judged = judgeCheck(state, stream.next(), ctx);
     state = judged.state;
-    const rollback = judged.results.find((r) => r.verdict === 'rollback');
+    const rollback = judged.rollbacks[0];
     if (rollback)
       return {
         outcome: 'rollback',

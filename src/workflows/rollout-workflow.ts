@@ -57,6 +57,7 @@ const VERDICTS_PATCH = 'verdicts-v3';
 const MAX_BASELINE_EXTENSIONS = 9;
 import type { GroupSample, ImplStats, MetricsReading } from './observations';
 import {
+  checkResults,
   judgeCheck,
   judgeWindowEnd,
   p95BucketWarning,
@@ -1000,13 +1001,10 @@ class RolloutRun {
       if (this.v3) {
         if (ctx.percent === 0) continue;
         const judges = (this.cursor.judge ??= {});
-        const judged = judgeCheck(
-          judges[group] ?? startJudge(this.plan.defaults.thresholds),
-          sample,
-          this.judgeContext(group),
-        );
+        const jctx = this.judgeContext(group);
+        const judged = judgeCheck(judges[group] ?? startJudge(this.plan.defaults.thresholds), sample, jctx);
         judges[group] = judged.state;
-        results.push({ group, results: judged.results });
+        results.push({ group, results: checkResults(judged, jctx) });
       } else {
         const recent = [...(this.cursor.recent[group] ?? []), sample].slice(-this.lookbackTicks);
         this.cursor.recent[group] = recent;

@@ -57,7 +57,10 @@ export interface JudgeState {
 
 export interface CheckJudgement {
   state: JudgeState;
-  results: CheckResult[];
+  /** The checks whose evidence is clear enough to roll back now: the only ones that act. */
+  rollbacks: CheckResult[];
+  /** How close each rate's sequential test came to its threshold (1 = alarm). */
+  progress: Record<string, number>;
 }
 
 export function startJudge(t: Thresholds): JudgeState {
@@ -228,22 +231,25 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2));
     if (r) rollbacks.push(r);
   }
-  const results = judgeWindowEnd(next, ctx).map((r) => {
-    const rolled = rollbacks.find((x) => x.check === r.check);
-    const seq = progress[r.check];
+  return { state: next, rollbacks, progress };
+}
+
+/**
+ * What a check shows (`status.lastCheck`): the window so far as `judgeWindowEnd` sees it, with
+ * the rollbacks of this check in place of their checks' results. Only the workflow needs it; a
+ * simulation looks at `rollbacks` alone.
+ */
+export function checkResults(judgement: CheckJudgement, ctx: JudgeContext): CheckResult[] {
+  return judgeWindowEnd(judgement.state, ctx).map((r) => {
+    const rolled = judgement.rollbacks.find((x) => x.check === r.check);
+    const seq = judgement.progress[r.check];
     const figures = { ...r.figures, ...(seq === undefined ? {} : { [`${r.check}Sequential`]: seq }) };
     // A rollback keeps the window's figures beside its own evidence.
     return rolled ? { ...rolled, figures: { ...figures, ...rolled.figures } } : { ...r, figures };
   });
-  return { state: next, results };
 }
 
 // ------------------------------------------------------------------------------------ P95
-
-/** P95 reference: legacy of the same checks, else the baseline; `null` when there is none. */
-function p95Reference(sample: GroupSample, ctx: JudgeContext): { stats: ImplStats; label: string } | null {
-  return legacyReference(sample, ctx);
-}
 
 function over(domainMs: number, referenceMs: number, t: Thresholds): boolean {
   return (
@@ -261,7 +267,7 @@ function interval(stats: ImplStats, z: number) {
 function p95Rollback(sample: GroupSample, ctx: JudgeContext, z: number, label: string): CheckResult | null {
   const t = ctx.thresholds;
   if (sample.domain.requests < t.minSamples) return null;
-  const ref = p95Reference(sample, ctx);
+  const ref = legacyReference(sample, ctx);
   if (!ref) return null;
   const d = interval(sample.domain, z);
   const r = interval(ref.stats, z);
@@ -321,7 +327,7 @@ function judgeP95End(sample: GroupSample, ctx: JudgeContext): CheckResult {
   const t = ctx.thresholds;
   const n = sample.domain.requests;
   if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
-  const ref = p95Reference(sample, ctx);
+  const ref = legacyReference(sample, ctx);
   if (!ref) {
     const shortLegacy = ctx.percent < 100 && !ctx.baseline;
     return {

@@ -63,7 +63,7 @@ function feed(s: GroupSample, times: number, c = ctx()) {
   for (let i = 1; i <= times; i++) {
     const j = judgeCheck(state, s, c);
     state = j.state;
-    const rollback = j.results.find((r) => r.verdict === 'rollback');
+    const rollback = j.rollbacks[0];
     if (rollback) return { state, at: i, rollback };
   }
   return { state, at: null, rollback: undefined };
