@@ -9,7 +9,7 @@
  * and each spends its share over every look of the window, extensions included.
  */
 import type { CheckName, Thresholds } from '../plan/schema';
-import { addSamples, p95Ms, tooFew, type CheckResult } from './evaluate';
+import { addSamples, tooFew, type CheckResult } from './evaluate';
 import type { GroupSample, ImplStats } from './observations';
 import {
   startSequential,
@@ -18,7 +18,10 @@ import {
   type SequentialSettings,
   type SequentialState,
 } from './sequential';
-import { bucketOfRank, bucketQuantileInterval, normalQuantile, wilson } from './statistics';
+import { judgeP95End, p95Rollback } from './p95-judge';
+import { normalQuantile, wilson } from './statistics';
+
+export { p95BucketWarning } from './p95-judge';
 
 /** Shares of the false-rollback budget; they sum to 1. */
 export const BUDGET = { errorRate: 0.4, successRate: 0.4, p95: 0.1, servedShare: 0.1 } as const;
@@ -76,7 +79,6 @@ export function startJudge(t: Thresholds): JudgeState {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const short = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
-const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');
 const rate = (c: Counts) => (c.n > 0 ? c.bad / c.n : 0);
 
 /** α of one look, on the schedule of `threshold` in sequential.ts: α/(2K0) each, then α·K0/(2k²). */
@@ -214,13 +216,13 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   }
   const look = lookAlpha(t.falseRollback ?? 0.001, next.looks, ctx);
   if (ctx.checks.includes('p95')) {
-    // Two intervals per sum, the window and the recent checks: four ways to be wrong per look.
-    const z = normalQuantile(1 - (look * BUDGET.p95) / 4);
+    // One test per sum, the window and the recent checks: two ways to be wrong per look.
+    const threshold = Math.log(2 / (look * BUDGET.p95));
     for (const [label, s] of [
       ['window', next.window!],
       ['last checks', recentSum!],
     ] as const) {
-      const r = p95Rollback(s, ctx, z, label);
+      const r = p95Rollback(s, legacyReference(s, ctx), t, threshold, label);
       if (r) {
         rollbacks.push(r);
         break;
@@ -247,137 +249,6 @@ export function checkResults(judgement: CheckJudgement, ctx: JudgeContext): Chec
     // A rollback keeps the window's figures beside its own evidence.
     return rolled ? { ...rolled, figures: { ...figures, ...rolled.figures } } : { ...r, figures };
   });
-}
-
-// ------------------------------------------------------------------------------------ P95
-
-function over(domainMs: number, referenceMs: number, t: Thresholds): boolean {
-  return (
-    referenceMs > 0 &&
-    domainMs / referenceMs - 1 > t.p95Increase.rollback &&
-    domainMs - referenceMs > t.p95Increase.minDeltaMs
-  );
-}
-
-function interval(stats: ImplStats, z: number) {
-  const i = bucketQuantileInterval(0.95, stats.buckets, stats.requests, z)!;
-  return { low: i.low * 1000, high: i.high * 1000 };
-}
-
-function p95Rollback(sample: GroupSample, ctx: JudgeContext, z: number, label: string): CheckResult | null {
-  const t = ctx.thresholds;
-  if (sample.domain.requests < t.minSamples) return null;
-  const ref = legacyReference(sample, ctx);
-  if (!ref) return null;
-  const d = interval(sample.domain, z);
-  const r = interval(ref.stats, z);
-  if (!over(d.low, r.high, t)) return null;
-  const domainP95 = p95Ms(sample.domain);
-  const refP95 = p95Ms(ref.stats);
-  return {
-    check: 'p95',
-    verdict: 'rollback',
-    trigger: 'p95',
-    reason:
-      `domain P95 ≈ ${msText(domainP95 ?? NaN)} vs ${msText(refP95 ?? NaN)} for ${ref.label} (${label}): ` +
-      `even its low bound ${msText(d.low)} is over ${ref.label}'s high bound ${msText(r.high)} by more than +${pct(t.p95Increase.rollback)}`,
-    figures: {
-      p95DomainMs: domainP95,
-      p95ReferenceMs: refP95,
-      p95DomainLowMs: d.low,
-      p95ReferenceHighMs: r.high,
-    },
-  };
-}
-
-/**
- * When the buckets around the reference P95 are too wide to ever show an increase of the
- * threshold, a sentence that says so and which bounds to add; `null` when they are fine.
- */
-export function p95BucketWarning(
-  reference: ImplStats,
-  t: Thresholds,
-  domainBounds?: number[],
-): string | null {
-  const refP95 = p95Ms(reference);
-  if (refP95 === null || reference.requests <= 0) return null;
-  const holding = bucketOfRank(Math.ceil(0.95 * reference.requests), reference.buckets);
-  if (!Number.isFinite(holding.high))
-    return `P95 ≈ ${msText(refP95)} is above the last bucket bound: the buckets cannot show a P95 increase at all`;
-  const refHighMs = holding.high * 1000;
-  const bounds = (domainBounds ?? reference.buckets.map(([le]) => le)).map((b) => b * 1000);
-  const first = bounds.find((b) => over(b, refHighMs, t));
-  const detectable = first === undefined ? Infinity : first / refP95 - 1;
-  if (detectable <= 1.5 * t.p95Increase.rollback) return null;
-  const round = (s: number) => Number(s.toPrecision(2));
-  const suggest = [1 + t.p95Increase.rollback, 1 + 2 * t.p95Increase.rollback].map((f) =>
-    round((refHighMs * f) / 1000),
-  );
-  const where = `${msText(holding.low * 1000)}–${msText(refHighMs)}`;
-  return (
-    `P95 ≈ ${msText(refP95)} sits in the ${where} bucket: ` +
-    (first === undefined
-      ? `no bucket bound is high enough to show +${pct(t.p95Increase.rollback)}`
-      : `buckets cannot show +${pct(t.p95Increase.rollback)} here (a domain P95 must pass ${msText(first)}, +${pct(detectable)})`) +
-    `; add bounds such as ${suggest.join(', ')}`
-  );
-}
-
-function judgeP95End(sample: GroupSample, ctx: JudgeContext): CheckResult {
-  const t = ctx.thresholds;
-  const n = sample.domain.requests;
-  if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
-  const ref = legacyReference(sample, ctx);
-  if (!ref) {
-    const shortLegacy = ctx.percent < 100 && !ctx.baseline;
-    return {
-      check: 'p95',
-      verdict: 'inconclusive',
-      reason: `p95: no reference latency (legacy ${sample.legacy.requests} requests, no baseline)`,
-      figures: { p95DomainMs: p95Ms(sample.domain), p95ReferenceMs: null },
-      ...(shortLegacy ? { shortfall: `${sample.legacy.requests} of ${t.minSamples} legacy requests` } : {}),
-    };
-  }
-  const domainP95 = p95Ms(sample.domain)!;
-  const refP95 = p95Ms(ref.stats)!;
-  const d = interval(sample.domain, t.confidence);
-  const r = interval(ref.stats, t.confidence);
-  const increase = refP95 > 0 ? domainP95 / refP95 - 1 : 0;
-  const figures = {
-    p95DomainMs: domainP95,
-    p95ReferenceMs: refP95,
-    p95Increase: increase,
-    p95DomainLowMs: d.low,
-    p95ReferenceHighMs: r.high,
-  };
-  const text = `domain P95 ≈ ${msText(domainP95)} vs ${msText(refP95)} for ${ref.label} (${increase >= 0 ? '+' : ''}${pct(increase)}; bucket bounds ${msText(d.low)}–${msText(d.high)} vs ${msText(r.low)}–${msText(r.high)})`;
-  if (over(d.low, r.high, t))
-    return {
-      check: 'p95',
-      verdict: 'hold',
-      figures,
-      reason: `${text}: probably over +${pct(t.p95Increase.rollback)}, not yet sure enough to roll back`,
-    };
-  // Measurably slower: the domain's P95 sits in a bucket at or above legacy's. Whether by the
-  // threshold, the interpolated point estimates cannot say (they are not evidence); where the
-  // buckets cannot show the threshold at all, say so, else judge by the point estimates.
-  if (d.low > 0 && d.low >= r.high) {
-    const coarse = p95BucketWarning(
-      ref.stats,
-      t,
-      sample.domain.buckets.map(([le]) => le),
-    );
-    if (coarse)
-      return { check: 'p95', verdict: 'inconclusive', figures, reason: `${text}: slower, ${coarse}` };
-    if (over(domainP95, refP95, t))
-      return {
-        check: 'p95',
-        verdict: 'inconclusive',
-        figures,
-        reason: `${text}: slower, not clearly by +${pct(t.p95Increase.rollback)}`,
-      };
-  }
-  return { check: 'p95', verdict: 'pass', figures, reason: text };
 }
 
 // -------------------------------------------------------------------------- served share
@@ -550,7 +421,8 @@ export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext): CheckResul
   const out: CheckResult[] = [];
   for (const rule of rateRules(ctx.thresholds))
     if (ctx.checks.includes(rule.check)) out.push(judgeRateEnd(rule, state, ctx));
-  if (ctx.checks.includes('p95')) out.push(judgeP95End(w, ctx));
+  if (ctx.checks.includes('p95'))
+    out.push(judgeP95End(w, legacyReference(w, ctx), ctx.thresholds, ctx.percent < 100 && !ctx.baseline));
   if (ctx.checks.includes('servedShare')) out.push(judgeShareEnd(state, ctx));
   return out;
 }

@@ -1,0 +1,251 @@
+/**
+ * The P95 rules of a window (rules v3): a two-sample test on the requests above a latency, counted
+ * at bucket bounds only, so it claims no more than the buckets know. Pure; runs inside workflow code.
+ *
+ * Why not compare two quantile intervals: the domain's low bound over legacy's high bound adds both
+ * half-widths and both bucket widths, and at a +60% regression over a +50% bar that needed about
+ * ten times the requests that a test of the difference needs.
+ */
+import type { Thresholds } from '../plan/schema';
+import { p95Ms, tooFew, type CheckResult } from './evaluate';
+import type { GroupSample, ImplStats } from './observations';
+import { bucketOfRank, bucketQuantileInterval } from './statistics';
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');
+
+/** The reference the domain is compared with, and how it reads in reasons. */
+export interface P95Reference {
+  stats: ImplStats;
+  label: string;
+}
+
+/** Over the rollback bar: by the ratio and by the absolute floor `minDeltaMs`. */
+export function overBar(domainMs: number, referenceMs: number, t: Thresholds): boolean {
+  return (
+    referenceMs > 0 &&
+    domainMs / referenceMs - 1 > t.p95Increase.rollback &&
+    domainMs - referenceMs > t.p95Increase.minDeltaMs
+  );
+}
+
+/** The highest latency (s) a domain P95 may reach without a rollback, at a reference P95 of `x` s. */
+const allowed = (x: number, t: Thresholds) =>
+  Math.max(x * (1 + t.p95Increase.rollback), x + t.p95Increase.minDeltaMs / 1000);
+/** Inverse of `allowed`: the reference latency at which `y` is just allowed. */
+const allowedInverse = (y: number, t: Thresholds) =>
+  Math.min(y / (1 + t.p95Increase.rollback), y - t.p95Increase.minDeltaMs / 1000);
+
+/** Observations above `x` seconds, interpolated inside a bucket (only to choose where to test). */
+function aboveInterpolated(stats: ImplStats, x: number): number {
+  if (x <= 0) return stats.requests;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const [bound, count] of stats.buckets) {
+    if (x <= bound) {
+      const below = prevCount + ((count - prevCount) * (x - prevBound)) / (bound - prevBound);
+      return stats.requests - below;
+    }
+    prevBound = bound;
+    prevCount = count;
+  }
+  return stats.requests - prevCount;
+}
+
+/** Observations above a bucket bound: exact. */
+const aboveBound = (stats: ImplStats, bound: number) =>
+  stats.requests - (stats.buckets.find(([le]) => le === bound)?.[1] ?? 0);
+
+/** The evidence of one P95 test. */
+export interface P95Test {
+  /** Bound (s) of the domain's histogram the domain requests are counted above. */
+  domainBound: number;
+  /** Bound (s) of the reference's histogram, with `allowed(referenceBound) ≤ domainBound`. */
+  referenceBound: number | null;
+  domainAbove: number;
+  referenceAbove: number;
+  /**
+   * Log of the Chernoff bound on the chance of this many domain requests among all those counted
+   * above if the domain's P95 were within the bar; 0 when the domain is not the slower side.
+   */
+  evidence: number;
+}
+
+/** Binary relative entropy KL(q‖p) in nats. */
+function kl(q: number, p: number): number {
+  const term = (a: number, b: number) => (a <= 0 ? 0 : a * Math.log(a / b));
+  return term(q, p) + term(1 - q, 1 - p);
+}
+
+/**
+ * Tests "the domain's P95 is within the bar" against the reference's requests.
+ *
+ * Where: the latency `c` above which 5% of the pooled requests lie, the domain's as measured and the
+ * reference's moved up to what the bar allows. Counted at bounds only: domain requests above the
+ * first domain bound `b ≥ c`, reference requests above the last reference bound `r` with
+ * `allowed(r) ≤ b`. If the domain's P95 is within the bar, a domain request exceeds `b` no more
+ * often than a reference request exceeds `r` (near the P95 the exceedance curves keep the order of
+ * the quantiles). Then, of the `m` requests counted above, the domain's are at most
+ * Binomial(m, n_d/(n_d+n_r)) (a hypergeometric, bounded alike), and the chance of `k` or more is at
+ * most exp(−m·KL(k/m ‖ n_d/(n_d+n_r))) (Chernoff–Hoeffding), at any number of requests, with no
+ * normal approximation to fail at a handful of slow requests. `evidence` is that exponent.
+ */
+export function p95Test(domain: ImplStats, reference: ImplStats, t: Thresholds): P95Test | null {
+  const nd = domain.requests;
+  const nr = reference.requests;
+  const bounds = domain.buckets.map(([le]) => le);
+  if (nd <= 0 || nr <= 0 || bounds.length === 0) return null;
+  const target = 0.05 * (nd + nr);
+  const pooledAbove = (c: number) =>
+    aboveInterpolated(domain, c) + aboveInterpolated(reference, allowedInverse(c, t));
+  let lo = 0;
+  let hi = bounds[bounds.length - 1];
+  if (pooledAbove(hi) > target) return null; // the pooled P95 is past the last bound
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (pooledAbove(mid) > target) lo = mid;
+    else hi = mid;
+  }
+  const domainBound = bounds.find((b) => b >= hi)!;
+  const fitting = reference.buckets.filter(([le]) => allowed(le, t) <= domainBound + 1e-12);
+  const referenceBound = fitting.length ? fitting[fitting.length - 1][0] : null;
+  const domainAbove = aboveBound(domain, domainBound);
+  const referenceAbove = referenceBound === null ? nr : aboveBound(reference, referenceBound);
+  const m = domainAbove + referenceAbove;
+  const share = nd / (nd + nr);
+  const evidence = m > 0 && domainAbove / m > share ? m * kl(domainAbove / m, share) : 0;
+  return { domainBound, referenceBound, domainAbove, referenceAbove, evidence };
+}
+
+function testText(test: P95Test, ref: P95Reference, nd: number): string {
+  const r = test.referenceBound === null ? '0' : msText(test.referenceBound * 1000);
+  return (
+    `${pct(test.domainAbove / nd)} of domain requests over ${msText(test.domainBound * 1000)} ` +
+    `vs ${pct(test.referenceAbove / ref.stats.requests)} of ${ref.label} over ${r}`
+  );
+}
+
+/** A rollback when the evidence of `sample` clears `threshold` (the log of 1/α of this look). */
+export function p95Rollback(
+  sample: GroupSample,
+  ref: P95Reference | null,
+  t: Thresholds,
+  threshold: number,
+  label: string,
+): CheckResult | null {
+  if (sample.domain.requests < t.minSamples || !ref) return null;
+  const test = p95Test(sample.domain, ref.stats, t);
+  if (!test || test.evidence < threshold) return null;
+  const domainP95 = p95Ms(sample.domain);
+  const refP95 = p95Ms(ref.stats);
+  return {
+    check: 'p95',
+    verdict: 'rollback',
+    trigger: 'p95',
+    reason:
+      `domain P95 ≈ ${msText(domainP95 ?? NaN)} vs ${msText(refP95 ?? NaN)} for ${ref.label} (${label}): ` +
+      `${testText(test, ref, sample.domain.requests)}, over +${pct(t.p95Increase.rollback)} by a two-sample test ` +
+      `(evidence ${test.evidence.toFixed(1)} ≥ ${threshold.toFixed(1)})`,
+    figures: {
+      p95DomainMs: domainP95,
+      p95ReferenceMs: refP95,
+      p95Evidence: test.evidence,
+      p95DomainBoundMs: test.domainBound * 1000,
+    },
+  };
+}
+
+/**
+ * When the buckets around the reference P95 are too wide to ever show an increase of the
+ * threshold, a sentence that says so and which bounds to add; `null` when they are fine.
+ */
+export function p95BucketWarning(
+  reference: ImplStats,
+  t: Thresholds,
+  domainBounds?: number[],
+): string | null {
+  const refP95 = p95Ms(reference);
+  if (refP95 === null || reference.requests <= 0) return null;
+  const holding = bucketOfRank(Math.ceil(0.95 * reference.requests), reference.buckets);
+  if (!Number.isFinite(holding.high))
+    return `P95 ≈ ${msText(refP95)} is above the last bucket bound: the buckets cannot show a P95 increase at all`;
+  const refHighMs = holding.high * 1000;
+  const bounds = (domainBounds ?? reference.buckets.map(([le]) => le)).map((b) => b * 1000);
+  const first = bounds.find((b) => overBar(b, refHighMs, t));
+  const detectable = first === undefined ? Infinity : first / refP95 - 1;
+  if (detectable <= 1.5 * t.p95Increase.rollback) return null;
+  const round = (s: number) => Number(s.toPrecision(2));
+  const suggest = [1 + t.p95Increase.rollback, 1 + 2 * t.p95Increase.rollback].map((f) =>
+    round((refHighMs * f) / 1000),
+  );
+  const where = `${msText(holding.low * 1000)}–${msText(refHighMs)}`;
+  return (
+    `P95 ≈ ${msText(refP95)} sits in the ${where} bucket: ` +
+    (first === undefined
+      ? `no bucket bound is high enough to show +${pct(t.p95Increase.rollback)}`
+      : `buckets cannot show +${pct(t.p95Increase.rollback)} here (a domain P95 must pass ${msText(first)}, +${pct(detectable)})`) +
+    `; add bounds such as ${suggest.join(', ')}`
+  );
+}
+
+/** The window's P95 verdict: pass, hold (probably over the bar) or inconclusive. */
+export function judgeP95End(
+  sample: GroupSample,
+  ref: P95Reference | null,
+  t: Thresholds,
+  legacyShort: boolean,
+): CheckResult {
+  const n = sample.domain.requests;
+  if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
+  if (!ref)
+    return {
+      check: 'p95',
+      verdict: 'inconclusive',
+      reason: `p95: no reference latency (legacy ${sample.legacy.requests} requests, no baseline)`,
+      figures: { p95DomainMs: p95Ms(sample.domain), p95ReferenceMs: null },
+      ...(legacyShort ? { shortfall: `${sample.legacy.requests} of ${t.minSamples} legacy requests` } : {}),
+    };
+  const domainP95 = p95Ms(sample.domain)!;
+  const refP95 = p95Ms(ref.stats)!;
+  const d = bucketQuantileInterval(0.95, sample.domain.buckets, n, t.confidence)!;
+  const r = bucketQuantileInterval(0.95, ref.stats.buckets, ref.stats.requests, t.confidence)!;
+  const increase = refP95 > 0 ? domainP95 / refP95 - 1 : 0;
+  const test = p95Test(sample.domain, ref.stats, t);
+  const figures = {
+    p95DomainMs: domainP95,
+    p95ReferenceMs: refP95,
+    p95Increase: increase,
+    p95DomainLowMs: d.low * 1000,
+    p95ReferenceHighMs: r.high * 1000,
+    ...(test ? { p95Evidence: test.evidence } : {}),
+  };
+  const text = `domain P95 ≈ ${msText(domainP95)} vs ${msText(refP95)} for ${ref.label} (${increase >= 0 ? '+' : ''}${pct(increase)}; bucket bounds ${msText(d.low * 1000)}–${msText(d.high * 1000)} vs ${msText(r.low * 1000)}–${msText(r.high * 1000)})`;
+  // At `confidence` (1.96: evidence z²/2 ≈ 1.9) the same test that rolls back at a far stricter level.
+  if (test && test.evidence >= (t.confidence * t.confidence) / 2)
+    return {
+      check: 'p95',
+      verdict: 'hold',
+      figures,
+      reason: `${text}: ${testText(test, ref, n)}, probably over +${pct(t.p95Increase.rollback)}, not yet sure enough to roll back`,
+    };
+  // Measurably slower: the domain's P95 sits in a bucket at or above legacy's. Whether by the
+  // threshold, the interpolated point estimates cannot say (they are not evidence); where the
+  // buckets cannot show the threshold at all, say so, else judge by the point estimates.
+  if (d.low > 0 && d.low >= r.high) {
+    const coarse = p95BucketWarning(
+      ref.stats,
+      t,
+      sample.domain.buckets.map(([le]) => le),
+    );
+    if (coarse)
+      return { check: 'p95', verdict: 'inconclusive', figures, reason: `${text}: slower, ${coarse}` };
+    if (overBar(domainP95, refP95, t))
+      return {
+        check: 'p95',
+        verdict: 'inconclusive',
+        figures,
+        reason: `${text}: slower, not clearly by +${pct(t.p95Increase.rollback)}`,
+      };
+  }
+  return { check: 'p95', verdict: 'pass', figures, reason: text };
+}

@@ -1,0 +1,134 @@
+import { planSchema } from '../../src/plan/schema';
+import { createRandom, multinomial, type Random } from '../../src/simulate/random';
+import { BACKEND_BUCKETS, bucketProbabilities, FINE_BUCKETS } from '../../src/simulate/traffic-model';
+import type { ImplStats } from '../../src/workflows/observations';
+import { p95Test } from '../../src/workflows/p95-judge';
+import { seedPlan } from '../helpers/workflow-harness';
+
+const t = planSchema.parse(seedPlan()).defaults.thresholds;
+const LATENCY = { medianMs: 40, sigma: 0.5 };
+
+/** `n` lognormal requests (legacy's latency ×`factor`) counted on `bounds`. */
+function draw(rng: Random, n: number, factor: number, bounds: readonly number[]): ImplStats {
+  const counts = multinomial(rng, n, bucketProbabilities(LATENCY, factor, bounds));
+  let cum = 0;
+  return {
+    requests: n,
+    errors: 0,
+    successes: n,
+    buckets: bounds.map((le, i): [number, number] => [le, (cum += counts[i])]),
+  };
+}
+
+/** Share of `runs` draws whose evidence reaches `threshold`. */
+function alarmRate(
+  seed: string,
+  runs: number,
+  nDomain: number,
+  nReference: number,
+  factor: number,
+  bounds: readonly number[],
+  threshold: number,
+): number {
+  const rng = createRandom(seed);
+  let alarms = 0;
+  for (let i = 0; i < runs; i++) {
+    const test = p95Test(draw(rng, nDomain, factor, bounds), draw(rng, nReference, 1, bounds), t);
+    if (test && test.evidence >= threshold) alarms++;
+  }
+  return alarms / runs;
+}
+
+describe('P95 two-sample test', () => {
+  test.each([
+    // [case, domain requests, reference requests, domain latency factor, bounds, evidence at least, at most]
+    ['the same latency', 20_000, 20_000, 1, FINE_BUCKETS, 0, 0.5],
+    ['+40%, under the bar', 20_000, 20_000, 1.4, FINE_BUCKETS, 0, 0.5],
+    ['+60% with fine buckets', 60_000, 60_000, 1.6, FINE_BUCKETS, 20, Infinity],
+    [
+      '+60% with fine buckets, fewer requests: some evidence, not proof',
+      20_000,
+      20_000,
+      1.6,
+      FINE_BUCKETS,
+      2,
+      17,
+    ],
+    [
+      '+60% with the backend buckets (nothing shows between 100 and 250 ms)',
+      20_000,
+      20_000,
+      1.6,
+      BACKEND_BUCKETS,
+      0,
+      0.5,
+    ],
+    ['+250% with the backend buckets', 5_000, 5_000, 3.5, BACKEND_BUCKETS, 10, Infinity],
+  ])('%s', (_name, nd, nr, factor, bounds, least, most) => {
+    const test = p95Test(
+      draw(createRandom(`p95-${factor}`), nd, factor, bounds),
+      draw(createRandom('ref'), nr, 1, bounds),
+      t,
+    )!;
+    expect(test.evidence).toBeGreaterThanOrEqual(least);
+    expect(test.evidence).toBeLessThanOrEqual(most);
+  });
+
+  test('counts at bucket bounds only, with the reference bound allowed no higher than the domain bound', () => {
+    const test = p95Test(
+      draw(createRandom('a'), 5000, 1.6, FINE_BUCKETS),
+      draw(createRandom('b'), 5000, 1, FINE_BUCKETS),
+      t,
+    )!;
+    expect(FINE_BUCKETS).toContain(test.domainBound);
+    expect(FINE_BUCKETS).toContain(test.referenceBound);
+    expect(test.referenceBound! * 1.5).toBeLessThanOrEqual(test.domainBound + 1e-12);
+  });
+
+  test('no reference bound fits under the domain bound: every reference request counts above, no evidence', () => {
+    const stats = (buckets: Array<[number, number]>): ImplStats => ({
+      requests: 100,
+      errors: 0,
+      successes: 100,
+      buckets,
+    });
+    // Legacy all under 100 ms (its next bound 1 s); the domain has a bound at 145 ms, under 1.5 × 100 ms.
+    const test = p95Test(
+      stats([
+        [0.01, 100],
+        [0.1, 100],
+        [0.145, 100],
+        [1, 100],
+      ]),
+      stats([
+        [0.1, 100],
+        [1, 100],
+      ]),
+      t,
+    );
+    expect(test).toMatchObject({ domainBound: 0.145, referenceBound: null, referenceAbove: 100, evidence: 0 });
+  });
+
+  test('no requests on either side: no test', () => {
+    const none: ImplStats = { requests: 0, errors: 0, successes: 0, buckets: [[0.1, 0]] };
+    expect(p95Test(none, draw(createRandom('c'), 100, 1, FINE_BUCKETS), t)).toBeNull();
+  });
+
+  // The promise: at a domain P95 exactly on the bar (+50%), evidence ≥ ln(1/α) comes no more often
+  // than α, at a handful of requests (where a normal approximation would fail) as at many.
+  test.each([
+    // [domain requests, reference requests, α]
+    [50, 450, 0.05],
+    [200, 200, 0.05],
+    [5_000, 45_000, 0.05],
+    [50, 450, 0.005],
+    [2_000, 2_000, 0.005],
+  ])('on the bar, %p vs %p requests: alarms at most α = %p', (nd, nr, alpha) => {
+    const rate = alarmRate(`bar-${nd}-${alpha}`, 2000, nd, nr, 1.5, FINE_BUCKETS, Math.log(1 / alpha));
+    expect(rate).toBeLessThanOrEqual(alpha);
+  });
+
+  test('over the bar the same threshold alarms: +80% at 5,000 vs 5,000 requests, α = 0.005', () => {
+    expect(alarmRate('over', 300, 5000, 5000, 1.8, FINE_BUCKETS, Math.log(1 / 0.005))).toBeGreaterThan(0.99);
+  });
+});
