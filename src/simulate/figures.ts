@@ -2,6 +2,8 @@
  * The arithmetic of a simulation table: medians, exact binomial bounds on a rate seen in a few
  * thousand runs, and Wald's SPRT expected sample size to measure the sequential test against.
  */
+import { normalQuantile } from '../workflows/statistics';
+import { normalCdf } from './random';
 
 /** The `q` quantile (0..1) of ascending `sorted`, by the nearest rank; `null` when empty. */
 export function quantile(sorted: readonly number[], q: number): number | null {
@@ -84,4 +86,22 @@ export function sprtExpectedSamples(s: Sprt, p: number): number {
   const h = (lo + hi) / 2;
   const L = (Math.exp(h * a) - 1) / (Math.exp(h * a) - Math.exp(h * b));
   return (L * b + (1 - L) * a) / drift;
+}
+
+/**
+ * Domain requests that an ideal test needs to show a P95 `increase` over a `bar` (both as
+ * fractions, 0.6 over 0.5) with error chances α and β, at one look, for lognormal latencies of
+ * log-spread `sigma`, legacy's P95 known exactly and the latencies counted without buckets: the
+ * share of domain requests above legacy's P95 × (1 + bar) is 5% on the bar and
+ * 1 − Φ(z₀.₉₅ − ln((1+increase)/(1+bar))/σ) at the increase; the one-sample normal test of that
+ * share then needs ((z_α·√(p₀q₀) + z_β·√(p₁q₁)) / (p₁ − p₀))². No rule that looks more than once,
+ * learns legacy from a sample, and sees only buckets can need fewer: where a window holds fewer
+ * domain requests than this, no rule can roll back 1 − β of such steps at that α.
+ */
+export function p95IdealSamples(sigma: number, increase: number, bar: number, alpha: number, beta: number): number {
+  const p0 = 0.05;
+  const p1 = 1 - normalCdf(normalQuantile(0.95) - Math.log((1 + increase) / (1 + bar)) / sigma);
+  const za = normalQuantile(1 - alpha);
+  const zb = normalQuantile(1 - beta);
+  return ((za * Math.sqrt(p0 * (1 - p0)) + zb * Math.sqrt(p1 * (1 - p1))) / (p1 - p0)) ** 2;
 }

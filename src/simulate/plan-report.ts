@@ -5,9 +5,9 @@
  */
 import { formatDuration } from '../plan/duration';
 import type { Plan } from '../plan/schema';
-import { p95BucketWarning } from '../workflows/window-judge';
+import { BUDGET, p95BucketWarning } from '../workflows/window-judge';
 import { summarize, type CellSummary } from './experiment';
-import { median } from './figures';
+import { median, p95IdealSamples } from './figures';
 import { createRandom } from './random';
 import { runCells, type PoolOptions } from './pool';
 import {
@@ -71,6 +71,12 @@ export function canariesOf(
   };
 }
 
+/** Whether the phase named `phase` checks the P95 (every phase does unless it lists its checks). */
+function checksP95(plan: Plan, phase: string): boolean {
+  const checks = plan.phases.find((p) => p.name === phase)?.checks;
+  return !checks || checks.includes('p95');
+}
+
 /** Warnings that need no simulation: buckets that cannot show the P95 bar, windows short of samples. */
 export function planWarnings(plan: Plan, o: SimulationOptions, steps: PlanStep[]): string[] {
   const warnings: string[] = [];
@@ -94,10 +100,22 @@ export function planWarnings(plan: Plan, o: SimulationOptions, steps: PlanStep[]
   const coarse = p95BucketWarning(legacy, t, [...buckets]);
   if (coarse) warnings.push(`p95: ${coarse}`);
   const extensions = plan.defaults.maxExtensions;
+  // What the P95 rule could ever show: +60% over the bar's +50% needs this many domain requests.
+  const alpha = (t.falseRollback ?? 0.001) * BUDGET.p95;
+  const p95Needs = p95IdealSamples(
+    DEFAULT_LATENCY.sigma,
+    t.p95Increase.rollback + 0.1,
+    t.p95Increase.rollback,
+    alpha,
+    0.01,
+  );
+  const p95Short: string[] = [];
   for (const s of steps) {
     const where = `${s.phase} ${s.label}`;
     if (s.percent > 0 && !s.continuous) {
       const perWindow = (o.rps * (s.percent / 100) * s.windowMs) / 1000;
+      if (checksP95(plan, s.phase) && !coarse && perWindow < p95Needs)
+        p95Short.push(`${where} (≈ ${perWindow.toFixed(0)})`);
       if (perWindow < t.minSamples) {
         const total = perWindow * (1 + extensions);
         warnings.push(
@@ -116,6 +134,12 @@ export function planWarnings(plan: Plan, o: SimulationOptions, steps: PlanStep[]
         );
     }
   }
+  if (p95Short.length)
+    warnings.push(
+      `p95: a P95 of +${Math.round((t.p95Increase.rollback + 0.1) * 100)}% (just over the bar) needs ≈ ${Math.round(p95Needs)} domain requests in a window ` +
+        `to be rolled back reliably (99%, σ ${DEFAULT_LATENCY.sigma} of log latency assumed); fewer at ${o.rps} requests/s in ${p95Short.join(', ')}: ` +
+        `such a regression may only hold there, and a larger one is needed to roll back`,
+    );
   return warnings;
 }
 

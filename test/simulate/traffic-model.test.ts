@@ -1,5 +1,5 @@
 import { binomial, createRandom, logGamma, multinomial, normalCdf, poisson } from '../../src/simulate/random';
-import { sprtExpectedSamples, upperBound } from '../../src/simulate/figures';
+import { p95IdealSamples, sprtExpectedSamples, upperBound } from '../../src/simulate/figures';
 import {
   BACKEND_BUCKETS,
   DEFAULT_LATENCY,
@@ -108,6 +108,15 @@ describe('figures', () => {
     [0, 300, 0.00994],
     [5, 100, 0.10225],
   ])('upper bound of %p in %p runs ≈ %p', (k, n, bound) => expect(upperBound(k, n)).toBeCloseTo(bound, 3));
+
+  it.each([
+    // [true increase, domain requests an ideal one-look test needs at α 1e-4, β 0.01, σ 0.5, bar +50%]
+    [0.6, 8749],
+    [0.8, 903],
+    [1.5, 72],
+  ])('an ideal P95 test of +%p over +50%% needs ≈ %p domain requests', (increase, n) =>
+    expect(Math.round(p95IdealSamples(0.5, increase, 0.5, 1e-4, 0.01))).toBe(n),
+  );
 });
 
 describe('traffic model', () => {
