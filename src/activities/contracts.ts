@@ -1,4 +1,5 @@
 import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
+import type { ObservationInput, ObservationResult } from '../contracts/observation';
 import type { ConsistencyReport, MetricsReading, StageReport, TrafficState } from '../workflows/observations';
 
 /** Inputs and outputs of every activity; the workflow imports only these types. */
@@ -56,6 +57,7 @@ export interface RolloutActivities {
   rollbackTraffic(input: RollbackTrafficInput): Promise<RollbackTrafficResult>;
   verifyStage(input: VerifyStageInput): Promise<StageReport>;
   sampleMetrics(input: SampleMetricsInput): Promise<MetricsReading>;
+  observeWindow(input: ObservationInput): Promise<ObservationResult>;
   checkConsistency(input: CheckConsistencyInput): Promise<ConsistencyReport>;
   notify(input: NotifyInput): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { consistencyActivities } from './consistency';
 import { resolveDeps, type ActivityDeps } from './deps';
 import { metricsActivities } from './metrics';
 import { notifyActivities } from './notify';
+import { observeActivities } from './observe';
 import { trafficActivities } from './traffic';
 import { verificationActivities } from './verification';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     ...trafficActivities(resolved),
     ...verificationActivities(resolved),
     ...metricsActivities(resolved),
+    ...observeActivities(resolved),
     ...consistencyActivities(resolved),
     ...notifyActivities(resolved),
   };

@@ -5,39 +5,43 @@ import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
 
+/**
+ * Samples every group. A failing metrics source is not a failing canary: errors are returned
+ * in `error` (with whatever groups did succeed), never thrown, so the workflow counts them
+ * apart and judges them inconclusive instead of retrying blindly. A group whose sample is
+ * garbage (a `MetricsGarbageError`) has no entry in `samples`, so nothing judges it.
+ */
+export async function readMetrics(deps: ResolvedDeps, input: SampleMetricsInput): Promise<MetricsReading> {
+  const samples: Record<string, GroupSample> = {};
+  const errors: string[] = [];
+  let provider;
+  try {
+    provider = deps.metricsFor(input.metrics);
+  } catch (err) {
+    return { samples, error: messageOf(err) };
+  }
+  const from = new Date(input.from);
+  const to = new Date(input.to);
+  for (const { group, endpoints } of input.groups) {
+    try {
+      samples[group] = await provider.sample({
+        key: input.key,
+        group,
+        endpoints: endpoints.map(parseEndpoint),
+        from,
+        to,
+      });
+    } catch (err) {
+      errors.push(`${group}: ${messageOf(err)}`);
+    }
+  }
+  return errors.length ? { samples, error: errors.join('; ') } : { samples };
+}
+
 export function metricsActivities(deps: ResolvedDeps) {
   return keptAlive({
-    /**
-     * Samples every group. A failing metrics source is not a failing canary: errors are returned
-     * in `error` (with whatever groups did succeed), never thrown, so the workflow counts them
-     * apart and judges them inconclusive instead of retrying blindly. A group whose sample is
-     * garbage (a `MetricsGarbageError`) has no entry in `samples`, so nothing judges it.
-     */
     async sampleMetrics(input: SampleMetricsInput): Promise<MetricsReading> {
-      const samples: Record<string, GroupSample> = {};
-      const errors: string[] = [];
-      let provider;
-      try {
-        provider = deps.metricsFor(input.metrics);
-      } catch (err) {
-        return { samples, error: messageOf(err) };
-      }
-      const from = new Date(input.from);
-      const to = new Date(input.to);
-      for (const { group, endpoints } of input.groups) {
-        try {
-          samples[group] = await provider.sample({
-            key: input.key,
-            group,
-            endpoints: endpoints.map(parseEndpoint),
-            from,
-            to,
-          });
-        } catch (err) {
-          errors.push(`${group}: ${messageOf(err)}`);
-        }
-      }
-      return errors.length ? { samples, error: errors.join('; ') } : { samples };
+      return readMetrics(deps, input);
     },
   });
 }

@@ -1,5 +1,6 @@
 import type { RolloutActivities } from '../../src/activities/contracts';
-import type { GroupSample, ImplStats, StageReport } from '../../src/workflows/observations';
+import { runObservation } from '../../src/activities/observation-loop';
+import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/workflows/observations';
 
 /** A misbehaviour switched on once a group reaches a percent. */
 export interface Fault {
@@ -119,17 +120,31 @@ export class FakeTarget {
         if (checks.includes('dataConsistency')) report.consistency = this.consistency(g);
         return report;
       },
-      sampleMetrics: async ({ groups }) => {
-        this.sampleCalls += 1;
-        if (groups.some((g) => this.active(g.group, 'metricsDown')))
-          return { samples: {}, error: 'connect ECONNREFUSED 127.0.0.1:9090' };
-        return { samples: Object.fromEntries(groups.map((g) => [g.group, this.sample(g.group)])) };
+      sampleMetrics: async ({ groups }) => this.read(groups),
+      // The observation on a virtual clock, from where the last one left off: it returns at once,
+      // with the time it observed in its state.
+      observeWindow: async (input) => {
+        let now = input.state.lastCheckAtMs ?? Date.now();
+        return runObservation(input, {
+          now: () => now,
+          sleep: async (ms) => ((now += ms), true),
+          sample: async (groups) => this.read(groups),
+          consistency: async () => this.consistency('write'),
+          heartbeat: () => undefined,
+        });
       },
       checkConsistency: async () => this.consistency('write'),
       notify: async ({ event, idempotencyKey }) => {
         this.notifications.push({ kind: event.kind, key: idempotencyKey });
       },
     };
+  }
+
+  private read(groups: Array<{ group: string }>): MetricsReading {
+    this.sampleCalls += 1;
+    if (groups.some((g) => this.active(g.group, 'metricsDown')))
+      return { samples: {}, error: 'connect ECONNREFUSED 127.0.0.1:9090' };
+    return { samples: Object.fromEntries(groups.map((g) => [g.group, this.sample(g.group)])) };
   }
 
   private consistency(group: string) {

@@ -1,0 +1,166 @@
+/**
+ * The loop of the observing activity (issue 9), apart from Temporal: a clock, a sampler, a
+ * consistency check and a heartbeat are injected, so its tests run a 30-minute window in
+ * milliseconds and the activity around it only wires Temporal's context in.
+ *
+ * Every check is judged by the workflow's own pure code (`judgeCheck`); only a rollback returns
+ * at once. Window time counts only time that was watched: a check that read no metrics, and any
+ * gap longer than an interval and a half (the worker was down), is blind time, not window time;
+ * the traffic of such a gap is still judged by the next sample, which starts where the last ended.
+ */
+import type {
+  ObservationEnd,
+  ObservationInput,
+  ObservationResult,
+  ObservationState,
+} from '../contracts/observation';
+import { formatDuration } from '../plan/duration';
+import type { CheckResult } from '../workflows/evaluate';
+import { addSamples, evaluateConsistency } from '../workflows/evaluate';
+import type { ConsistencyReport, MetricsReading } from '../workflows/observations';
+import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
+
+/** What the loop needs from the world. */
+export interface ObservationDeps {
+  /** Epoch ms. */
+  now(): number;
+  /** Waits `ms`; resolves `false` when the observation is asked to stop first. */
+  sleep(ms: number): Promise<boolean>;
+  sample(
+    groups: Array<{ group: string; endpoints: string[] }>,
+    from: string,
+    to: string,
+  ): Promise<MetricsReading>;
+  consistency(): Promise<ConsistencyReport>;
+  heartbeat(state: ObservationState): void;
+}
+
+/** A gap up to this many intervals between checks is watched time; beyond it, blind. */
+const WATCHED_GAP = 1.5;
+/** Evidence rows kept (about 8 hours of 10-second checks). */
+const EVIDENCE_ROWS = 3000;
+
+export async function runObservation(
+  input: ObservationInput,
+  deps: ObservationDeps,
+): Promise<ObservationResult> {
+  const state: ObservationState = structuredClone(input.state);
+  const warnings: string[] = [];
+  const started = deps.now();
+  const interval = input.checkIntervalMs;
+  state.lastCheckAtMs ??= started;
+  const done = (end: ObservationEnd): ObservationResult => ({ end, state, warnings });
+  for (;;) {
+    if (state.windowRemainingMs !== null && state.windowRemainingMs <= 0) return done({ kind: 'window-end' });
+    const now = deps.now();
+    const sliceLeft = started + input.sliceMs - now;
+    if (sliceLeft <= 0) return done({ kind: 'slice' });
+    state.nextCheckAt ??= now + interval;
+    const wait = Math.min(state.nextCheckAt - now, sliceLeft);
+    if (wait > 0 && !(await deps.sleep(wait))) return done({ kind: 'stopped' });
+    if (deps.now() < state.nextCheckAt) continue;
+    const end = await check(input, state, deps, warnings);
+    deps.heartbeat(state);
+    if (end) return done(end);
+  }
+}
+
+/** One check of every group; an end when it says rollback or the metrics source is given up on. */
+async function check(
+  input: ObservationInput,
+  state: ObservationState,
+  deps: ObservationDeps,
+  warnings: string[],
+): Promise<ObservationEnd | null> {
+  const interval = input.checkIntervalMs;
+  const toMs = deps.now();
+  const to = new Date(toMs).toISOString();
+  const from = state.lastSampleAt ?? new Date(toMs - interval).toISOString();
+  const reading = await deps
+    .sample(
+      input.groups.map(({ group, endpoints }) => ({ group, endpoints })),
+      from,
+      to,
+    )
+    .catch((err: unknown): MetricsReading => ({
+      samples: {},
+      error: err instanceof Error ? err.message : String(err),
+    }));
+  state.checks += 1;
+  state.nextCheckAt = toMs + interval;
+  const gap = toMs - (state.lastCheckAtMs ?? toMs - interval);
+  state.lastCheckAtMs = toMs;
+
+  let shown: { group: string; results: CheckResult[] } | null = null;
+  let rollback: { group: string; results: CheckResult[] } | null = null;
+  let read = false;
+  for (const g of input.groups) {
+    const sample = reading.samples[g.group];
+    if (!sample) continue;
+    read = true;
+    // A sample that began before the last change of percent mixes two shares: judge neither.
+    if (sample.warmup || Date.parse(from) < g.appliedAtMs) continue;
+    const judge = state.judges[g.group] ?? startJudge(g.context.thresholds);
+    if (g.context.percent === 0) {
+      state.judges[g.group] = { ...judge, window: addSamples(judge.window ?? undefined, sample) };
+      continue;
+    }
+    const judged = judgeCheck(judge, sample, g.context);
+    state.judges[g.group] = judged.state;
+    state.evidence.push([
+      toMs,
+      g.group,
+      sample.domain.requests,
+      sample.domain.errors,
+      sample.legacy.requests,
+      sample.legacy.errors,
+    ]);
+    const results = checkResults(judged, g.context);
+    if (g.consistency) results.push(evaluateConsistency(await deps.consistency()));
+    const entry = { group: g.group, results };
+    if (!rollback && results.some((r) => r.verdict === 'rollback')) rollback = entry;
+    if (g.group === input.primary || !shown) shown = entry;
+  }
+  if (state.evidence.length > EVIDENCE_ROWS) state.evidence.splice(0, state.evidence.length - EVIDENCE_ROWS);
+  // Only a sample that ends now moves the next one on: after a failed read the traffic is judged later.
+  if (read) state.lastSampleAt = to;
+
+  if (reading.error) {
+    state.metricErrors += 1;
+    warnings.push(`metrics source error ${state.metricErrors}: ${reading.error}`);
+  } else state.metricErrors = 0;
+
+  if (state.windowRemainingMs !== null) {
+    const watched = read && !reading.error ? Math.min(gap, WATCHED_GAP * interval) : 0;
+    state.windowRemainingMs = Math.max(0, state.windowRemainingMs - watched);
+    state.blindMs += gap - watched;
+    state.blindRunMs += gap - watched;
+    if (read && state.blindRunMs > 0) {
+      if (state.blindRunMs >= interval)
+        warnings.push(
+          `metrics unread for ${formatDuration(toMs - Date.parse(from))}: the window is extended by ${formatDuration(state.blindRunMs)}`,
+        );
+      state.blindRunMs = 0;
+    }
+  }
+  const at = to;
+  const picked = rollback ?? shown;
+  if (picked) state.lastCheck = { at, group: picked.group, results: picked.results };
+  else if (reading.error)
+    state.lastCheck = {
+      at,
+      group: input.primary,
+      results: [
+        {
+          check: 'errorRate',
+          verdict: 'inconclusive',
+          reason: `metrics source error: ${reading.error}`,
+          figures: {},
+        },
+      ],
+    };
+  if (rollback) return { kind: 'rollback', ...rollback };
+  if (state.metricErrors >= input.maxMetricErrors)
+    return { kind: 'metrics-hold', error: reading.error ?? '' };
+  return null;
+}
