@@ -139,7 +139,19 @@ export function runStep(
         shortfall,
       };
     if (look < end) continue;
-    const results = judgeWindowEnd(state, ctx);
+    // A continuous step has no end: the workflow never judges one there, only its checks.
+    const results = judgeWindowEnd(state, ctx, !step.continuous);
+    const endRollback = results.find((r) => r.verdict === 'rollback');
+    if (endRollback)
+      return {
+        outcome: 'rollback',
+        checks: look,
+        atMs: look * interval,
+        extensions,
+        trigger: endRollback.trigger,
+        reasons: [endRollback.reason],
+        shortfall,
+      };
     const missing = step.continuous ? null : sampleShortfall(results);
     if (missing !== null && extensions < settings.maxExtensions) {
       extensions++;

@@ -193,8 +193,14 @@ export function judgeP95End(
   sample: GroupSample,
   ref: P95Reference | null,
   t: Thresholds,
-  legacyShort: boolean,
+  o: {
+    /** Legacy is short of samples while it serves: the shortfall extends the window. */
+    legacyShort: boolean;
+    /** Evidence that rolls back at this look; `null` when this look may not roll back. */
+    rollbackAt: number | null;
+  },
 ): CheckResult {
+  const legacyShort = o.legacyShort;
   const n = sample.domain.requests;
   if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
   if (!ref)
@@ -220,6 +226,14 @@ export function judgeP95End(
     ...(test ? { p95Evidence: test.evidence } : {}),
   };
   const text = `domain P95 ≈ ${msText(domainP95)} vs ${msText(refP95)} for ${ref.label} (${increase >= 0 ? '+' : ''}${pct(increase)}; bucket bounds ${msText(d.low * 1000)}–${msText(d.high * 1000)} vs ${msText(r.low * 1000)}–${msText(r.high * 1000)})`;
+  if (test && o.rollbackAt !== null && test.evidence >= o.rollbackAt)
+    return {
+      check: 'p95',
+      verdict: 'rollback',
+      trigger: 'p95',
+      figures,
+      reason: `${text}: ${testText(test, ref, n)}, over +${pct(t.p95Increase.rollback)} by a two-sample test at the window's end (evidence ${test.evidence.toFixed(1)} ≥ ${o.rollbackAt.toFixed(1)})`,
+    };
   // At `confidence` (1.96: evidence z²/2 ≈ 1.9) the same test that rolls back at a far stricter level.
   if (test && test.evidence >= (t.confidence * t.confidence) / 2)
     return {

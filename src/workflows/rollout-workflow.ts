@@ -669,7 +669,7 @@ class RolloutRun {
     const sample = this.cursor.window[phase.group];
     const judged = this.v3 ? this.cursor.judge?.[phase.group] : undefined;
     const traffic = judged
-      ? judgeWindowEnd(judged, this.judgeContext(phase.group))
+      ? judgeWindowEnd(judged, this.judgeContext(phase.group), true)
       : sample
         ? evaluateTraffic(sample, this.trafficContext(phase))
         : [

@@ -26,6 +26,15 @@ export { p95BucketWarning } from './p95-judge';
 /** Shares of the false-rollback budget; they sum to 1. */
 export const BUDGET = { errorRate: 0.4, successRate: 0.4, p95: 0.1, servedShare: 0.1 } as const;
 
+/**
+ * Share of the P95 budget spent at the window's end, where the window has the most requests: a
+ * P95 just over the bar takes thousands of them to show, so one well-funded look there is worth
+ * more than the same budget spread thin over every check (which still catch large regressions
+ * early). A window is tested at its end at most once: an extension comes only while the domain
+ * is short of `minSamples`, and then the P95 is not tested at all.
+ */
+export const P95_END_SHARE = 0.5;
+
 /** z of the legacy reference rate's upper bound (how bad legacy may be while it looks this good). */
 const LEGACY_Z = 2;
 /** Per-check shares kept for the dispersion of the served share. */
@@ -216,8 +225,9 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   }
   const look = lookAlpha(t.falseRollback ?? 0.001, next.looks, ctx);
   if (ctx.checks.includes('p95')) {
-    // One test per sum, the window and the recent checks: two ways to be wrong per look.
-    const threshold = Math.log(2 / (look * BUDGET.p95));
+    // One test per sum, the window and the recent checks: two ways to be wrong per look, from the
+    // share of the P95 budget not kept for the window's end.
+    const threshold = Math.log(2 / (look * BUDGET.p95 * (1 - P95_END_SHARE)));
     for (const [label, s] of [
       ['window', next.window!],
       ['last checks', recentSum!],
@@ -405,8 +415,12 @@ function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): Che
   return { check: rule.check, verdict: 'pass', figures, reason: `${text}: within target` };
 }
 
-/** The window's verdicts (no rollbacks: those come from `judgeCheck` as soon as they are clear). */
-export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext): CheckResult[] {
+/**
+ * The window's verdicts. Rollbacks come from `judgeCheck` as soon as they are clear; at the real
+ * end of a window (`atEnd`) the P95 may roll back too, on the budget kept for that look.
+ * Without `atEnd` (what a check shows), the same evidence holds.
+ */
+export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext, atEnd = false): CheckResult[] {
   const w = state.window;
   if (!w)
     return [
@@ -422,7 +436,15 @@ export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext): CheckResul
   for (const rule of rateRules(ctx.thresholds))
     if (ctx.checks.includes(rule.check)) out.push(judgeRateEnd(rule, state, ctx));
   if (ctx.checks.includes('p95'))
-    out.push(judgeP95End(w, legacyReference(w, ctx), ctx.thresholds, ctx.percent < 100 && !ctx.baseline));
+    out.push(
+      judgeP95End(w, legacyReference(w, ctx), ctx.thresholds, {
+        legacyShort: ctx.percent < 100 && !ctx.baseline,
+        // One test, the window's: ln(1/α) of the budget kept for the end.
+        rollbackAt: atEnd
+          ? Math.log(1 / ((ctx.thresholds.falseRollback ?? 0.001) * BUDGET.p95 * P95_END_SHARE))
+          : null,
+      }),
+    );
   if (ctx.checks.includes('servedShare')) out.push(judgeShareEnd(state, ctx));
   return out;
 }

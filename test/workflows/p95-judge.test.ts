@@ -2,7 +2,8 @@ import { planSchema } from '../../src/plan/schema';
 import { createRandom, multinomial, type Random } from '../../src/simulate/random';
 import { BACKEND_BUCKETS, bucketProbabilities, FINE_BUCKETS } from '../../src/simulate/traffic-model';
 import type { ImplStats } from '../../src/workflows/observations';
-import { p95Test } from '../../src/workflows/p95-judge';
+import { judgeP95End, p95Test } from '../../src/workflows/p95-judge';
+import { BUDGET, P95_END_SHARE } from '../../src/workflows/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const t = planSchema.parse(seedPlan()).defaults.thresholds;
@@ -106,7 +107,12 @@ describe('P95 two-sample test', () => {
       ]),
       t,
     );
-    expect(test).toMatchObject({ domainBound: 0.145, referenceBound: null, referenceAbove: 100, evidence: 0 });
+    expect(test).toMatchObject({
+      domainBound: 0.145,
+      referenceBound: null,
+      referenceAbove: 100,
+      evidence: 0,
+    });
   });
 
   test('no requests on either side: no test', () => {
@@ -130,5 +136,28 @@ describe('P95 two-sample test', () => {
 
   test('over the bar the same threshold alarms: +80% at 5,000 vs 5,000 requests, α = 0.005', () => {
     expect(alarmRate('over', 300, 5000, 5000, 1.8, FINE_BUCKETS, Math.log(1 / 0.005))).toBeGreaterThan(0.99);
+  });
+
+  test("at the window's end the budget kept for that look rolls back what the checks could not", () => {
+    // A 10% step of 30 minutes at 50 requests/s: 9,000 domain and 81,000 legacy requests, +60%.
+    const sample = {
+      from: '',
+      to: '',
+      domain: draw(createRandom('end-d1'), 9000, 1.6, FINE_BUCKETS),
+      legacy: draw(createRandom('end-l1'), 81_000, 1, FINE_BUCKETS),
+    };
+    const ref = { stats: sample.legacy, label: 'legacy' };
+    const evidence = p95Test(sample.domain, sample.legacy, t)!.evidence;
+    const atEnd = Math.log(1 / (t.falseRollback! * BUDGET.p95 * P95_END_SHARE));
+    const atCheck = Math.log(2 / ((t.falseRollback! * BUDGET.p95 * (1 - P95_END_SHARE)) / (2 * 720)));
+    expect(evidence).toBeGreaterThan(atEnd);
+    expect(evidence).toBeLessThan(atCheck);
+    const end = judgeP95End(sample, ref, t, { legacyShort: false, rollbackAt: atEnd });
+    expect(end).toMatchObject({ verdict: 'rollback', trigger: 'p95' });
+    expect(end.reason).toMatch(
+      /over \+50\.00% by a two-sample test at the window's end \(evidence [\d.]+ ≥ 9\.9\)/,
+    );
+    // What a check shows of the same window: probably over, a hold, not a rollback.
+    expect(judgeP95End(sample, ref, t, { legacyShort: false, rollbackAt: null }).verdict).toBe('hold');
   });
 });
