@@ -3,7 +3,7 @@
  * (`src/workflows/window-judge.ts`) driven through thousands of simulated steps of synthetic
  * traffic (`src/simulate/`). Not a timed test: it prints figures.
  *
- *   npm run bench:judgement [-- --seed S --scale X --threads N]
+ *   npm run bench:judgement [-- --seed S --scale X --threads N --healthy-only]
  *
  * `--scale` multiplies every cell's runs (0.1 for a quick look, 3 to push the healthy bounds
  * under 0.1% where the window is short). Runs per cell are printed with every figure.
@@ -45,10 +45,12 @@ interface Options {
   seed: string;
   scale: number;
   threads: number;
+  /** Only the healthy cells: `--healthy-only --scale 5` shows ≤ 0.1% per cell in about half an hour. */
+  healthyOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seed: 'judgement-1', scale: 1, threads: defaultThreads() };
+  const o: Options = { seed: 'judgement-1', scale: 1, threads: defaultThreads(), healthyOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     const num = () => {
@@ -62,8 +64,9 @@ function parseArgs(argv: string[]): Options {
       o.seed = value;
       i++;
     } else if (flag === '--scale') o.scale = num();
+    else if (flag === '--healthy-only') o.healthyOnly = true;
     else if (flag === '--threads') o.threads = Math.round(num());
-    else throw new Error(`unknown option ${flag} (--seed S, --scale X, --threads N)`);
+    else throw new Error(`unknown option ${flag} (--seed S, --scale X, --threads N, --healthy-only)`);
   }
   return o;
 }
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
     ),
   );
 
+  if (o.healthyOnly) planned.splice(0, planned.length, ...healthyCells);
   const totalRuns = planned.reduce((a, p) => a + p.cell.runs, 0);
   let lastShown = 0;
   const records = await runCells(
@@ -231,110 +235,113 @@ async function main(): Promise<void> {
     line(`  false rollback: ${r.slice(0, 400)}`);
   for (const r of reasonsOf(healthyCells, 'holdReasons').slice(0, 4)) line(`  hold: ${r.slice(0, 400)}`);
 
-  line('');
-  line(
-    `## P95 regressions below the +${t.p95Increase.rollback * 100}% bar: rollbacks ≤ 0.1% (per request routing)`,
-  );
-  line(
-    `${pad('step', 16)}${padL('R', 4)}  ${pad('true P95', 10)}${pad('buckets', 9)}${padL('runs', 6)}  ${pad('rollback', 18)}hold/inconclusive`,
-  );
-  for (const p of p95Cells) {
-    const s = sum(p);
-    const factor = p.canary.fault!.domainLatencyFactor!;
+  if (!o.healthyOnly) {
+    line('');
     line(
-      `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${pad(`+${Math.round((factor - 1) * 100)}%`, 10)}${pad(p.load.buckets === FINE_BUCKETS ? 'fine' : 'backend', 9)}${padL(s.runs, 6)}  ` +
-        `${pad(`${pct(s.rollbacks, s.runs)} ${upper(s.rollbackUpper)}`, 18)}${pct(s.holds, s.runs)}`,
+      `## P95 regressions below the +${t.p95Increase.rollback * 100}% bar: rollbacks ≤ 0.1% (per request routing)`,
     );
+    line(
+      `${pad('step', 16)}${padL('R', 4)}  ${pad('true P95', 10)}${pad('buckets', 9)}${padL('runs', 6)}  ${pad('rollback', 18)}hold/inconclusive`,
+    );
+    for (const p of p95Cells) {
+      const s = sum(p);
+      const factor = p.canary.fault!.domainLatencyFactor!;
+      line(
+        `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${pad(`+${Math.round((factor - 1) * 100)}%`, 10)}${pad(p.load.buckets === FINE_BUCKETS ? 'fine' : 'backend', 9)}${padL(s.runs, 6)}  ` +
+          `${pad(`${pct(s.rollbacks, s.runs)} ${upper(s.rollbackUpper)}`, 18)}${pct(s.holds, s.runs)}`,
+      );
+    }
+
+    line('');
+    const p95Alpha = (t.falseRollback ?? 0.001) * BUDGET.p95;
+    const ideal = p95IdealSamples(DEFAULT_LATENCY.sigma, 0.6, t.p95Increase.rollback, p95Alpha, 0.01);
+    line(`## True P95 +60%, fine buckets: ≥ 99% rolled back within the window`);
+    line(
+      `An ideal test (one look at the window's end, legacy's P95 known exactly, no buckets) needs ≈ ${Math.round(ideal)} domain requests ` +
+        `for 99% at α ${p95Alpha} (the P95's share of the false-rollback budget): where a window has fewer, no rule reaches 99%.`,
+    );
+    line(
+      `${pad('step', 16)}${padL('R', 4)}  ${padL('domain req.', 12)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('at all', 10)}median time`,
+    );
+    for (const p of p95Fine60) {
+      const s = sum(p);
+      const domainRequests = (p.load.rps * p.step.percent * p.step.windowMs) / 100 / 1000;
+      line(
+        `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${padL(`${Math.round(domainRequests)}${domainRequests < ideal ? ' <' : ''}`, 12)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(pct(s.rollbacks, s.runs), 10)}${time(s.medianRollbackMs)}`,
+      );
+    }
+    line(`  (< : fewer domain requests in the window than the ideal test needs)`);
+
+    line('');
+    const sprt = { p0: 0.01, p1: 0.05, alpha: 1e-4, beta: 0.01 };
+    line(
+      `## 10% domain errors at the ${writeFive.label} step: ≥ 99% rolled back within the window, median ≤ 2× Wald's SPRT ` +
+        `(α ${sprt.alpha}, β ${sprt.beta}, ${sprt.p0 * 100}% vs ${sprt.p1 * 100}%)`,
+    );
+    line(
+      `${padL('R', 4)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('median', 9)}${pad('SPRT E[N] at 10%', 22)}${pad('ratio', 7)}SPRT E[N] at 5%`,
+    );
+    for (const p of tenPct) {
+      const s = sum(p);
+      const domainRps = p.load.rps * (writeFive.percent / 100);
+      const n10 = sprtExpectedSamples(sprt, 0.1);
+      const n5 = sprtExpectedSamples(sprt, sprt.p1);
+      const ms10 = (n10 / domainRps) * 1000;
+      line(
+        `${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(time(s.medianRollbackMs), 9)}` +
+          `${pad(`${n10.toFixed(0)} req = ${time(ms10)}`, 22)}${pad(s.medianRollbackMs === null ? '—' : (s.medianRollbackMs / ms10).toFixed(2), 7)}` +
+          `${n5.toFixed(0)} req = ${time((n5 / domainRps) * 1000)}`,
+      );
+    }
+
+    line('');
+    line(
+      `## A 10% error fault that starts mid-window (${time(writeFive.windowMs / 2)} into ${writeFive.label}): as fast as from the start`,
+    );
+    line(
+      `${padL('R', 4)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('median after onset', 20)}median from the start`,
+    );
+    midWindow.forEach((p, i) => {
+      const s = sum(p);
+      const onset = p.canary.fault!.startsAtMs;
+      const after = s.medianRollbackMs === null ? null : s.medianRollbackMs - onset;
+      line(
+        `${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(time(after), 20)}${time(sum(tenPct[i]).medianRollbackMs)}`,
+      );
+      const early = records.get(p.cell.id)!.filter((r) => r.outcome === 'rollback' && r.atMs <= onset).length;
+      if (early) line(`      (${early} runs rolled back before the onset)`);
+    });
+
+    line('');
+    line(`## 50% domain errors at R = 50: within 3 check intervals`);
+    line(
+      `${pad('step', 16)}${padL('runs', 6)}  ${pad('median checks', 15)}${pad('worst checks', 14)}rolled back`,
+    );
+    const interval = fifty[0].cell.traffic.checkIntervalMs;
+    for (const p of fifty) {
+      const s = sum(p);
+      const checks = s.rollbackMs.map((ms) => ms / interval);
+      line(
+        `${pad(stepName(p.step), 16)}${padL(s.runs, 6)}  ${pad(s.medianRollbackMs === null ? '—' : s.medianRollbackMs / interval, 15)}` +
+          `${pad(checks.length ? checks[checks.length - 1] : '—', 14)}${pct(s.rollbacks, s.runs)}`,
+      );
+    }
+
+    line('');
+    line(`## Legacy and domain both at 1.5% errors: no rollback, the reason names both`);
+    line(
+      `${pad('step', 16)}${padL('R', 4)}  ${padL('runs', 6)}  ${pad('rollback', 10)}${pad('hold', 10)}pass`,
+    );
+    for (const p of both) {
+      const s = sum(p);
+      line(
+        `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(s.rollbacks, s.runs), 10)}${pad(pct(s.holds, s.runs), 10)}${pct(s.passes, s.runs)}`,
+      );
+    }
+    const bothReason = both.flatMap((p) => sum(p).holdReasons)[0];
+    if (bothReason) line(`  sample hold reason: ${bothReason.slice(0, 500)}`);
+    for (const r of reasonsOf(both, 'rollbackReasons').slice(0, 2)) line(`  rollback: ${r.slice(0, 400)}`);
   }
-
-  line('');
-  const p95Alpha = (t.falseRollback ?? 0.001) * BUDGET.p95;
-  const ideal = p95IdealSamples(DEFAULT_LATENCY.sigma, 0.6, t.p95Increase.rollback, p95Alpha, 0.01);
-  line(`## True P95 +60%, fine buckets: ≥ 99% rolled back within the window`);
-  line(
-    `An ideal test (one look at the window's end, legacy's P95 known exactly, no buckets) needs ≈ ${Math.round(ideal)} domain requests ` +
-      `for 99% at α ${p95Alpha} (the P95's share of the false-rollback budget): where a window has fewer, no rule reaches 99%.`,
-  );
-  line(
-    `${pad('step', 16)}${padL('R', 4)}  ${padL('domain req.', 12)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('at all', 10)}median time`,
-  );
-  for (const p of p95Fine60) {
-    const s = sum(p);
-    const domainRequests = (p.load.rps * p.step.percent * p.step.windowMs) / 100 / 1000;
-    line(
-      `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${padL(`${Math.round(domainRequests)}${domainRequests < ideal ? ' <' : ''}`, 12)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(pct(s.rollbacks, s.runs), 10)}${time(s.medianRollbackMs)}`,
-    );
-  }
-  line(`  (< : fewer domain requests in the window than the ideal test needs)`);
-
-  line('');
-  const sprt = { p0: 0.01, p1: 0.05, alpha: 1e-4, beta: 0.01 };
-  line(
-    `## 10% domain errors at the ${writeFive.label} step: ≥ 99% rolled back within the window, median ≤ 2× Wald's SPRT ` +
-      `(α ${sprt.alpha}, β ${sprt.beta}, ${sprt.p0 * 100}% vs ${sprt.p1 * 100}%)`,
-  );
-  line(
-    `${padL('R', 4)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('median', 9)}${pad('SPRT E[N] at 10%', 22)}${pad('ratio', 7)}SPRT E[N] at 5%`,
-  );
-  for (const p of tenPct) {
-    const s = sum(p);
-    const domainRps = p.load.rps * (writeFive.percent / 100);
-    const n10 = sprtExpectedSamples(sprt, 0.1);
-    const n5 = sprtExpectedSamples(sprt, sprt.p1);
-    const ms10 = (n10 / domainRps) * 1000;
-    line(
-      `${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(time(s.medianRollbackMs), 9)}` +
-        `${pad(`${n10.toFixed(0)} req = ${time(ms10)}`, 22)}${pad(s.medianRollbackMs === null ? '—' : (s.medianRollbackMs / ms10).toFixed(2), 7)}` +
-        `${n5.toFixed(0)} req = ${time((n5 / domainRps) * 1000)}`,
-    );
-  }
-
-  line('');
-  line(
-    `## A 10% error fault that starts mid-window (${time(writeFive.windowMs / 2)} into ${writeFive.label}): as fast as from the start`,
-  );
-  line(
-    `${padL('R', 4)}  ${padL('runs', 6)}  ${pad('within window', 15)}${pad('median after onset', 20)}median from the start`,
-  );
-  midWindow.forEach((p, i) => {
-    const s = sum(p);
-    const onset = p.canary.fault!.startsAtMs;
-    const after = s.medianRollbackMs === null ? null : s.medianRollbackMs - onset;
-    line(
-      `${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(within(p), s.runs), 15)}${pad(time(after), 20)}${time(sum(tenPct[i]).medianRollbackMs)}`,
-    );
-    const early = records.get(p.cell.id)!.filter((r) => r.outcome === 'rollback' && r.atMs <= onset).length;
-    if (early) line(`      (${early} runs rolled back before the onset)`);
-  });
-
-  line('');
-  line(`## 50% domain errors at R = 50: within 3 check intervals`);
-  line(
-    `${pad('step', 16)}${padL('runs', 6)}  ${pad('median checks', 15)}${pad('worst checks', 14)}rolled back`,
-  );
-  const interval = fifty[0].cell.traffic.checkIntervalMs;
-  for (const p of fifty) {
-    const s = sum(p);
-    const checks = s.rollbackMs.map((ms) => ms / interval);
-    line(
-      `${pad(stepName(p.step), 16)}${padL(s.runs, 6)}  ${pad(s.medianRollbackMs === null ? '—' : s.medianRollbackMs / interval, 15)}` +
-        `${pad(checks.length ? checks[checks.length - 1] : '—', 14)}${pct(s.rollbacks, s.runs)}`,
-    );
-  }
-
-  line('');
-  line(`## Legacy and domain both at 1.5% errors: no rollback, the reason names both`);
-  line(`${pad('step', 16)}${padL('R', 4)}  ${padL('runs', 6)}  ${pad('rollback', 10)}${pad('hold', 10)}pass`);
-  for (const p of both) {
-    const s = sum(p);
-    line(
-      `${pad(stepName(p.step), 16)}${padL(p.load.rps, 4)}  ${padL(s.runs, 6)}  ${pad(pct(s.rollbacks, s.runs), 10)}${pad(pct(s.holds, s.runs), 10)}${pct(s.passes, s.runs)}`,
-    );
-  }
-  const bothReason = both.flatMap((p) => sum(p).holdReasons)[0];
-  if (bothReason) line(`  sample hold reason: ${bothReason.slice(0, 500)}`);
-  for (const r of reasonsOf(both, 'rollbackReasons').slice(0, 2)) line(`  rollback: ${r.slice(0, 400)}`);
-
   line('');
   line(`finished in ${formatDuration(Date.now() - started)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
