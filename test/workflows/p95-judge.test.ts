@@ -115,6 +115,18 @@ describe('P95 two-sample test', () => {
     });
   });
 
+  test('a domain far slower, every request in one bucket (300 ms added at a 50% step): evidence beyond doubt', () => {
+    const stats = (le: number, n: number): ImplStats => ({
+      requests: n,
+      errors: 0,
+      successes: n,
+      buckets: BACKEND_BUCKETS.map((b): [number, number] => [b, b >= le ? n : 0]),
+    });
+    const test = p95Test(stats(0.5, 1000), stats(0.01, 1000), t)!;
+    expect(test).toMatchObject({ domainAbove: 1000, referenceAbove: 0 });
+    expect(test.evidence).toBeGreaterThan(100);
+  });
+
   test('no requests on either side: no test', () => {
     const none: ImplStats = { requests: 0, errors: 0, successes: 0, buckets: [[0.1, 0]] };
     expect(p95Test(none, draw(createRandom('c'), 100, 1, FINE_BUCKETS), t)).toBeNull();
