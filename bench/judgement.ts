@@ -28,7 +28,7 @@ import {
   type PlanStep,
 } from '../src/simulate/scenarios';
 import { BACKEND_BUCKETS, DEFAULT_LATENCY, FINE_BUCKETS, trueP95Ms } from '../src/simulate/traffic-model';
-import { BUDGET } from '../src/workflows/window-judge';
+import { checkAlpha } from '../src/workflows/window-judge';
 
 const HOUR = 3_600_000;
 const BASE_ERRORS = 0.005;
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     }
 
     line('');
-    const p95Alpha = (t.falseRollback ?? 0.001) * BUDGET.p95;
+    const p95Alpha = checkAlpha(t, 'p95');
     const ideal = p95IdealSamples(DEFAULT_LATENCY.sigma, 0.6, t.p95Increase.rollback, p95Alpha, 0.01);
     line(`## True P95 +60%, fine buckets: ≥ 99% rolled back within the window`);
     line(

@@ -88,7 +88,7 @@ async function check(
     }));
   state.checks += 1;
   state.nextCheckAt = toMs + interval;
-  const gap = toMs - (state.lastCheckAtMs ?? toMs - interval);
+  const gap = toMs - state.lastCheckAtMs!; // set when the observation began
   state.lastCheckAtMs = toMs;
 
   let shown: { group: string; results: CheckResult[] } | null = null;
@@ -143,12 +143,11 @@ async function check(
       state.blindRunMs = 0;
     }
   }
-  const at = to;
   const picked = rollback ?? shown;
-  if (picked) state.lastCheck = { at, group: picked.group, results: picked.results };
+  if (picked) state.lastCheck = { at: to, group: picked.group, results: picked.results };
   else if (reading.error)
     state.lastCheck = {
-      at,
+      at: to,
       group: input.primary,
       results: [
         {

@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../plan/duration';
 import type { Plan } from '../plan/schema';
-import { BUDGET, p95BucketWarning } from '../workflows/window-judge';
+import { checkAlpha, p95BucketWarning } from '../workflows/window-judge';
 import { summarize, type CellSummary } from './experiment';
 import { median, p95IdealSamples } from './figures';
 import { createRandom } from './random';
@@ -101,7 +101,7 @@ export function planWarnings(plan: Plan, o: SimulationOptions, steps: PlanStep[]
   if (coarse) warnings.push(`p95: ${coarse}`);
   const extensions = plan.defaults.maxExtensions;
   // What the P95 rule could ever show: +60% over the bar's +50% needs this many domain requests.
-  const alpha = (t.falseRollback ?? 0.001) * BUDGET.p95;
+  const alpha = checkAlpha(t, 'p95');
   const p95Needs = p95IdealSamples(
     DEFAULT_LATENCY.sigma,
     t.p95Increase.rollback + 0.1,

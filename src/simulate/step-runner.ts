@@ -127,31 +127,21 @@ export function runStep(
   for (let look = 1; ; look++) {
     const judged = judgeCheck(state, stream.next(), ctx);
     state = judged.state;
-    const rollback = judged.rollbacks[0];
-    if (rollback)
-      return {
-        outcome: 'rollback',
-        checks: look,
-        atMs: look * interval,
-        extensions,
-        trigger: rollback.trigger,
-        reasons: [rollback.reason],
-        shortfall,
-      };
+    const rolledBack = (r: CheckResult): StepOutcome => ({
+      outcome: 'rollback',
+      checks: look,
+      atMs: look * interval,
+      extensions,
+      trigger: r.trigger,
+      reasons: [r.reason],
+      shortfall,
+    });
+    if (judged.rollbacks[0]) return rolledBack(judged.rollbacks[0]);
     if (look < end) continue;
     // A continuous step has no end: the workflow never judges one there, only its checks.
     const results = judgeWindowEnd(state, ctx, !step.continuous);
     const endRollback = results.find((r) => r.verdict === 'rollback');
-    if (endRollback)
-      return {
-        outcome: 'rollback',
-        checks: look,
-        atMs: look * interval,
-        extensions,
-        trigger: endRollback.trigger,
-        reasons: [endRollback.reason],
-        shortfall,
-      };
+    if (endRollback) return rolledBack(endRollback);
     const missing = step.continuous ? null : sampleShortfall(results);
     if (missing !== null && extensions < settings.maxExtensions) {
       extensions++;

@@ -56,7 +56,8 @@ function rollbackZ(t: Thresholds, rules: Rules = 'current'): number {
   return rules === 'v1' ? t.confidence : t.rollbackConfidence;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+/** A rate as reasons show it: two decimals. */
+export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const ms = (x: number) => `${x.toFixed(1)}ms`;
 
 export function p95Ms(stats: ImplStats): number | null {

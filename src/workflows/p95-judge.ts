@@ -7,11 +7,10 @@
  * ten times the requests that a test of the difference needs.
  */
 import type { Thresholds } from '../plan/schema';
-import { p95Ms, tooFew, type CheckResult } from './evaluate';
+import { p95Ms, pct, tooFew, type CheckResult } from './evaluate';
 import type { GroupSample, ImplStats } from './observations';
 import { bucketOfRank, bucketQuantileInterval, histogramQuantile } from './statistics';
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');
 
 /** The reference the domain is compared with, and how it reads in reasons. */
@@ -176,7 +175,6 @@ export function judgeP95End(
     rollbackAt: number | null;
   },
 ): CheckResult {
-  const legacyShort = o.legacyShort;
   const n = sample.domain.requests;
   if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
   if (!ref)
@@ -185,7 +183,7 @@ export function judgeP95End(
       verdict: 'inconclusive',
       reason: `p95: no reference latency (legacy ${sample.legacy.requests} requests, no baseline)`,
       figures: { p95DomainMs: p95Ms(sample.domain), p95ReferenceMs: null },
-      ...(legacyShort ? { shortfall: `${sample.legacy.requests} of ${t.minSamples} legacy requests` } : {}),
+      ...(o.legacyShort ? { shortfall: `${sample.legacy.requests} of ${t.minSamples} legacy requests` } : {}),
     };
   const domainP95 = p95Ms(sample.domain)!;
   const refP95 = p95Ms(ref.stats)!;

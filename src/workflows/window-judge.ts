@@ -9,7 +9,7 @@
  * and each spends its share over every look of the window, extensions included.
  */
 import type { CheckName, Thresholds } from '../plan/schema';
-import { addSamples, tooFew, type CheckResult } from './evaluate';
+import { addSamples, pct, tooFew, type CheckResult } from './evaluate';
 import type { GroupSample, ImplStats } from './observations';
 import {
   startSequential,
@@ -25,6 +25,11 @@ export { p95BucketWarning } from './p95-judge';
 
 /** Shares of the false-rollback budget; they sum to 1. */
 export const BUDGET = { errorRate: 0.4, successRate: 0.4, p95: 0.1, servedShare: 0.1 } as const;
+
+/** A check's share of the window's false-rollback budget. */
+export function checkAlpha(t: Thresholds, check: keyof typeof BUDGET): number {
+  return (t.falseRollback ?? 0.001) * BUDGET[check];
+}
 
 /**
  * Share of the P95 budget spent at the window's end, where the window has the most requests: a
@@ -86,7 +91,6 @@ export function startJudge(t: Thresholds): JudgeState {
   };
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const short = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 const rate = (c: Counts) => (c.n > 0 ? c.bad / c.n : 0);
 
@@ -167,7 +171,7 @@ function sequentialSettings(rule: RateRule, p0: number, ctx: JudgeContext): Sequ
   return {
     p0,
     rollback: rule.rollback,
-    alpha: (ctx.thresholds.falseRollback ?? 0.001) * BUDGET[rule.check],
+    alpha: checkAlpha(ctx.thresholds, rule.check),
     plannedLooks: ctx.plannedLooks,
     continuousLooks: ctx.continuousLooks,
   };
@@ -440,9 +444,7 @@ export function judgeWindowEnd(state: JudgeState, ctx: JudgeContext, atEnd = fal
       judgeP95End(w, legacyReference(w, ctx), ctx.thresholds, {
         legacyShort: ctx.percent < 100 && !ctx.baseline,
         // One test, the window's: ln(1/α) of the budget kept for the end.
-        rollbackAt: atEnd
-          ? Math.log(1 / ((ctx.thresholds.falseRollback ?? 0.001) * BUDGET.p95 * P95_END_SHARE))
-          : null,
+        rollbackAt: atEnd ? Math.log(1 / (checkAlpha(ctx.thresholds, 'p95') * P95_END_SHARE)) : null,
       }),
     );
   if (ctx.checks.includes('servedShare')) out.push(judgeShareEnd(state, ctx));
