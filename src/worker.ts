@@ -1,7 +1,20 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { connectionOptions, temporalSettings } from './config';
+import { parseDuration } from './plan/duration';
 import { chooseWorkflowSource } from './workflow-bundle';
+
+/** `ROLLOUT_HEARTBEAT_THROTTLE` (a duration such as 500ms or 5s), default 2s. */
+export function heartbeatThrottle(env: NodeJS.ProcessEnv): number {
+  const text = env.ROLLOUT_HEARTBEAT_THROTTLE;
+  if (text === undefined || text === '') return 2000;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 100 || ms > 60_000)
+    throw new Error(
+      `ROLLOUT_HEARTBEAT_THROTTLE: must be a duration from 100ms to 1m (got ${JSON.stringify(text)})`,
+    );
+  return ms;
+}
 
 /** Runs the rollout worker until SIGINT/SIGTERM. Everything it needs comes from the environment. */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -18,6 +31,10 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
         ? { workflowBundle: { codePath: source.codePath } }
         : { workflowsPath: source.workflowsPath }),
       activities: createActivities({ env }),
+      // How often a running observation's heartbeat (its latest check) reaches the server, where
+      // `status` and `watch` read it: at most every 2 s (the SDK's default is 80% of the 20 s
+      // heartbeat timeout). Heartbeats are not history events.
+      maxHeartbeatThrottleInterval: heartbeatThrottle(env),
     });
     console.log(
       `rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}; workflows: ${source.why}`,

@@ -3,6 +3,7 @@ import { temporal } from '@temporalio/proto';
 import net from 'node:net';
 import { connectClient, rolloutIdFor } from '../client';
 import { temporalSettings, type TemporalSettings } from '../config';
+import { observationOf, withLiveCheck } from '../client/live-status';
 import { statusQuery, type RolloutStatus } from '../workflows/definitions';
 import { CliError, EXIT, toCliError } from './errors';
 
@@ -136,7 +137,10 @@ export async function readStatus(t: Temporal, r: Rollout): Promise<RolloutStatus
     // A query needs a worker: with none polling, say so now instead of after the deadline.
     if ((await hasWorker(t)) === false) throw noWorker(t, r.id);
     try {
-      return await t.timed(15_000, () => r.handle.query(statusQuery));
+      const status = await t.timed(15_000, () => r.handle.query(statusQuery));
+      // The latest check lives in the running observation's heartbeat, not yet in the workflow.
+      const description = await t.timed(15_000, () => r.handle.describe());
+      return withLiveCheck(status, observationOf(description));
     } catch (err) {
       const e = toCliError(err, t.settings.address, t.settings.namespace);
       if (e.code === EXIT.unreachable && /timed out/.test(e.message)) throw noWorker(t, r.id);

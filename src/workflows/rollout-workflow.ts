@@ -1,6 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { RolloutActivities } from '../activities/contracts';
+import type { ObservationResult, ObservationState } from '../contracts/observation';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { DEFAULT_CHECKS, rolloutInputSchema, type CheckName, type Phase, type Plan } from '../plan/schema';
 import { describeProblems, formatPath, validatePlan } from '../plan/validate';
@@ -53,6 +54,18 @@ const RULES_PATCH = 'rollback-evidence-v2';
  */
 const VERDICTS_PATCH = 'verdicts-v3';
 
+/**
+ * Patch of the observation (issue 9): one heartbeating `observeWindow` activity checks every
+ * `checkInterval` and returns only on a rollback, a window's end, a slice's end or when cancelled
+ * (pause, approval, rollback), instead of an activity and a timer per check. Runs begun before it
+ * keep checking from the workflow.
+ */
+const OBSERVE_PATCH = 'observe-activity';
+/** How long a woken wait lets a running observation settle before cancelling it. */
+const CANCEL_GRACE_MS = 1000;
+/** An observation returns at least this often, so `status` in the workflow stays fresh. */
+const SLICE_MS = 30 * 60_000;
+
 /** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
 const MAX_BASELINE_EXTENSIONS = 9;
 import type { GroupSample, ImplStats, MetricsReading } from './observations';
@@ -93,6 +106,16 @@ const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutActivities
   startToCloseTimeout: '30s',
   heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
+});
+
+// The observation: a dead worker is noticed within 20 s and the retry resumes from the last
+// heartbeat; cancelled, it hands back its state (WAIT_CANCELLATION_COMPLETED), so a pause or an
+// approval loses no check. Retried for as long as the rollout watches.
+const { observeWindow } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '40m',
+  heartbeatTimeout: '20s',
+  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 
 /** Start a new run once a run's history passes this many events (Temporal suggests it much later). */
@@ -158,6 +181,8 @@ interface Cursor {
   approval: { by: string; comment: string | null } | null;
   completion: { by: string } | null;
   lastUpsert: string | null;
+  /** `OBSERVE_PATCH`: the observation's running state between activities (its judges live in `judge`). */
+  observed?: Omit<ObservationState, 'judges' | 'evidence' | 'lastCheck' | 'metricErrors'>;
 }
 
 interface Carried {
@@ -195,6 +220,8 @@ class RolloutRun {
   private readonly rules: Rules;
   /** Rules v3 (`VERDICTS_PATCH`). */
   private readonly v3: boolean;
+  /** One observing activity per wait (`OBSERVE_PATCH`). */
+  private readonly observing: boolean;
   private timer: { at: number; fired: boolean } | null = null;
 
   constructor(
@@ -254,6 +281,7 @@ class RolloutRun {
     }
     this.rules = wf.patched(RULES_PATCH) ? 'current' : 'v1';
     this.v3 = this.rules === 'current' && wf.patched(VERDICTS_PATCH);
+    this.observing = this.v3 && wf.patched(OBSERVE_PATCH);
     this.registerHandlers();
   }
 
@@ -605,6 +633,9 @@ class RolloutRun {
         this.cursor.extensions = 0;
         this.status.extension = null;
       }
+      // The window's time is counted from now, not from the last check before it began.
+      if (this.cursor.observed)
+        Object.assign(this.cursor.observed, { blindMs: 0, lastCheckAtMs: Date.now() });
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
       this.setState(kind === 'baseline' ? 'verifying' : 'observing');
       if (kind === 'baseline')
@@ -618,7 +649,9 @@ class RolloutRun {
       this.status.windowEndsAt = null;
       this.status.windowRemainingMs = 0;
       if (kind === 'baseline') {
-        const sample = this.cursor.window[phase.group];
+        const sample = this.observing
+          ? (this.cursor.judge?.[phase.group]?.window ?? undefined)
+          : this.cursor.window[phase.group];
         const requests = sample?.legacy.requests ?? 0;
         const windowMs = this.scaled(this.plan.defaults.baselineWindow);
         const extensions = this.cursor.baselineExtensions ?? 0;
@@ -871,6 +904,7 @@ class RolloutRun {
     done: () => boolean,
     window = false,
   ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
+    if (this.observing) return this.waitObserving(done, window);
     for (;;) {
       if (this.cursor.pendingRollback) {
         this.goto('rollback');
@@ -913,6 +947,144 @@ class RolloutRun {
       if (outcome === 'metrics-hold' && window) return 'metrics-hold';
       if (active.length === 0) this.cursor.nextCheckAt = null;
     }
+  }
+
+  /**
+   * `waitWithChecks` with one observing activity (`OBSERVE_PATCH`): it runs while there are groups
+   * to watch and returns on a rollback, the window's end or a slice's end; a signal that changes
+   * what the wait is for (pause, resume, approval, rollback, completion) cancels it, and its state
+   * comes back with the cancellation.
+   */
+  private async waitObserving(
+    done: () => boolean,
+    window: boolean,
+  ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
+    const interval = this.checkIntervalMs;
+    // Nothing was watched since the last wait (applying, verifying, an approval of nothing): the
+    // next check is an interval from now and no blind time is owed for that pause.
+    const now0 = Date.now();
+    const prior = this.cursor.observed;
+    if (!prior || prior.lastCheckAtMs === null || now0 - prior.lastCheckAtMs > 1.5 * interval)
+      this.cursor.observed = {
+        lastSampleAt: prior?.lastSampleAt ?? null,
+        lastCheckAtMs: now0,
+        nextCheckAt: now0 + interval,
+        windowRemainingMs: null,
+        blindMs: prior?.blindMs ?? 0,
+        blindRunMs: 0,
+        checks: prior?.checks ?? 0,
+      };
+    for (;;) {
+      if (this.cursor.pendingRollback) {
+        this.goto('rollback');
+        return 'rollback';
+      }
+      if (done()) return 'done';
+      if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
+      await this.maybeContinueAsNew();
+      const paused = this.cursor.paused;
+      const counting = window && !paused;
+      if (window) {
+        this.status.windowRemainingMs = this.cursor.windowRemainingMs;
+        this.status.windowEndsAt = paused
+          ? null
+          : new Date(Date.now() + this.cursor.windowRemainingMs!).toISOString();
+      }
+      const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
+      const active = this.activeGroups();
+      if (active.length === 0) {
+        await wf.condition(wake);
+        continue;
+      }
+      const observed = this.cursor.observed!;
+      const scope = new wf.CancellationScope();
+      const running = scope.run(() =>
+        observeWindow({
+          rolloutId: this.status.rolloutId,
+          metrics: this.plan.target.metrics,
+          ...(this.plan.target.consistency ? { consistency: this.plan.target.consistency } : {}),
+          groups: active.map((group) => ({
+            group,
+            endpoints: this.phaseOf(group).endpoints,
+            context: this.judgeContext(group),
+            appliedAtMs: this.cursor.appliedAt?.[group] ?? 0,
+            consistency:
+              this.checksOf(this.phaseOf(group)).includes('dataConsistency') &&
+              !!this.plan.target.consistency,
+          })),
+          primary: active.includes(this.phase.group) ? this.phase.group : active[0],
+          checkIntervalMs: interval,
+          sliceMs: Math.min(SLICE_MS, Math.max(this.scaled('30m'), 3 * interval)),
+          // Outside a window a failing metrics source is only reported: nothing would hold.
+          maxMetricErrors: window ? this.plan.defaults.maxMetricErrors : Number.MAX_SAFE_INTEGER,
+          state: {
+            ...observed,
+            windowRemainingMs: counting ? this.cursor.windowRemainingMs : null,
+            judges: this.cursor.judge ?? {},
+            metricErrors: this.status.metricErrors,
+            lastCheck: null,
+            evidence: [],
+          },
+        }),
+      );
+      let settled = false;
+      running.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await wf.condition(() => settled || wake());
+      if (!settled && this.cursor.pendingRollback) {
+        // A rollback needs nothing the observation holds: it goes on at once and the observation
+        // ends with the run (its next heartbeat finds no workflow to report to).
+        this.goto('rollback');
+        return 'rollback';
+      }
+      if (!settled) {
+        // A second for it to settle by itself first: cancelling an activity whose completion is
+        // in flight leaves a run stuck on the time-skipping test server ("ACTIVITY_UNKNOWN"), as a
+        // cancelled timer does (see `timerAt`); a real observation does not settle in a second.
+        const grace = this.timerAt(Date.now() + CANCEL_GRACE_MS);
+        await wf.condition(() => settled || grace.fired);
+        if (!settled) scope.cancel();
+      }
+      let result: ObservationResult;
+      try {
+        result = await running;
+      } catch (err) {
+        // Cancelled before it started, or failed for good: what it saw since it began is lost.
+        if (!wf.isCancellation(err))
+          this.event({ kind: 'warning', message: `observation failed: ${messageOf(err)}` });
+        continue;
+      }
+      const outcome = this.applyObservation(result, counting);
+      if (outcome === 'rollback') return 'rollback';
+      if (outcome === 'metrics-hold' && window) return 'metrics-hold';
+      // An observation on a clock of its own (a test's) may be ahead of the workflow: catch up.
+      const ahead = (result.state.lastCheckAtMs ?? 0) - Date.now();
+      if (ahead > 50) {
+        const timer = this.timerAt(Date.now() + ahead);
+        await wf.condition(() => wake() || timer.fired);
+      }
+    }
+  }
+
+  /** Takes over what an observation saw: its state, figures, warnings and verdict. */
+  private applyObservation(result: ObservationResult, counting: boolean): 'ok' | 'rollback' | 'metrics-hold' {
+    const { judges, evidence: _evidence, lastCheck, metricErrors, ...rest } = result.state;
+    this.cursor.judge = judges;
+    this.cursor.observed = rest;
+    if (counting) this.cursor.windowRemainingMs = rest.windowRemainingMs ?? 0;
+    this.cursor.lastSampleAt = rest.lastSampleAt;
+    this.status.metricErrors = metricErrors;
+    for (const message of result.warnings) this.event({ kind: 'warning', message });
+    if (lastCheck) this.recordCheck(lastCheck.group, combine(lastCheck.results), lastCheck.at);
+    const end = result.end;
+    if (end.kind === 'rollback') {
+      // A rollback asked for meanwhile (an operator's) keeps its reason and author.
+      if (!this.cursor.pendingRollback) this.requestRollback(combine(end.results), end.group);
+      return 'rollback';
+    }
+    return end.kind === 'metrics-hold' ? 'metrics-hold' : 'ok';
   }
 
   /**

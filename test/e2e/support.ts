@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { startTraffic, type TrafficRun } from '../../example-backend/traffic';
 import type { PlanInput } from '../../src/plan/schema';
+import { observationOf, withLiveCheck } from '../../src/client/live-status';
 import { statusQuery, type RolloutStatus } from '../../src/workflows/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { freePort, ROOT, startBackendProcess, tempDir, type Child } from '../helpers/processes';
@@ -182,7 +183,7 @@ export async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let last: RolloutStatus | undefined;
   for (;;) {
-    last = await handle.query(statusQuery);
+    last = withLiveCheck(await handle.query(statusQuery), observationOf(await handle.describe()));
     if (pred(last)) return last;
     if (last.state === 'failed' || (last.state === 'rolled-back' && !what.includes('rolled-back')))
       throw new Error(`waiting for ${what}: the rollout ended ${last.state}:\n${describeStatus(last)}`);

@@ -122,16 +122,21 @@ export class FakeTarget {
       },
       sampleMetrics: async ({ groups }) => this.read(groups),
       // The observation on a virtual clock, from where the last one left off: it returns at once,
-      // with the time it observed in its state.
+      // with the time it observed in its state (the time-skipping server skips no activity's time).
       observeWindow: async (input) => {
         let now = input.state.lastCheckAtMs ?? Date.now();
-        return runObservation(input, {
-          now: () => now,
-          sleep: async (ms) => ((now += ms), true),
-          sample: async (groups) => this.read(groups),
-          consistency: async () => this.consistency('write'),
-          heartbeat: () => undefined,
-        });
+        // One check per call: the workflow catches up with the virtual clock on its own timer, so
+        // signals land between checks as they would in real time.
+        return runObservation(
+          { ...input, sliceMs: input.checkIntervalMs },
+          {
+            now: () => now,
+            sleep: async (ms) => ((now += ms), true),
+            sample: async (groups) => this.read(groups),
+            consistency: async () => this.consistency('write'),
+            heartbeat: () => undefined,
+          },
+        );
       },
       checkConsistency: async () => this.consistency('write'),
       notify: async ({ event, idempotencyKey }) => {

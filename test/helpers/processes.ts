@@ -35,8 +35,17 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
         const check = () => {
           if (pattern.test(out)) done(resolve);
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern} from ${command}:\n${out.slice(-3000)}`))), timeoutMs);
-        const onExit = () => done(() => reject(new Error(`${command} exited (${proc.exitCode}) before ${pattern}:\n${out.slice(-3000)}`)));
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(new Error(`timed out waiting for ${pattern} from ${command}:\n${out.slice(-3000)}`)),
+            ),
+          timeoutMs,
+        );
+        const onExit = () =>
+          done(() =>
+            reject(new Error(`${command} exited (${proc.exitCode}) before ${pattern}:\n${out.slice(-3000)}`)),
+          );
         const done = (f: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);
@@ -63,7 +72,13 @@ export function startWorkerProcess(address: string, extraEnv: NodeJS.ProcessEnv 
   return startProcess(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
-    { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', ...extraEnv },
+    {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: 'default',
+      ROLLOUT_HEARTBEAT_THROTTLE: '250ms',
+      ...extraEnv,
+    },
   );
 }
 

@@ -107,6 +107,21 @@ async function main() {
         await handle.result();
         await save('v3-error-rate-rollback', handle);
       });
+
+    // Recorded with the observing activity (the observe-activity patch marker): a pause and a
+    // resume mid-window, then a sequential error-rate rollback found by the observation.
+    const t7 = new FakeTarget();
+    t7.faults = [{ group: 'read', atPercent: 25, kind: 'errorRate' }];
+    if (want('observed-pause-error-rate-rollback'))
+      await withRollout(env, t7, p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'observing' && s.percent === 10, '5m');
+        await env.sleep('10m');
+        await handle.signal(pauseSignal, { by: 'alice', reason: 'deploy freeze' });
+        await env.sleep('5m');
+        await handle.signal(resumeSignal, { by: 'alice' });
+        await handle.result();
+        await save('observed-pause-error-rate-rollback', handle);
+      });
   } finally {
     await env.teardown();
   }

@@ -48,3 +48,22 @@ test('the v3 histories run rules v3 (their patch marker): an extended window hel
   expect(rolled.rollback.trigger).toBe('errorRate');
   expect(rolled.rollback.reason).toMatch(/by a sequential test/);
 });
+
+test('the observed history runs the observing activity (its patch marker): paused, resumed, rolled back on the error rate', () => {
+  const runs = files.filter((f) => f.startsWith('observed-pause-error-rate-rollback-')).sort();
+  expect(runs.length).toBeGreaterThanOrEqual(1);
+  const bytes = runs.map((f) => readFileSync(path.join(dir, f)));
+  expect(bytes[0].includes('observe-activity')).toBe(true);
+  const history = temporal.api.history.v1.History.decode(bytes[bytes.length - 1]);
+  expect(
+    history.events.some(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'observeWindow',
+    ),
+  ).toBe(true);
+  const data = history.events.at(-1)!.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  const status = JSON.parse(Buffer.from(data!).toString('utf8'));
+  expect(status.rollback.trigger).toBe('errorRate');
+  expect(status.events.map((e: { message: string }) => e.message)).toEqual(
+    expect.arrayContaining(['pause accepted: deploy freeze', 'resume accepted']),
+  );
+});

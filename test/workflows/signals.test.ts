@@ -15,7 +15,6 @@ jest.setTimeout(240_000);
 // The hangs this guarded against were the test server refusing a CancelTimer that raced a timer
 // firing (temporalio/sdk-java#2606); the workflow no longer cancels timers (`timerAt`). The retry
 // stays as a guard: a real failure still fails all three tries.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
 
 const testEnv = useTimeSkippingEnv();
 
@@ -130,8 +129,9 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
     const still = await handle.query(statusQuery);
     expect(still.state).toBe('paused');
     expect(still.windowEndsAt).toBeNull();
-    // Checks take a few ms of window time each (the activity round trip): 20 minutes were left.
-    expect(still.windowRemainingMs).toBeGreaterThan(19 * 60_000 - 1000);
+    // 20 minutes were left at the pause; the mocked observation runs one check (1m) ahead of the
+    // workflow's clock (it returns at once, the workflow catches up on a timer), so 19 or 20.
+    expect(still.windowRemainingMs).toBeGreaterThanOrEqual(19 * 60_000);
     expect(still.windowRemainingMs).toBeLessThanOrEqual(20 * 60_000);
     expect(target.applied.map((a) => a.percent)).toEqual([10]);
     expect(target.sampleCalls - checks).toBeGreaterThanOrEqual(100);
@@ -140,7 +140,7 @@ test('pause freezes the window and stops advancing; checks go on; resume finishe
     const next = await waitForStatus(testEnv(), handle, (s) => s.percent === 25, '5m');
     const first = next.history[0];
     expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt)).toBeGreaterThanOrEqual(
-      30 * 60_000 + 2 * 3_600_000,
+      30 * 60_000 + 2 * 3_600_000 - 60_000,
     );
     await endRollout(handle);
   });
