@@ -634,8 +634,14 @@ class RolloutRun {
         this.status.extension = null;
       }
       // The window's time is counted from now, not from the last check before it began.
-      if (this.cursor.observed)
-        Object.assign(this.cursor.observed, { blindMs: 0, lastCheckAtMs: Date.now() });
+      // A check an earlier observation had already scheduled further out comes an interval from now.
+      const observed = this.cursor.observed;
+      if (observed) {
+        const now = Date.now();
+        observed.blindMs = 0;
+        observed.lastCheckAtMs = now;
+        observed.nextCheckAt = Math.min(observed.nextCheckAt ?? Infinity, now + this.checkIntervalMs);
+      }
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
       this.setState(kind === 'baseline' ? 'verifying' : 'observing');
       if (kind === 'baseline')

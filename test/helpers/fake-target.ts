@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { RolloutActivities } from '../../src/activities/contracts';
 import { runObservation } from '../../src/activities/observation-loop';
 import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/workflows/observations';
@@ -124,11 +125,15 @@ export class FakeTarget {
       // The observation on a virtual clock, from where the last one left off: it returns at once,
       // with the time it observed in its state (the time-skipping server skips no activity's time).
       observeWindow: async (input) => {
-        let now = input.state.lastCheckAtMs ?? Date.now();
-        // One check per call: the workflow catches up with the virtual clock on its own timer, so
-        // signals land between checks as they would in real time.
+        const scheduled = Context.current().info.currentAttemptScheduledTimestampMs;
+        let now = Math.max(input.state.lastCheckAtMs ?? scheduled, scheduled);
+        const due = Math.max(now, input.state.nextCheckAt ?? now + input.checkIntervalMs);
+        // Exactly one check per call, however far ahead the next one was due: the workflow catches
+        // up with the virtual clock on its own timer, so signals land between checks as they
+        // would in real time, and every call moves the observation on.
         return runObservation(
-          { ...input, sliceMs: input.checkIntervalMs },
+          // The slice ends 1 ms past the check, before the next one.
+          { ...input, sliceMs: due - now + 1 },
           {
             now: () => now,
             sleep: async (ms) => ((now += ms), true),
