@@ -16,7 +16,8 @@ const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
 /** The visibility query `list` runs; printed with `--json` and in docs for the stock CLI. */
 export function listQuery(o: Pick<ListOptions, 'state' | 'target' | 'running'>): string {
-  const parts = [`WorkflowType = 'rolloutWorkflow'`];
+  // One row per rollout: the runs a rollout closed by continuing as new are not rollouts.
+  const parts = [`WorkflowType = 'rolloutWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (o.state) parts.push(`RolloutState = ${quote(o.state)}`);
   if (o.target) parts.push(`RolloutTarget = ${quote(o.target)}`);
   if (o.running) parts.push(`ExecutionStatus = 'Running'`);

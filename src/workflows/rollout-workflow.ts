@@ -1,5 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { RolloutActivities } from '../activities/contracts';
 import type { ObservationResult, ObservationState } from '../contracts/observation';
 import { formatDuration, parseDuration } from '../plan/duration';
@@ -118,8 +119,16 @@ const { observeWindow } = wf.proxyActivities<RolloutActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 
-/** Start a new run once a run's history passes this many events (Temporal suggests it much later). */
+/**
+ * Start a new run once a run's history passes this many events (Temporal suggests it much later):
+ * anywhere in runs that check from the workflow, only between steps in runs that observe.
+ */
 const HISTORY_LIMIT = 2000;
+/**
+ * An observing run's history grows with decisions and 30-minute slices, so mid-window it goes on
+ * until Temporal suggests a new run, or past this many events on a server that never suggests.
+ */
+const HISTORY_HARD_LIMIT = 10_000;
 const MAX_EVENTS = 200;
 /** Checks run at a step's start and at its window's end (the rest run on metrics every tick). */
 const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
@@ -333,12 +342,16 @@ class RolloutRun {
     const key = `${this.status.state}|${this.status.phase ?? ''}|${this.status.percent}`;
     if (key === this.cursor.lastUpsert) return;
     this.cursor.lastUpsert = key;
-    wf.upsertSearchAttributes([
+    wf.upsertSearchAttributes(this.searchAttributes());
+  }
+
+  private searchAttributes(): SearchAttributePair[] {
+    return [
       { key: rolloutStateKey, value: this.status.state },
       { key: rolloutPhaseKey, value: this.status.phase ?? 'none' },
       { key: rolloutPercentKey, value: this.status.percent },
       { key: rolloutTargetKey, value: this.plan.target.id },
-    ]);
+    ];
   }
 
   private currentHistory(): HistoryEntry | undefined {
@@ -441,6 +454,9 @@ class RolloutRun {
     this.upsertSearchAttributes();
     for (;;) {
       if (this.cursor.pendingRollback && this.cursor.stage !== 'rollback') this.goto('rollback');
+      // A step boundary: the one place an observing run starts a new run for its size alone.
+      if (this.observing && this.cursor.stage === 'apply' && !this.cursor.entered)
+        await this.maybeContinueAsNew(HISTORY_LIMIT);
       switch (this.cursor.stage) {
         case 'phase-start':
           await this.phaseStart();
@@ -573,21 +589,25 @@ class RolloutRun {
       return;
     }
     const step = this.phase.steps[this.cursor.stepIndex];
-    if (step.observe === 'continuous') {
-      // Judged from here on against the new percent only.
-      delete this.cursor.window[this.phase.group];
-      this.cursor.recent[this.phase.group] = [];
-      if (this.v3) (this.cursor.judge ??= {})[this.phase.group] = startJudge(this.plan.defaults.thresholds);
-      this.setGroup(this.phase.group, { state: 'monitoring' });
-      if (!this.cursor.monitored.includes(this.phase.group)) this.cursor.monitored.push(this.phase.group);
-      if (this.cursor.phaseIndex + 1 < this.plan.phases.length) {
-        this.cursor.phaseIndex += 1;
-        this.cursor.stepIndex = 0;
-        this.goto('phase-start');
-      } else this.goto('monitor');
-      return;
-    }
+    if (step.observe === 'continuous') return this.finishPhase();
     this.goto('observe');
+  }
+
+  /**
+   * The phase is at its last step (a continuous one, or a timed one that passed): its group is
+   * monitored from here on, judged against this percent only, while the next phase runs.
+   */
+  private finishPhase(): void {
+    delete this.cursor.window[this.phase.group];
+    this.cursor.recent[this.phase.group] = [];
+    if (this.v3) (this.cursor.judge ??= {})[this.phase.group] = startJudge(this.plan.defaults.thresholds);
+    this.setGroup(this.phase.group, { state: 'monitoring' });
+    if (!this.cursor.monitored.includes(this.phase.group)) this.cursor.monitored.push(this.phase.group);
+    if (this.cursor.phaseIndex + 1 < this.plan.phases.length) {
+      this.cursor.phaseIndex += 1;
+      this.cursor.stepIndex = 0;
+      this.goto('phase-start');
+    } else this.goto('monitor');
   }
 
   /** Runs the start/end verification activities; an activity that cannot run is inconclusive. */
@@ -765,6 +785,7 @@ class RolloutRun {
   }
 
   private nextStep(): void {
+    if (this.cursor.stepIndex + 1 >= this.phase.steps.length) return this.finishPhase();
     this.cursor.stepIndex += 1;
     this.goto('apply');
   }
@@ -987,7 +1008,7 @@ class RolloutRun {
       }
       if (done()) return 'done';
       if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
-      await this.maybeContinueAsNew();
+      await this.maybeContinueAsNew(HISTORY_HARD_LIMIT);
       const paused = this.cursor.paused;
       const counting = window && !paused;
       if (window) {
@@ -1244,19 +1265,21 @@ class RolloutRun {
     };
   }
 
-  private async maybeContinueAsNew(): Promise<void> {
+  private async maybeContinueAsNew(limit = HISTORY_LIMIT): Promise<void> {
     const info = wf.workflowInfo();
-    if (info.historyLength < HISTORY_LIMIT && !info.continueAsNewSuggested) return;
+    if (info.historyLength < limit && !info.continueAsNewSuggested) return;
     await wf.condition(wf.allHandlersFinished);
     const carried: Carried = {
       status: { ...this.status, plan: undefined as unknown as Plan },
       cursor: this.cursor,
     };
-    await wf.continueAsNew<typeof rolloutWorkflow>({
-      plan: this.status.plan,
-      timeScale: this.timeScale,
-      resume: carried,
-    });
+    const args = { plan: this.status.plan, timeScale: this.timeScale, resume: carried };
+    if (!this.observing) return wf.continueAsNew<typeof rolloutWorkflow>(args);
+    // The run that closes claims no state any more (`RolloutState = 'observing'` finds only the
+    // live run); the next one starts with the rollout's search attributes already set.
+    const live = this.searchAttributes();
+    wf.upsertSearchAttributes([{ key: rolloutStateKey, value: null }]);
+    await wf.makeContinueAsNewFunc<typeof rolloutWorkflow>({ typedSearchAttributes: live })(args);
   }
 
   private async notify(

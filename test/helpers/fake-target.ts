@@ -31,6 +31,11 @@ export class FakeTarget {
   readonly rollbacks: Array<{ group: string; mode: string }> = [];
   readonly notifications: Array<{ kind: string; key: string }> = [];
   sampleCalls = 0;
+  /**
+   * Each observation runs its whole slice (as the real activity does in wall time) instead of one
+   * check: the history a production rollout writes, for history budgets and `bench/history.ts`.
+   */
+  wholeSlices = false;
   faults: Fault[] = [];
   /** Requests per group per sample. */
   volume = 400;
@@ -133,7 +138,7 @@ export class FakeTarget {
         // would in real time, and every call moves the observation on.
         return runObservation(
           // The slice ends 1 ms past the check, before the next one.
-          { ...input, sliceMs: due - now + 1 },
+          { ...input, sliceMs: this.wholeSlices ? input.sliceMs : due - now + 1 },
           {
             now: () => now,
             sleep: async (ms) => ((now += ms), true),

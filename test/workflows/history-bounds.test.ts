@@ -5,11 +5,12 @@ jest.setTimeout(600_000);
 
 const testEnv = useTimeSkippingEnv();
 
-test('an 8h window checked every 10s keeps each run of the history bounded (continue-as-new)', async () => {
+test('an 8h window checked every 10s writes a history that grows with slices, not checks: one run', async () => {
   const plan = seedPlan();
   plan.phases = [{ ...plan.phases[1], approval: 'none', steps: [{ percent: 50, observe: '8h' }, { percent: 100, observe: 'continuous' }] }];
   expect(plan.defaults.checkInterval).toBe('10s');
   const target = new FakeTarget();
+  target.wholeSlices = true;
   const started = Date.now();
   const { runs, status } = await withRollout(testEnv(), target, plan, async (handle) => {
     const status = await waitForStatus(testEnv(), handle, (s) => s.state === 'monitoring', '1h', 20);
@@ -22,9 +23,41 @@ test('an 8h window checked every 10s keeps each run of the history bounded (cont
     `8h window, 10s checks: ${target.sampleCalls} checks, ${runs.length} runs, largest ${Math.max(...runs.map((r) => r.events))} events, ${total} in all, wall ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
   expect(target.sampleCalls).toBeGreaterThanOrEqual(8 * 360);
-  expect(runs.length).toBeGreaterThan(1);
-  for (const r of runs) expect(r.events).toBeLessThanOrEqual(2100);
-  // The state carried across runs is intact: the 8h step passed and the window was whole.
+  // 2,880 checks in 16 slices of 30 minutes: a few events per slice, never a new run mid-window.
+  expect(runs).toHaveLength(1);
+  expect(total).toBeLessThanOrEqual(400);
+  // The 8h step passed and the window was whole.
   expect(status.history[0]).toMatchObject({ percent: 50, outcome: 'passed', windowMs: 8 * 3_600_000 });
   expect(Date.parse(status.history[0].endedAt!) - Date.parse(status.history[0].startedAt)).toBeGreaterThanOrEqual(8 * 3_600_000);
+});
+
+test('a run that outgrows its budget starts a new one at the next step, never mid-window, and carries the rollout on', async () => {
+  const plan = seedPlan();
+  plan.defaults.checkInterval = '1m';
+  plan.phases = [{ ...plan.phases[1], approval: 'none', steps: [{ percent: 50, observe: '4h' }, { percent: 100, observe: '30m' }] }];
+  // One activity per check: 240 checks in the 4h window, past the 2,000 events of a run but short
+  // of the ~4,000 at which the server suggests a new run.
+  const target = new FakeTarget();
+  const { runs, status } = await withRollout(testEnv(), target, plan, async (handle) => {
+    const status = await waitForStatus(testEnv(), handle, (s) => s.state === 'monitoring', '1h', 20);
+    const runs = await runsOf(testEnv().client, handle.workflowId, handle.firstExecutionRunId);
+    await endRollout(handle);
+    return { runs, status };
+  });
+  // A last step with a window, once passed, leaves its group monitored at that percent.
+  expect(status.groups.write).toEqual({ percent: 100, state: 'monitoring' });
+  expect(runs).toHaveLength(2);
+  expect(runs[0].events).toBeGreaterThan(2000);
+  const second = await testEnv().client.workflow.getHandle(status.rolloutId, runs[1].runId).fetchHistory();
+  // The new run began with the 100% step: the 8h window ran whole in the first run.
+  const payload = second.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  const carried = JSON.parse(Buffer.from(payload.data!).toString('utf8')).resume.cursor;
+  const first = await testEnv().client.workflow.getHandle(status.rolloutId, runs[0].runId).fetchHistory();
+  const lastTask = first.events!.filter((e) => e.workflowTaskStartedEventAttributes).pop()!;
+  expect(lastTask.workflowTaskStartedEventAttributes!.suggestContinueAsNew).toBeFalsy();
+  expect(carried).toMatchObject({ stage: 'apply', stepIndex: 1 });
+  expect(status.history.map((h) => [h.percent, h.outcome, h.windowMs])).toEqual([
+    [50, 'passed', 4 * 3_600_000],
+    [100, 'passed', 30 * 60_000],
+  ]);
 });
