@@ -3,6 +3,7 @@
  * from `dist/workflow-bundle.js` instead of running webpack at every start.
  */
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
 import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundlePath, ROOT, workflowSourcesEntry } from '../src/workflow-bundle';
@@ -19,6 +20,13 @@ async function main(): Promise<void> {
   await writeFile(tmp, code);
   await utimes(tmp, began, began);
   await rename(tmp, target);
+  // The worker's build id names the commit; a deployed dist/ has no git to ask.
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    await writeFile(path.join(path.dirname(target), 'build-commit'), commit);
+  } catch {
+    // Not a git checkout: the build id says "local".
+  }
   console.log(
     `workflow bundle: ${path.relative(ROOT, target)} (${(code.length / 1024).toFixed(0)} KiB, ${
       Date.now() - began.getTime()

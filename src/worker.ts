@@ -3,6 +3,7 @@ import { createActivities } from './activities';
 import { connectionOptions, temporalSettings } from './config';
 import { parseDuration } from './plan/duration';
 import { chooseWorkflowSource } from './workflow-bundle';
+import { deploymentOptions, promoteIfFirst } from './worker-version';
 
 /** `ROLLOUT_HEARTBEAT_THROTTLE` (a duration such as 500ms or 5s), default 2s. */
 export function heartbeatThrottle(env: NodeJS.ProcessEnv): number {
@@ -21,6 +22,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const settings = temporalSettings(env);
   // A file, not a bare path: the SDK stats it (index.ts under ts-node, index.js once built).
   const source = chooseWorkflowSource(require.resolve('./workflows'), env);
+  const deployment = deploymentOptions(env);
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const worker = await Worker.create({
@@ -35,11 +37,23 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       // `status` and `watch` read it: at most every 2 s (the SDK's default is 80% of the 20 s
       // heartbeat timeout). Heartbeats are not history events.
       maxHeartbeatThrottleInterval: heartbeatThrottle(env),
+      ...(deployment ? { workerDeploymentOptions: deployment } : {}),
     });
+    const version = deployment
+      ? `version ${deployment.version.deploymentName}/${deployment.version.buildId} (rollouts pinned)`
+      : 'unversioned';
     console.log(
-      `rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}; workflows: ${source.why}`,
+      `rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}; ${version}; workflows: ${source.why}`,
     );
-    await worker.run();
+    const running = worker.run();
+    if (deployment)
+      await promoteIfFirst(connection, settings.namespace, deployment.version.buildId, (line) => console.log(line)).catch(
+        (err: unknown) => {
+          worker.shutdown();
+          throw new Error(`could not read or set the current version of ${deployment.version.deploymentName}: ${err instanceof Error ? err.message : String(err)} (ROLLOUT_WORKER_VERSIONING=off runs unversioned)`);
+        },
+      );
+    await running;
   } finally {
     await connection.close();
   }

@@ -1,3 +1,4 @@
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import axios from 'axios';
 import path from 'node:path';
@@ -106,6 +107,11 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
     (s) => s.group === 'read' && s.percent === 50 && s.state === 'observing',
     'read 50% window',
   );
+  // Pinned to the version that started it: a new release never replays it against other code.
+  const { versioningInfo } = (await handle.describe()).raw.workflowExecutionInfo!;
+  expect(versioningInfo?.behavior).toBe(temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED);
+  expect(versioningInfo?.deploymentVersion).toMatchObject({ deploymentName: 'rollout-orchestrator' });
+  expect(versioningInfo?.deploymentVersion?.buildId).toMatch(/^0\.\d+\.\d+\+([0-9a-f]{12}|local)$/);
   workers[0].proc.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 1500));
   const whileDown = await handle.query(statusQuery).catch(() => undefined);
