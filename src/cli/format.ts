@@ -1,4 +1,5 @@
-import type { HistoryEntry, RolloutEvent, RolloutStatus } from '../workflows/definitions';
+import type { RolloutEvent, RolloutStatus } from '../workflows/definitions';
+import type { EvidenceRow } from '../contracts/observation';
 
 /** `1h02m`, `4m05s`, `12s`, `850ms`. */
 export function fmtDuration(ms: number | null | undefined): string {
@@ -166,17 +167,11 @@ export function newEvents(seen: RolloutEvent[], now: RolloutEvent[]): RolloutEve
   return now;
 }
 
-export function historyRows(h: HistoryEntry[]): string[][] {
-  return h.map((e) => [
-    e.phase,
-    `${e.percent}%`,
-    fmtTime(e.startedAt),
-    e.endedAt ? fmtTime(e.endedAt) : 'running',
-    e.windowMs === null ? 'continuous' : fmtDuration(e.windowMs),
-    e.verdict ?? '—',
-    e.outcome ?? '—',
-    e.by ?? '',
-  ]);
+/** A step's time series in one line: checks, and the requests and errors of each side. */
+export function fmtEvidence(rows: EvidenceRow[] | undefined): string {
+  if (!rows?.length) return '';
+  const sum = (i: 2 | 3 | 4 | 5) => rows.reduce((n, r) => n + r[i], 0);
+  return `evidence: ${rows.length} checks; domain ${sum(2)} requests, ${sum(3)} errors; legacy ${sum(4)} requests, ${sum(5)} errors (history --json has every check)`;
 }
 
 /** Left-aligned columns. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, out } from './action';
 import { parseArgument, parseOptions, workflowIdOption } from './options';
-import { fmtDuration, fmtMetrics, fmtTime, table } from './format';
+import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, table } from './format';
 
 export function register(program: Command): void {
   program
@@ -54,9 +54,11 @@ export function register(program: Command): void {
             out.line('');
             for (const h of s.history) {
               const figures = fmtMetrics(h.metrics);
-              if (!figures && !h.reason) continue;
+              const evidence = fmtEvidence(h.evidence);
+              if (!figures && !h.reason && !evidence) continue;
               out.line(`${h.phase} ${h.percent}%:`);
               if (figures) out.line(`  ${figures}`);
+              if (evidence) out.line(`  ${evidence}`);
               if (h.reason) for (const r of h.reason.split('; ')) out.line(`  - ${r}`);
             }
           }

@@ -1,3 +1,4 @@
+import type { EvidenceRow } from '../contracts/observation';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../plan/schema';
@@ -98,6 +99,12 @@ export interface HistoryEntry {
   windowMs: number | null;
   verdict: Verdict | null;
   metrics: Record<string, number | string | null> | null;
+  /**
+   * The step's time series, one row per check (`[epoch ms, group, domain requests, domain errors,
+   * legacy requests, legacy errors]`), the last 3,000 kept: for `history`, plots and re-judging.
+   * Absent in rollouts begun before the observing activity.
+   */
+  evidence?: EvidenceRow[];
 }
 
 export interface RolloutEvent {

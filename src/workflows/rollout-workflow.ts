@@ -2,7 +2,7 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { RolloutActivities } from '../activities/contracts';
-import type { ObservationResult, ObservationState } from '../contracts/observation';
+import type { EvidenceRow, ObservationResult, ObservationState } from '../contracts/observation';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { DEFAULT_CHECKS, rolloutInputSchema, type CheckName, type Phase, type Plan } from '../plan/schema';
 import { describeProblems, formatPath, validatePlan } from '../plan/validate';
@@ -66,6 +66,9 @@ const OBSERVE_PATCH = 'observe-activity';
 const CANCEL_GRACE_MS = 1000;
 /** An observation returns at least this often, so `status` in the workflow stays fresh. */
 const SLICE_MS = 30 * 60_000;
+
+/** Evidence rows a step keeps (8 hours of 10-second checks; a continuous step keeps its latest). */
+const EVIDENCE_KEPT = 3000;
 
 /** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
 const MAX_BASELINE_EXTENSIONS = 9;
@@ -1095,9 +1098,20 @@ class RolloutRun {
     }
   }
 
+  /** Each row goes to its group's running step, which keeps its last `EVIDENCE_KEPT`. */
+  private recordEvidence(rows: EvidenceRow[]): void {
+    for (const row of rows) {
+      const entry = [...this.status.history].reverse().find((h) => h.group === row[1]);
+      if (!entry || entry.endedAt !== null) continue;
+      (entry.evidence ??= []).push(row);
+      if (entry.evidence.length > EVIDENCE_KEPT) entry.evidence.splice(0, entry.evidence.length - EVIDENCE_KEPT);
+    }
+  }
+
   /** Takes over what an observation saw: its state, figures, warnings and verdict. */
   private applyObservation(result: ObservationResult, counting: boolean): 'ok' | 'rollback' | 'metrics-hold' {
-    const { judges, evidence: _evidence, lastCheck, metricErrors, ...rest } = result.state;
+    const { judges, evidence, lastCheck, metricErrors, ...rest } = result.state;
+    this.recordEvidence(evidence);
     this.cursor.judge = judges;
     this.cursor.observed = rest;
     if (counting) this.cursor.windowRemainingMs = rest.windowRemainingMs ?? 0;

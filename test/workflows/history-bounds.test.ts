@@ -26,6 +26,12 @@ test('an 8h window checked every 10s writes a history that grows with slices, no
   // 2,880 checks in 16 slices of 30 minutes: a few events per slice, never a new run mid-window.
   expect(runs).toHaveLength(1);
   expect(total).toBeLessThanOrEqual(400);
+  // The step keeps its time series: one row per check of the 8h window.
+  const evidence = status.history[0].evidence!;
+  expect(evidence.length).toBeGreaterThanOrEqual(8 * 360 - 1);
+  expect(evidence.length).toBeLessThanOrEqual(8 * 360 + 1);
+  expect(new Set(evidence.map((row) => row[1]))).toEqual(new Set(['write']));
+  expect(evidence.reduce((n, row) => n + row[2], 0)).toBeGreaterThan(0);
   // The 8h step passed and the window was whole.
   expect(status.history[0]).toMatchObject({ percent: 50, outcome: 'passed', windowMs: 8 * 3_600_000 });
   expect(Date.parse(status.history[0].endedAt!) - Date.parse(status.history[0].startedAt)).toBeGreaterThanOrEqual(8 * 3_600_000);
