@@ -17,6 +17,20 @@ export function heartbeatThrottle(env: NodeJS.ProcessEnv): number {
   return ms;
 }
 
+/**
+ * `ROLLOUT_MAX_ACTIVITIES`: activities one worker runs at once, default 2,000. Every observing
+ * rollout holds one (asleep between checks, a few KiB), so the SDK's default of 100 would leave
+ * the 101st rollout unwatched until another ends.
+ */
+export function maxActivities(env: NodeJS.ProcessEnv): number {
+  const text = env.ROLLOUT_MAX_ACTIVITIES;
+  if (text === undefined || text === '') return 2000;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 10 || n > 100_000)
+    throw new Error(`ROLLOUT_MAX_ACTIVITIES: must be an integer from 10 to 100000 (got ${JSON.stringify(text)})`);
+  return n;
+}
+
 /** Runs the rollout worker until SIGINT/SIGTERM. Everything it needs comes from the environment. */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettings(env);
@@ -37,6 +51,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       // `status` and `watch` read it: at most every 2 s (the SDK's default is 80% of the 20 s
       // heartbeat timeout). Heartbeats are not history events.
       maxHeartbeatThrottleInterval: heartbeatThrottle(env),
+      maxConcurrentActivityTaskExecutions: maxActivities(env),
       ...(deployment ? { workerDeploymentOptions: deployment } : {}),
     });
     const version = deployment
