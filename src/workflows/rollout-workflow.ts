@@ -1,8 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
-import type { RolloutActivities } from '../activities/contracts';
-import type { EvidenceRow, ObservationResult, ObservationState } from '../contracts/observation';
+import type { ObservationResult } from '../contracts/observation';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { DEFAULT_CHECKS, rolloutInputSchema, type CheckName, type Phase, type Plan } from '../plan/schema';
 import { describeProblems, formatPath, validatePlan } from '../plan/validate';
@@ -37,7 +36,6 @@ import {
   type Evaluation,
   type Rules,
   type TrafficContext,
-  type Trigger,
 } from './evaluate';
 
 /**
@@ -67,12 +65,29 @@ const CANCEL_GRACE_MS = 1000;
 /** An observation returns at least this often, so `status` in the workflow stays fresh. */
 const SLICE_MS = 30 * 60_000;
 
-/** Evidence rows a step keeps (8 hours of 10-second checks; a continuous step keeps its latest). */
-const EVIDENCE_KEPT = 3000;
-
 /** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
 const MAX_BASELINE_EXTENSIONS = 9;
-import type { GroupSample, ImplStats, MetricsReading } from './observations';
+import type { GroupSample, MetricsReading } from './observations';
+import {
+  applyTraffic,
+  checkConsistency,
+  notify,
+  observeWindow,
+  rollbackTraffic,
+  sampleMetrics,
+  verifyStage,
+} from './rollout/activities';
+import {
+  approveRefusal,
+  completeRefusal,
+  pauseRefusal,
+  resumeRefusal,
+  rollbackRefusal,
+  senderRefusal,
+  type GuardView,
+} from './rollout/guards';
+import { recordEvidence, resumeObserved, startWindow } from './rollout/observed';
+import type { Carried, Cursor, Stage } from './rollout/state';
 import {
   checkResults,
   judgeCheck,
@@ -81,46 +96,7 @@ import {
   sampleShortfall,
   startJudge,
   type JudgeContext,
-  type JudgeState,
 } from './window-judge';
-
-// Every activity beats every 2 s while it runs (`keepAlive`); the SDK sends a beat every 80% of
-// the heartbeat timeout. A dead worker is noticed within that timeout, not the start-to-close
-// one, which is left to bound a step that is alive but stuck.
-const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '10m',
-  heartbeatTimeout: '20s',
-  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
-});
-// A rollback must not give up: retried until the target confirms it, however long that takes;
-// never more than 10 s apart, and a dead worker is noticed within 10 s.
-const { rollbackTraffic } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
-// One POST with a 10 s timeout: a crash costs 15 s at most.
-const { notify } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 8 },
-});
-// Checks are short reads; ordinary activities (not local ones) so that signals arriving mid-check
-// never race a local-activity marker on the time-skipping test server.
-const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '1s', maximumAttempts: 2 },
-});
-
-// The observation: a dead worker is noticed within 20 s and the retry resumes from the last
-// heartbeat; cancelled, it hands back its state (WAIT_CANCELLATION_COMPLETED), so a pause or an
-// approval loses no check. Retried for as long as the rollout watches.
-const { observeWindow } = wf.proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '40m',
-  heartbeatTimeout: '20s',
-  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
 
 /**
  * Start a new run once a run's history passes this many events (Temporal suggests it much later):
@@ -135,72 +111,6 @@ const HISTORY_HARD_LIMIT = 10_000;
 const MAX_EVENTS = 200;
 /** Checks run at a step's start and at its window's end (the rest run on metrics every tick). */
 const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
-
-type Stage =
-  | 'phase-start'
-  | 'baseline'
-  | 'apply'
-  | 'verify'
-  | 'observe'
-  | 'window-end'
-  | 'hold'
-  | 'monitor'
-  | 'rollback'
-  | 'done';
-
-interface PendingRollback {
-  trigger: Trigger;
-  reason: string;
-  group: string;
-  by: string | null;
-}
-
-/** Where the rollout is; with `status`, everything continue-as-new carries over. */
-interface Cursor {
-  phaseIndex: number;
-  stepIndex: number;
-  stage: Stage;
-  /** The stage's entry work (state change, notification) is done; not repeated after continue-as-new. */
-  entered: boolean;
-  baseState: RolloutState;
-  paused: boolean;
-  windowRemainingMs: number | null;
-  nextCheckAt: number | null;
-  lastSampleAt: string | null;
-  /** What an approval of the current hold does: retry applying the step, or go on. */
-  holdNext: 'apply' | 'next';
-  holdReason: string | null;
-  /** Samples since the current step's window began, per group. */
-  window: Record<string, GroupSample>;
-  /** Recent samples per group, for the "at any moment" judgement. */
-  recent: Record<string, GroupSample[]>;
-  baseline: Record<string, number | null>;
-  /** Rules v3: the judgement of the current window, per group. */
-  judge?: Record<string, JudgeState>;
-  /** Rules v3: legacy traffic of each group's baseline window (the reference rates and P95 at 100%). */
-  baselineStats?: Record<string, ImplStats | null>;
-  /** Rules v3: extra windows the current step has had for want of samples. */
-  extensions?: number;
-  /** The next `observe` continues the current window (an extension) instead of starting one. */
-  extending?: boolean;
-  /** How many times the current baseline was extended for want of legacy requests. */
-  baselineExtensions?: number;
-  /** Groups whose last step is continuous and that are still being checked. */
-  monitored: string[];
-  pendingRollback: PendingRollback | null;
-  /** When each group's percent last changed (absent in runs started before it existed). */
-  appliedAt?: Record<string, number>;
-  approval: { by: string; comment: string | null } | null;
-  completion: { by: string } | null;
-  lastUpsert: string | null;
-  /** `OBSERVE_PATCH`: the observation's running state between activities (its judges live in `judge`). */
-  observed?: Omit<ObservationState, 'judges' | 'evidence' | 'lastCheck' | 'metricErrors'>;
-}
-
-interface Carried {
-  status: RolloutStatus;
-  cursor: Cursor;
-}
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatus> {
   const args = rolloutInputSchema.safeParse(input ?? {});
@@ -372,18 +282,16 @@ class RolloutRun {
     wf.setHandler(statusQuery, () => this.status);
     wf.setHandler(approveSignal, (s) =>
       this.signal('approve', s, () => {
-        const base = this.cursor.baseState;
-        if (this.cursor.paused) return 'the rollout is paused; resume first';
-        if (base !== 'awaiting-approval' && base !== 'holding')
-          return `nothing awaits approval (state ${this.status.state})`;
+        const refused = approveRefusal(this.guardView());
+        if (refused) return refused;
         this.cursor.approval = { by: s.by, comment: s.comment ?? null };
         return null;
       }),
     );
     wf.setHandler(pauseSignal, (s) =>
       this.signal('pause', s, () => {
-        if (this.isOver()) return `the rollout is ${this.status.state}`;
-        if (this.cursor.paused) return 'already paused';
+        const refused = pauseRefusal(this.guardView());
+        if (refused) return refused;
         this.cursor.paused = true;
         this.refreshState();
         return null;
@@ -391,7 +299,8 @@ class RolloutRun {
     );
     wf.setHandler(resumeSignal, (s) =>
       this.signal('resume', s, () => {
-        if (!this.cursor.paused) return `not paused (state ${this.status.state})`;
+        const refused = resumeRefusal(this.guardView());
+        if (refused) return refused;
         this.cursor.paused = false;
         this.refreshState();
         return null;
@@ -399,15 +308,12 @@ class RolloutRun {
     );
     wf.setHandler(rollbackSignal, (s) =>
       this.signal('rollback', s, () => {
-        if (this.isOver()) return `the rollout is ${this.status.state}`;
-        if (this.cursor.pendingRollback) return 'a rollback is already under way';
-        const group = s.group ?? this.phase.group;
-        if (!(group in this.status.groups))
-          return `unknown group "${group}" (groups: ${Object.keys(this.status.groups).join(', ')})`;
+        const refused = rollbackRefusal(this.guardView(), s.group);
+        if (refused) return refused;
         this.cursor.pendingRollback = {
           trigger: 'manual',
           reason: s.reason ?? 'manual rollback',
-          group,
+          group: s.group ?? this.phase.group,
           by: s.by,
         };
         return null;
@@ -415,16 +321,24 @@ class RolloutRun {
     );
     wf.setHandler(completeSignal, (s) =>
       this.signal('complete', s, () => {
-        if (this.cursor.stage !== 'monitor' || this.cursor.paused)
-          return `complete ends continuous monitoring once every phase is at its last step (state ${this.status.state})`;
+        const refused = completeRefusal(this.guardView());
+        if (refused) return refused;
         this.cursor.completion = { by: s.by };
         return null;
       }),
     );
   }
 
-  private isOver(): boolean {
-    return TERMINAL_STATES.includes(this.cursor.baseState) || this.cursor.baseState === 'rolling-back';
+  private guardView(): GuardView {
+    return {
+      baseState: this.cursor.baseState,
+      state: this.status.state,
+      paused: this.cursor.paused,
+      stage: this.cursor.stage,
+      rollbackPending: this.cursor.pendingRollback !== null,
+      groups: Object.keys(this.status.groups),
+      currentGroup: this.phase.group,
+    };
   }
 
   /** Validates the sender, applies the signal or records why it changed nothing. */
@@ -433,11 +347,7 @@ class RolloutRun {
       payload && typeof payload === 'object' && typeof (payload as { by?: unknown }).by === 'string'
         ? (payload as { by: string }).by.trim()
         : '';
-    let refusal: string | null;
-    if (!by) refusal = '"by" is required (who sends the signal)';
-    else if (this.plan.approvers && !this.plan.approvers.includes(by))
-      refusal = `${by} is not an approver (approvers: ${this.plan.approvers.join(', ')})`;
-    else refusal = apply();
+    const refusal = senderRefusal(by, this.plan.approvers) ?? apply();
     const detail = (payload as { reason?: string; comment?: string } | undefined) ?? {};
     const note = detail.reason ?? detail.comment;
     this.event({
@@ -657,14 +567,8 @@ class RolloutRun {
         this.status.extension = null;
       }
       // The window's time is counted from now, not from the last check before it began.
-      // A check an earlier observation had already scheduled further out comes an interval from now.
-      const observed = this.cursor.observed;
-      if (observed) {
-        const now = Date.now();
-        observed.blindMs = 0;
-        observed.lastCheckAtMs = now;
-        observed.nextCheckAt = Math.min(observed.nextCheckAt ?? Infinity, now + this.checkIntervalMs);
-      }
+      if (this.cursor.observed)
+        this.cursor.observed = startWindow(this.cursor.observed, Date.now(), this.checkIntervalMs);
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
       this.setState(kind === 'baseline' ? 'verifying' : 'observing');
       if (kind === 'baseline')
@@ -990,20 +894,7 @@ class RolloutRun {
     window: boolean,
   ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
     const interval = this.checkIntervalMs;
-    // Nothing was watched since the last wait (applying, verifying, an approval of nothing): the
-    // next check is an interval from now and no blind time is owed for that pause.
-    const now0 = Date.now();
-    const prior = this.cursor.observed;
-    if (!prior || prior.lastCheckAtMs === null || now0 - prior.lastCheckAtMs > 1.5 * interval)
-      this.cursor.observed = {
-        lastSampleAt: prior?.lastSampleAt ?? null,
-        lastCheckAtMs: now0,
-        nextCheckAt: now0 + interval,
-        windowRemainingMs: null,
-        blindMs: prior?.blindMs ?? 0,
-        blindRunMs: 0,
-        checks: prior?.checks ?? 0,
-      };
+    this.cursor.observed = resumeObserved(this.cursor.observed, Date.now(), interval);
     for (;;) {
       if (this.cursor.pendingRollback) {
         this.goto('rollback');
@@ -1098,20 +989,10 @@ class RolloutRun {
     }
   }
 
-  /** Each row goes to its group's running step, which keeps its last `EVIDENCE_KEPT`. */
-  private recordEvidence(rows: EvidenceRow[]): void {
-    for (const row of rows) {
-      const entry = [...this.status.history].reverse().find((h) => h.group === row[1]);
-      if (!entry || entry.endedAt !== null) continue;
-      (entry.evidence ??= []).push(row);
-      if (entry.evidence.length > EVIDENCE_KEPT) entry.evidence.splice(0, entry.evidence.length - EVIDENCE_KEPT);
-    }
-  }
-
   /** Takes over what an observation saw: its state, figures, warnings and verdict. */
   private applyObservation(result: ObservationResult, counting: boolean): 'ok' | 'rollback' | 'metrics-hold' {
     const { judges, evidence, lastCheck, metricErrors, ...rest } = result.state;
-    this.recordEvidence(evidence);
+    recordEvidence(this.status.history, evidence);
     this.cursor.judge = judges;
     this.cursor.observed = rest;
     if (counting) this.cursor.windowRemainingMs = rest.windowRemainingMs ?? 0;

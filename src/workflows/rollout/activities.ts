@@ -1,0 +1,44 @@
+/**
+ * The activities of a rollout with their timeouts and retries: one place to see what a dead
+ * worker or a slow target costs.
+ */
+import * as wf from '@temporalio/workflow';
+import type { RolloutActivities } from '../../activities/contracts';
+
+// Every activity beats every 2 s while it runs (`keepAlive`); the SDK sends a beat every 80% of
+// the heartbeat timeout. A dead worker is noticed within that timeout, not the start-to-close
+// one, which is left to bound a step that is alive but stuck.
+export const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+// A rollback must not give up: retried until the target confirms it, however long that takes;
+// never more than 10 s apart, and a dead worker is noticed within 10 s.
+export const { rollbackTraffic } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+// One POST with a 10 s timeout: a crash costs 15 s at most.
+export const { notify } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 8 },
+});
+// Checks are short reads; ordinary activities (not local ones) so that signals arriving mid-check
+// never race a local-activity marker on the time-skipping test server.
+export const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '30s',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '1s', maximumAttempts: 2 },
+});
+
+// The observation: a dead worker is noticed within 20 s and the retry resumes from the last
+// heartbeat; cancelled, it hands back its state (WAIT_CANCELLATION_COMPLETED), so a pause or an
+// approval loses no check. Retried for as long as the rollout watches.
+export const { observeWindow } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '40m',
+  heartbeatTimeout: '20s',
+  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
