@@ -103,9 +103,16 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
   };
 
   // Kill the worker in the middle of the 50% read window (2h of plan time = 6 s here).
+  // Checked in this window already (a check a second past its start: the step's verification is
+  // recorded as a check too), so there is a before and an after to compare.
   const mid = await poll(
-    (s) => s.group === 'read' && s.percent === 50 && s.state === 'observing',
-    'read 50% window',
+    (s) =>
+      s.group === 'read' &&
+      s.percent === 50 &&
+      s.state === 'observing' &&
+      s.lastCheck?.group === 'read' &&
+      Date.parse(s.lastCheck.at) >= Date.parse(s.stepStartedAt!) + 1000,
+    'read 50% window, checked',
   );
   // Pinned to the version that started it: a new release never replays it against other code.
   const { versioningInfo } = (await handle.describe()).raw.workflowExecutionInfo!;
@@ -113,10 +120,12 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
   expect(versioningInfo?.deploymentVersion).toMatchObject({ deploymentName: 'rollout-orchestrator' });
   expect(versioningInfo?.deploymentVersion?.buildId).toMatch(/^0\.\d+\.\d+\+([0-9a-f]{12}|local)$/);
   workers[0].proc.kill('SIGKILL');
+  const killedAt = Date.now();
   await new Promise((r) => setTimeout(r, 1500));
   const whileDown = await handle.query(statusQuery).catch(() => undefined);
   workers.push(startWorkerProcess(address, { ADMIN_TOKEN: TOKEN }));
   await workers[1].waitFor(/rollout worker:/, 120_000);
+  const replacedAt = Date.now();
   if (whileDown) expect(whileDown.percent).toBe(50);
 
   await poll((s) => s.state === 'awaiting-approval', 'approval of phase 3');
@@ -146,6 +155,18 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
     killedStep.windowMs!,
   );
   expect(Date.parse(killedStep.startedAt)).toBeLessThanOrEqual(Date.parse(mid.stepStartedAt!));
+  // The observation resumed on the replacement worker within 30 s of it being up (the dead one's
+  // heartbeat timeout is 20 s), with the checks of before the kill kept in the step's evidence.
+  const rows = killedStep.evidence!;
+  const before = rows.filter((r) => r[0] < killedAt);
+  const after = rows.filter((r) => r[0] > killedAt);
+  expect(before.length).toBeGreaterThan(0);
+  expect(after.length).toBeGreaterThan(0);
+  const resumedAt = after[0][0];
+  console.log(
+    `killed mid-window: replacement up ${((replacedAt - killedAt) / 1000).toFixed(1)} s after the kill, observation resumed ${((resumedAt - replacedAt) / 1000).toFixed(1)} s after that; ${before.length} checks before, ${after.length} after`,
+  );
+  expect(resumedAt - replacedAt).toBeLessThan(30_000);
   const live = await axios.get(`${baseUrl}/admin/rollout`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   expect(live.data.groups).toEqual({ read: { percent: 100 }, write: { percent: 100 } });
 });
