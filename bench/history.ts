@@ -15,7 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { approveSignal, completeSignal, statusQuery } from '../src/workflows/definitions';
 import { createTimeSkippingEnv } from '../test/helpers/temporal';
-import { FakeTarget, seedPlan, withRollout } from '../test/helpers/workflow-harness';
+import { FakeTarget, historiesOf, seedPlan, withRollout } from '../test/helpers/workflow-harness';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -76,15 +76,9 @@ async function runSeedPlan(wholeSlices: boolean): Promise<Row> {
       });
       const client = new Client({ connection });
       await client.workflow.getHandle(handle.workflowId).result();
-      const runs: Event[][] = [];
-      let runId: string | undefined = handle.firstExecutionRunId;
-      while (runId) {
-        const events: Event[] = (await client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
-        runs.push(events);
-        runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-      }
+      const runs = await historiesOf(client, handle.workflowId, handle.firstExecutionRunId);
       await connection.close();
-      return runs;
+      return runs.map((r) => r.events);
     });
     const all = histories.flat();
     return {

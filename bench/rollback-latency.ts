@@ -9,6 +9,7 @@
  * Budget: ≤ 2 check intervals + 2 s (median).
  */
 import type { PlanInput } from '../src/plan/schema';
+import { median } from '../src/simulate/figures';
 import type { rolloutWorkflow } from '../src/workflows';
 import { TASK_QUEUE } from '../src/workflows/definitions';
 import { startWorkerProcess } from '../test/helpers/processes';
@@ -42,11 +43,6 @@ function plan(backend: Backend, id: string): PlanInput {
     },
     phases: [{ ...read, steps: [{ percent: 10, observe: '1h' }, { percent: 100, observe: 'continuous' }] }],
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {
@@ -96,7 +92,7 @@ async function main(): Promise<void> {
   console.log('run  decided (s)  reads at 0% (s)  checks after the fault');
   for (const r of rows)
     console.log(`${String(r.run).padStart(3)}  ${r.decidedS.toFixed(2).padStart(11)}  ${r.zeroS.toFixed(2).padStart(15)}  ${String(r.checks).padStart(22)}`);
-  const m = median(rows.map((r) => r.zeroS));
+  const m = median(rows.map((r) => r.zeroS).sort((a, b) => a - b))!;
   console.log(
     `\nmedian to reads at 0%: ${m.toFixed(2)} s = ${(m / INTERVAL_S).toFixed(2)} check intervals; budget 2 intervals + 2 s = ${(2 * INTERVAL_S + 2).toFixed(0)} s`,
   );

@@ -9,6 +9,14 @@ const envSchema = z.object({
   ROLLOUT_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
 });
 
+/** Our variables of `env` by `schema`, or one error naming every variable that is wrong. */
+export function parseEnv<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new Error(`invalid environment: ${problems}`);
+}
+
 /** Where and how to reach Temporal, and the task queue of the rollout worker. */
 export interface TemporalSettings {
   address: string;
@@ -62,11 +70,7 @@ export function parseTemporalAddress(text: string): { address: string } | { prob
  * Temporal Cloud with nothing but the environment changed.
  */
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid environment: ${problems}`);
-  }
+  const ours = parseEnv(envSchema, env);
   const vars = Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
   );
@@ -91,7 +95,7 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   return {
     address: address.address,
     namespace: loaded.namespace || DEFAULT_NAMESPACE,
-    taskQueue: parsed.data.ROLLOUT_TASK_QUEUE,
+    taskQueue: ours.ROLLOUT_TASK_QUEUE,
     apiKey: c.apiKey,
     tls: asBuffers(c.tls),
     metadata: c.metadata,

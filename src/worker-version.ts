@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEnv } from './config';
 import { ROOT } from './workflow-bundle';
 
 /** The Worker Deployment every rollout worker belongs to. */
@@ -42,14 +43,10 @@ function commit(root: string): string | undefined {
  * rollout against changed code. `undefined` when `ROLLOUT_WORKER_VERSIONING=off`.
  */
 export function deploymentOptions(env: NodeJS.ProcessEnv, root: string = ROOT): WorkerDeploymentOptions | undefined {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid environment: ${problems}`);
-  }
-  if (parsed.data.ROLLOUT_WORKER_VERSIONING === 'off') return undefined;
+  const ours = parseEnv(envSchema, env);
+  if (ours.ROLLOUT_WORKER_VERSIONING === 'off') return undefined;
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  const buildId = parsed.data.ROLLOUT_BUILD_ID ?? `${version}+${commit(root) ?? 'local'}`;
+  const buildId = ours.ROLLOUT_BUILD_ID ?? `${version}+${commit(root) ?? 'local'}`;
   return {
     version: { deploymentName: DEPLOYMENT_NAME, buildId },
     useWorkerVersioning: true,

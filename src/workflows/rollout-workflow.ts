@@ -37,36 +37,6 @@ import {
   type Rules,
   type TrafficContext,
 } from './evaluate';
-
-/**
- * Patch of the evidence rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
- * (`Rules` in evaluate.ts), a baseline measured until it has `minSamples`; and waits whose timers
- * are never cancelled (`timerAt`). Runs begun before it keep the v1 behaviour when replayed.
- */
-const RULES_PATCH = 'rollback-evidence-v2';
-
-/**
- * Patch of the verdicts (rules v3, `window-judge.ts`): sequential rate tests with a stated
- * false-rollback budget, P95 intervals over whole buckets, served share with routing keys, legacy
- * as the reference of the rates, and windows extended when their only shortfall is too few
- * samples. Runs begun before it judge as they did.
- */
-const VERDICTS_PATCH = 'verdicts-v3';
-
-/**
- * Patch of the observation (issue 9): one heartbeating `observeWindow` activity checks every
- * `checkInterval` and returns only on a rollback, a window's end, a slice's end or when cancelled
- * (pause, approval, rollback), instead of an activity and a timer per check. Runs begun before it
- * keep checking from the workflow.
- */
-const OBSERVE_PATCH = 'observe-activity';
-/** How long a woken wait lets a running observation settle before cancelling it. */
-const CANCEL_GRACE_MS = 1000;
-/** An observation returns at least this often, so `status` in the workflow stays fresh. */
-const SLICE_MS = 30 * 60_000;
-
-/** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
-const MAX_BASELINE_EXTENSIONS = 9;
 import type { GroupSample, MetricsReading } from './observations';
 import {
   applyTraffic,
@@ -97,6 +67,36 @@ import {
   startJudge,
   type JudgeContext,
 } from './window-judge';
+
+/**
+ * Patch of the evidence rules: rollbacks at `rollbackConfidence`, P95 by confidence intervals
+ * (`Rules` in evaluate.ts), a baseline measured until it has `minSamples`; and waits whose timers
+ * are never cancelled (`timerAt`). Runs begun before it keep the v1 behaviour when replayed.
+ */
+const RULES_PATCH = 'rollback-evidence-v2';
+
+/**
+ * Patch of the verdicts (rules v3, `window-judge.ts`): sequential rate tests with a stated
+ * false-rollback budget, P95 intervals over whole buckets, served share with routing keys, legacy
+ * as the reference of the rates, and windows extended when their only shortfall is too few
+ * samples. Runs begun before it judge as they did.
+ */
+const VERDICTS_PATCH = 'verdicts-v3';
+
+/**
+ * Patch of the observation (issue 9): one heartbeating `observeWindow` activity checks every
+ * `checkInterval` and returns only on a rollback, a window's end, a slice's end or when cancelled
+ * (pause, approval, rollback), instead of an activity and a timer per check. Runs begun before it
+ * keep checking from the workflow.
+ */
+const OBSERVE_PATCH = 'observe-activity';
+/** How long a woken wait lets a running observation settle before cancelling it. */
+const CANCEL_GRACE_MS = 1000;
+/** An observation returns at least this often, so `status` in the workflow stays fresh. */
+const SLICE_MS = 30 * 60_000;
+
+/** With the v2 rules a baseline short of `minSamples` is measured again, up to this many times. */
+const MAX_BASELINE_EXTENSIONS = 9;
 
 /**
  * Start a new run once a run's history passes this many events (Temporal suggests it much later):
@@ -281,50 +281,40 @@ class RolloutRun {
   private registerHandlers(): void {
     wf.setHandler(statusQuery, () => this.status);
     wf.setHandler(approveSignal, (s) =>
-      this.signal('approve', s, () => {
-        const refused = approveRefusal(this.guardView());
-        if (refused) return refused;
+      this.signal('approve', s, approveRefusal, () => {
         this.cursor.approval = { by: s.by, comment: s.comment ?? null };
-        return null;
       }),
     );
     wf.setHandler(pauseSignal, (s) =>
-      this.signal('pause', s, () => {
-        const refused = pauseRefusal(this.guardView());
-        if (refused) return refused;
+      this.signal('pause', s, pauseRefusal, () => {
         this.cursor.paused = true;
         this.refreshState();
-        return null;
       }),
     );
     wf.setHandler(resumeSignal, (s) =>
-      this.signal('resume', s, () => {
-        const refused = resumeRefusal(this.guardView());
-        if (refused) return refused;
+      this.signal('resume', s, resumeRefusal, () => {
         this.cursor.paused = false;
         this.refreshState();
-        return null;
       }),
     );
     wf.setHandler(rollbackSignal, (s) =>
-      this.signal('rollback', s, () => {
-        const refused = rollbackRefusal(this.guardView(), s.group);
-        if (refused) return refused;
-        this.cursor.pendingRollback = {
-          trigger: 'manual',
-          reason: s.reason ?? 'manual rollback',
-          group: s.group ?? this.phase.group,
-          by: s.by,
-        };
-        return null;
-      }),
+      this.signal(
+        'rollback',
+        s,
+        (v) => rollbackRefusal(v, s.group),
+        () => {
+          this.cursor.pendingRollback = {
+            trigger: 'manual',
+            reason: s.reason ?? 'manual rollback',
+            group: s.group ?? this.phase.group,
+            by: s.by,
+          };
+        },
+      ),
     );
     wf.setHandler(completeSignal, (s) =>
-      this.signal('complete', s, () => {
-        const refused = completeRefusal(this.guardView());
-        if (refused) return refused;
+      this.signal('complete', s, completeRefusal, () => {
         this.cursor.completion = { by: s.by };
-        return null;
       }),
     );
   }
@@ -341,22 +331,28 @@ class RolloutRun {
     };
   }
 
-  /** Validates the sender, applies the signal or records why it changed nothing. */
-  private signal(name: SignalName, payload: unknown, apply: () => string | null): void {
+  /** Validates the sender and the state, applies the signal or records why it changed nothing. */
+  private signal(
+    name: SignalName,
+    payload: unknown,
+    refusal: (view: GuardView) => string | null,
+    apply: () => void,
+  ): void {
     const by =
       payload && typeof payload === 'object' && typeof (payload as { by?: unknown }).by === 'string'
         ? (payload as { by: string }).by.trim()
         : '';
-    const refusal = senderRefusal(by, this.plan.approvers) ?? apply();
+    const refused = senderRefusal(by, this.plan.approvers) ?? refusal(this.guardView());
+    if (refused === null) apply();
     const detail = (payload as { reason?: string; comment?: string } | undefined) ?? {};
     const note = detail.reason ?? detail.comment;
     this.event({
       kind: 'signal',
       name,
       by: by || undefined,
-      accepted: refusal === null,
+      accepted: refused === null,
       message:
-        refusal === null ? `${name} accepted${note ? `: ${note}` : ''}` : `${name} refused: ${refusal}`,
+        refused === null ? `${name} accepted${note ? `: ${note}` : ''}` : `${name} refused: ${refused}`,
     });
   }
 
@@ -840,12 +836,8 @@ class RolloutRun {
   ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
     if (this.observing) return this.waitObserving(done, window);
     for (;;) {
-      if (this.cursor.pendingRollback) {
-        this.goto('rollback');
-        return 'rollback';
-      }
-      if (done()) return 'done';
-      if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
+      const ended = this.waitEnded(done, window);
+      if (ended) return ended;
       await this.maybeContinueAsNew();
 
       const active = this.activeGroups();
@@ -855,12 +847,7 @@ class RolloutRun {
       const untilCheck = active.length > 0 ? Math.max(0, this.cursor.nextCheckAt! - now) : Infinity;
       const paused = this.cursor.paused;
       const untilWindowEnd = window && !paused ? this.cursor.windowRemainingMs! : Infinity;
-      if (window) {
-        this.status.windowRemainingMs = this.cursor.windowRemainingMs;
-        this.status.windowEndsAt = paused
-          ? null
-          : new Date(now + this.cursor.windowRemainingMs!).toISOString();
-      }
+      if (window) this.showWindow(paused);
       const timeout = Math.min(untilCheck, untilWindowEnd);
       const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
       if (timeout === Infinity) await wf.condition(wake);
@@ -883,6 +870,23 @@ class RolloutRun {
     }
   }
 
+  /** Why a wait is over before it waits again: a rollback asked for, its goal reached, its window used. */
+  private waitEnded(done: () => boolean, window: boolean): 'rollback' | 'done' | 'window-end' | null {
+    if (this.cursor.pendingRollback) {
+      this.goto('rollback');
+      return 'rollback';
+    }
+    if (done()) return 'done';
+    if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
+    return null;
+  }
+
+  /** The window's time left in `status`; no end time while paused (it does not run). */
+  private showWindow(paused: boolean): void {
+    this.status.windowRemainingMs = this.cursor.windowRemainingMs;
+    this.status.windowEndsAt = paused ? null : new Date(Date.now() + this.cursor.windowRemainingMs!).toISOString();
+  }
+
   /**
    * `waitWithChecks` with one observing activity (`OBSERVE_PATCH`): it runs while there are groups
    * to watch and returns on a rollback, the window's end or a slice's end; a signal that changes
@@ -896,21 +900,12 @@ class RolloutRun {
     const interval = this.checkIntervalMs;
     this.cursor.observed = resumeObserved(this.cursor.observed, Date.now(), interval);
     for (;;) {
-      if (this.cursor.pendingRollback) {
-        this.goto('rollback');
-        return 'rollback';
-      }
-      if (done()) return 'done';
-      if (window && (this.cursor.windowRemainingMs ?? 0) <= 0) return 'window-end';
+      const ended = this.waitEnded(done, window);
+      if (ended) return ended;
       await this.maybeContinueAsNew(HISTORY_HARD_LIMIT);
       const paused = this.cursor.paused;
       const counting = window && !paused;
-      if (window) {
-        this.status.windowRemainingMs = this.cursor.windowRemainingMs;
-        this.status.windowEndsAt = paused
-          ? null
-          : new Date(Date.now() + this.cursor.windowRemainingMs!).toISOString();
-      }
+      if (window) this.showWindow(paused);
       const wake = () => this.cursor.pendingRollback !== null || done() || this.cursor.paused !== paused;
       const active = this.activeGroups();
       if (active.length === 0) {
@@ -996,7 +991,6 @@ class RolloutRun {
     this.cursor.judge = judges;
     this.cursor.observed = rest;
     if (counting) this.cursor.windowRemainingMs = rest.windowRemainingMs ?? 0;
-    this.cursor.lastSampleAt = rest.lastSampleAt;
     this.status.metricErrors = metricErrors;
     for (const message of result.warnings) this.event({ kind: 'warning', message });
     if (lastCheck) this.recordCheck(lastCheck.group, combine(lastCheck.results), lastCheck.at);

@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
@@ -62,19 +63,27 @@ export async function waitForStatus(
   );
 }
 
-/** Every run of a workflow chained by continue-as-new, with its event count. */
-export async function runsOf(client: Client, workflowId: string, firstRunId: string): Promise<Array<{ runId: string; events: number }>> {
-  const runs: Array<{ runId: string; events: number }> = [];
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The history of every run of a workflow chained by continue-as-new, first run first. */
+export async function historiesOf(
+  client: Client,
+  workflowId: string,
+  firstRunId: string,
+): Promise<Array<{ runId: string; events: HistoryEvent[] }>> {
+  const runs: Array<{ runId: string; events: HistoryEvent[] }> = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow
-      .getHandle(workflowId, runId)
-      .fetchHistory();
-    const events = history.events ?? [];
-    runs.push({ runId, events: events.length });
+    const events: HistoryEvent[] = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    runs.push({ runId, events });
     runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
+}
+
+/** Every run of a workflow chained by continue-as-new, with its event count. */
+export async function runsOf(client: Client, workflowId: string, firstRunId: string): Promise<Array<{ runId: string; events: number }>> {
+  return (await historiesOf(client, workflowId, firstRunId)).map(({ runId, events }) => ({ runId, events: events.length }));
 }
 
 /**
