@@ -222,6 +222,11 @@ test('killed during applyTraffic: the step is applied by the replacement within 
     expect(['verifying', 'observing']).toContain(after.state);
     expect(after.groups.read.percent).toBe(10);
     expect((await backendTraffic()).groups.read.percent).toBe(10);
+    // Let the step's verification finish before the rollout is terminated: terminating does not
+    // stop an activity in flight, and its probes would reach the next test's armed proxy.
+    const deadline = Date.now() + 60_000;
+    while ((await handle.query(statusQuery)).state === 'verifying' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
   } finally {
     await handle.terminate('test over');
   }
