@@ -1,6 +1,12 @@
 import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
 import type { ObservationInput, ObservationResult } from '../contracts/observation';
-import type { ConsistencyReport, MetricsReading, StageReport, TrafficState } from '../workflows/observations';
+import type {
+  ConsistencyReport,
+  MetricsReading,
+  SavedReading,
+  StageReport,
+  TrafficState,
+} from '../workflows/observations';
 
 /** Inputs and outputs of every activity; the workflow imports only these types. */
 export interface ApplyTrafficInput {
@@ -34,7 +40,8 @@ export interface SampleMetricsInput {
   metrics: MetricsConfig;
   /** Distinguishes readers of one metrics source (the rollout id), for providers that keep the last reading. */
   key: string;
-  groups: Array<{ group: string; endpoints: string[] }>;
+  /** `previous`: the group's last reading as the caller keeps it (see `MetricsQuery.previous`). */
+  groups: Array<{ group: string; endpoints: string[]; previous?: SavedReading | null }>;
   /** ISO times of the interval to sample. */
   from: string;
   to: string;

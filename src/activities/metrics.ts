@@ -22,7 +22,7 @@ export async function readMetrics(deps: ResolvedDeps, input: SampleMetricsInput)
   }
   const from = new Date(input.from);
   const to = new Date(input.to);
-  for (const { group, endpoints } of input.groups) {
+  for (const { group, endpoints, previous } of input.groups) {
     try {
       samples[group] = await provider.sample({
         key: input.key,
@@ -30,6 +30,7 @@ export async function readMetrics(deps: ResolvedDeps, input: SampleMetricsInput)
         endpoints: endpoints.map(parseEndpoint),
         from,
         to,
+        ...(previous !== undefined ? { previous } : {}),
       });
     } catch (err) {
       errors.push(`${group}: ${messageOf(err)}`);

@@ -17,7 +17,7 @@ import type {
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../workflows/evaluate';
 import { addSamples, evaluateConsistency } from '../workflows/evaluate';
-import type { ConsistencyReport, MetricsReading } from '../workflows/observations';
+import type { ConsistencyReport, MetricsReading, SavedReading } from '../workflows/observations';
 import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
 
 /** What the loop needs from the world. */
@@ -27,7 +27,7 @@ export interface ObservationDeps {
   /** Waits `ms`; resolves `false` when the observation is asked to stop first. */
   sleep(ms: number): Promise<boolean>;
   sample(
-    groups: Array<{ group: string; endpoints: string[] }>,
+    groups: Array<{ group: string; endpoints: string[]; previous: SavedReading | null }>,
     from: string,
     to: string,
   ): Promise<MetricsReading>;
@@ -73,12 +73,13 @@ async function check(
   warnings: string[],
 ): Promise<ObservationEnd | null> {
   const interval = input.checkIntervalMs;
+  const references = (state.references ??= {});
   const toMs = deps.now();
   const to = new Date(toMs).toISOString();
   const from = state.lastSampleAt ?? new Date(toMs - interval).toISOString();
   const reading = await deps
     .sample(
-      input.groups.map(({ group, endpoints }) => ({ group, endpoints })),
+      input.groups.map(({ group, endpoints }) => ({ group, endpoints, previous: references[group] ?? null })),
       from,
       to,
     )
@@ -95,9 +96,11 @@ async function check(
   let rollback: { group: string; results: CheckResult[] } | null = null;
   let read = false;
   for (const g of input.groups) {
-    const sample = reading.samples[g.group];
-    if (!sample) continue;
+    if (!reading.samples[g.group]) continue;
+    // The reference is the next sample's business, not the judges' (they keep recent samples).
+    const { reference, ...sample } = reading.samples[g.group];
     read = true;
+    if (reference) references[g.group] = reference;
     // A sample that began before the last change of percent mixes two shares: judge neither.
     if (sample.warmup || Date.parse(from) < g.appliedAtMs) continue;
     const judge = state.judges[g.group] ?? startJudge(g.context.thresholds);

@@ -6,6 +6,7 @@
  */
 import type { ConsistencyConfig, MetricsConfig } from '../plan/schema';
 import type { CheckResult } from '../workflows/evaluate';
+import type { SavedReading } from '../workflows/observations';
 import type { JudgeContext, JudgeState } from '../workflows/window-judge';
 
 /** One group to watch. */
@@ -25,6 +26,12 @@ export interface ObservationState {
   judges: Record<string, JudgeState>;
   /** ISO time the last sample ended: the next one starts there, so no traffic goes unjudged. */
   lastSampleAt: string | null;
+  /**
+   * Each group's last metrics reading, for sources that read totals (a `/metrics` scrape): kept
+   * here rather than in worker memory, so traffic served while no worker ran is judged by the next
+   * (absent in states recorded before it existed).
+   */
+  references?: Record<string, SavedReading>;
   /** Epoch ms of the last check (of the start, before the first), to measure the time watched. */
   lastCheckAtMs: number | null;
   /** Epoch ms of the next check. */
@@ -88,6 +95,7 @@ export function startObservation(windowRemainingMs: number | null): ObservationS
   return {
     judges: {},
     lastSampleAt: null,
+    references: {},
     lastCheckAtMs: null,
     nextCheckAt: null,
     windowRemainingMs,

@@ -29,6 +29,18 @@ export interface GroupSample {
   legacy: ImplStats;
   /** The provider had no earlier reading to take a difference from (first scrape after a worker start). */
   warmup?: boolean;
+  /**
+   * What the next sample of this group is a difference to, for providers that read totals (a
+   * `/metrics` scrape): the caller keeps it in durable state and passes it back as `previous`, so
+   * the traffic served while no worker ran is judged by the next worker, not dropped.
+   */
+  reference?: SavedReading;
+}
+
+/** A provider's previous reading of one group, as JSON: counter values by (hashed) series identity. */
+export interface SavedReading {
+  at: string;
+  values: Record<string, number>;
 }
 
 export interface MetricsReading {

@@ -50,7 +50,7 @@ interface World {
   deps: ObservationDeps;
   clock: { now: number };
   heartbeats: ObservationState[];
-  samples: Array<{ from: string; to: string }>;
+  samples: Array<{ from: string; to: string; previous: unknown }>;
 }
 
 /**
@@ -68,7 +68,7 @@ function world(
 ): World {
   const clock = { now: START };
   const heartbeats: ObservationState[] = [];
-  const samples: Array<{ from: string; to: string }> = [];
+  const samples: World['samples'] = [];
   const percent = o.percent ?? 10;
   const deps: ObservationDeps = {
     now: () => clock.now,
@@ -81,7 +81,7 @@ function world(
       return true;
     },
     async sample(groups, from, to): Promise<MetricsReading> {
-      samples.push({ from, to });
+      samples.push({ from, to, previous: groups[0]?.previous ?? null });
       if (o.failAt?.(clock.now)) return { samples: {}, error: 'metrics: connection refused' };
       const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
       const total = Math.round(50 * seconds);
@@ -92,6 +92,8 @@ function world(
         domain: stats(domain, o.errorRate?.(clock.now) ?? 0.005),
         legacy: stats(total - domain, 0.005),
         ...(o.warmupAt?.(clock.now) ? { warmup: true } : {}),
+        // As a `/metrics` scrape's provider does: the reading the next sample is a difference to.
+        reference: { at: to, values: { requests: samples.length } },
       };
       return { samples: Object.fromEntries(groups.map((g) => [g.group, sample])) };
     },
@@ -211,6 +213,26 @@ describe('observation loop', () => {
     expect(r.state.evidence.find((row) => row[0] === START + 180_000)![2]).toBe(300);
     // 30 minutes watched and 45 s blind, rounded up to the next check (windows end at a check).
     expect(w.clock.now - START).toBe(WINDOW + 50_000);
+  });
+
+  test("each group's last reading is kept in the state, resumed from the heartbeat, kept over a failed read", async () => {
+    const w = world({ failAt: (ms) => ms === START + 190_000 });
+    await runObservation(input({ sliceMs: 2 * 60_000 }), w.deps);
+    const lastBeat = w.heartbeats[w.heartbeats.length - 1];
+    expect(lastBeat.references).toEqual({ write: { at: w.samples[11].to, values: { requests: 12 } } });
+    // The first sample has none; each next one gets the reading of the one before.
+    expect(w.samples[0].previous).toBeNull();
+    expect(w.samples[5].previous).toEqual({ at: w.samples[4].to, values: { requests: 5 } });
+    w.clock.now += 60_000; // the worker died; a new one (no memory) resumes from the heartbeat
+    const r = await runObservation(input({ state: lastBeat, sliceMs: 60_000 }), w.deps);
+    expect(w.samples[12].previous).toEqual(lastBeat.references!.write);
+    // The read at 190 s fails: the one after it is still a difference to the last good one (180 s).
+    expect(w.samples[13].to).toBe(new Date(START + 190_000).toISOString());
+    expect(w.samples[13].previous).toEqual({ at: w.samples[12].to, values: { requests: 13 } });
+    expect(w.samples[14].previous).toEqual({ at: w.samples[12].to, values: { requests: 13 } });
+    expect(w.samples[15].previous).toEqual({ at: w.samples[14].to, values: { requests: 15 } });
+    // The judges keep samples, not readings: nothing of the reference reaches them.
+    expect(JSON.stringify(r.state.judges)).not.toContain('values');
   });
 
   test('metrics failing maxMetricErrors times in a row: metrics-hold', async () => {

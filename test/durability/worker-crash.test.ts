@@ -167,6 +167,16 @@ test('a worker killed with SIGKILL mid-window is replaced; the rollout finishes 
     `killed mid-window: replacement up ${((replacedAt - killedAt) / 1000).toFixed(1)} s after the kill, observation resumed ${((resumedAt - replacedAt) / 1000).toFixed(1)} s after that; ${before.length} checks before, ${after.length} after`,
   );
   expect(resumedAt - replacedAt).toBeLessThan(30_000);
+  // The traffic served while no worker ran is judged by the first check after: its sample starts
+  // at the last reading before the kill (kept in the heartbeat, not in the dead worker's memory).
+  const perSecond = (i: number) => ((rows[i][2] + rows[i][4]) * 1000) / (rows[i][0] - rows[i - 1][0]);
+  const rates = rows.map((_r, i) => i).filter((i) => i > 0 && i !== before.length).map(perSecond);
+  const usual = rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+  const gapRate = perSecond(before.length);
+  console.log(
+    `read requests per second: ${usual.toFixed(1)} (median of the other checks), ${gapRate.toFixed(1)} over the ${((rows[before.length][0] - rows[before.length - 1][0]) / 1000).toFixed(1)} s the first check after it covers`,
+  );
+  expect(gapRate).toBeGreaterThan(0.5 * usual);
   const live = await axios.get(`${baseUrl}/admin/rollout`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   expect(live.data.groups).toEqual({ read: { percent: 100 }, write: { percent: 100 } });
 });

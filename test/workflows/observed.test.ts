@@ -24,6 +24,12 @@ test.each([
     110 * MIN,
     { lastSampleAt: seen.lastSampleAt, lastCheckAtMs: 110 * MIN, nextCheckAt: 111 * MIN, windowRemainingMs: null, blindMs: 30_000, blindRunMs: 0, checks: 7 },
   ],
+  [
+    'longer ago: the last readings stay, so the traffic meanwhile is judged at the next check',
+    { ...seen, references: { read: { at: seen.lastSampleAt!, values: { a: 3 } } } },
+    110 * MIN,
+    { lastSampleAt: seen.lastSampleAt, references: { read: { at: seen.lastSampleAt, values: { a: 3 } } } },
+  ],
 ])('resumeObserved: %s', (_what, prior, now, expected) => {
   expect(resumeObserved(prior, now, MIN)).toMatchObject(expected);
 });

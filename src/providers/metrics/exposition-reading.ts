@@ -1,4 +1,5 @@
-import type { Endpoint, ImplStats } from '../../workflows/observations';
+import { createHash } from 'node:crypto';
+import type { Endpoint, ImplStats, SavedReading } from '../../workflows/observations';
 import {
   MetricsGarbageError,
   SeriesRegistry,
@@ -53,7 +54,7 @@ interface ReadSeries {
   text: string;
 }
 
-/** The counters that matter to one group, by series identity. */
+/** The counters that matter to one group, by series identity (`shortId`). */
 export interface Reading {
   at: Date;
   series: Map<string, ReadSeries>;
@@ -65,6 +66,19 @@ export interface Reading {
 export interface ReadingScope {
   group: string;
   endpoints: Endpoint[];
+}
+
+/**
+ * A series identity short enough to keep a group's reading in heartbeat details and workflow
+ * history (12 base64 characters of its MD5: 72 bits, no collision among a group's few hundred series).
+ */
+const shortId = (id: string) => createHash('md5').update(id).digest('base64').slice(0, 12);
+
+/** The reading as the caller keeps it between samples: only what `difference` needs of it. */
+export function saveReading(reading: Reading): SavedReading {
+  const values: Record<string, number> = {};
+  for (const [id, s] of reading.series) values[id] = s.value;
+  return { at: reading.at.toISOString(), values };
 }
 
 const isImpl = (v: string | undefined): v is Impl => (IMPLS as readonly string[]).includes(v ?? '');
@@ -94,7 +108,7 @@ export function readingOf(
   const ours = (s: ExpositionSample) => matches(s.labels) && isImpl(s.labels.impl);
 
   for (const s of take(REQUESTS_METRIC, ours)) {
-    series.set(seriesId(REQUESTS_METRIC, s.labels), {
+    series.set(shortId(seriesId(REQUESTS_METRIC, s.labels)), {
       impl: s.labels.impl as Impl,
       kind: 'requests',
       status: s.labels.status,
@@ -122,7 +136,7 @@ export function readingOf(
     const h = histograms.get(histogram.id) ?? { text: histogram.text, buckets: [] };
     h.buckets.push({ le, count: s.value, at: `line ${s.line}` });
     histograms.set(histogram.id, h);
-    series.set(seriesId(bucketName, s.labels), {
+    series.set(shortId(seriesId(bucketName, s.labels)), {
       impl: s.labels.impl as Impl,
       kind: 'bucket',
       le,
@@ -160,21 +174,20 @@ export function readingOf(
  * from `cur` as they are: the figure is a gauge, not a counter.
  */
 export function difference(
-  prev: Reading,
+  prev: SavedReading,
   cur: Reading,
   where: string,
 ): { domain: ImplStats; legacy: ImplStats } | undefined {
-  for (const [id, p] of prev.series) {
+  for (const [id, value] of Object.entries(prev.values)) {
     const c = cur.series.get(id);
-    if (!c || c.value < p.value) return undefined;
+    if (!c || c.value < value) return undefined;
   }
   const stats = { domain: emptyStats(), legacy: emptyStats() };
   const sums = { domain: new Map<number, number>(), legacy: new Map<number, number>() };
   const increases = new Map<string, { text: string; buckets: PlacedBucket[] }>();
   for (const [id, c] of cur.series) {
     // A series born since the last reading started at zero.
-    const before = prev.series.get(id);
-    const delta = c.value - (before?.value ?? 0);
+    const delta = c.value - (prev.values[id] ?? 0);
     if (c.kind === 'requests') {
       addRequests(stats[c.impl], c.status, delta);
       continue;

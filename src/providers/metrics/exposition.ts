@@ -1,9 +1,9 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { MetricsConfig } from '../../plan/schema';
-import type { GroupSample } from '../../workflows/observations';
+import type { GroupSample, SavedReading } from '../../workflows/observations';
 import { preview, transport } from '../errors';
 import { durationMs } from '../settings';
-import { difference, readingOf, type Reading } from './exposition-reading';
+import { difference, readingOf, saveReading } from './exposition-reading';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
 import { REQUESTS_METRIC, emptyStats, endpointKey } from './series';
 import { parseExposition, type ExpositionSample } from './text-format';
@@ -13,13 +13,15 @@ export type { ExpositionSample } from './text-format';
 
 /**
  * Scrapes a target's own `/metrics`. A scrape holds totals since the target started, so this
- * provider keeps the previous reading per caller `key` (in memory) and reports the difference;
- * the first reading for a key, and the first after a counter reset, is a `warmup` with zeros.
+ * provider reports the difference to the group's previous reading: the caller's (`previous`, kept
+ * in durable state, so a worker restart loses no traffic), else its own memory per caller `key`.
+ * The first reading, and the first after a counter reset, is a `warmup` with zeros; every sample
+ * returns its reading as `reference` for the next.
  * A scrape with garbage in the group's series is refused before it can become the previous
  * reading, so the next good scrape is diffed against the last good one.
  */
 export class ExpositionMetricsProvider implements MetricsProvider {
-  private readonly last = new Map<string, Reading>();
+  private readonly last = new Map<string, SavedReading>();
   private readonly timeoutMs: number;
 
   constructor(
@@ -43,10 +45,11 @@ export class ExpositionMetricsProvider implements MetricsProvider {
         .sort()
         .join(','),
     ].join('\u0000');
-    const prev: Reading | undefined = this.last.get(slot);
+    const prev = query.previous === undefined ? this.last.get(slot) : (query.previous ?? undefined);
     const diff = prev ? difference(prev, cur, where) : undefined;
     // Only now: readingOf() and difference() throw on garbage, which must never become the reference.
-    this.last.set(slot, cur);
+    const reference = saveReading(cur);
+    this.last.set(slot, reference);
     if (!prev || !diff) {
       return {
         from: now.toISOString(),
@@ -54,9 +57,10 @@ export class ExpositionMetricsProvider implements MetricsProvider {
         domain: emptyStats(),
         legacy: emptyStats(),
         warmup: true,
+        reference,
       };
     }
-    return { from: prev.at.toISOString(), to: now.toISOString(), ...diff };
+    return { from: prev.at, to: now.toISOString(), ...diff, reference };
   }
 
   /** Fetches and parses `/metrics`; anything but Prometheus text with `http_requests_total` is an error. */

@@ -1,4 +1,4 @@
-import type { Endpoint, GroupSample } from '../../workflows/observations';
+import type { Endpoint, GroupSample, SavedReading } from '../../workflows/observations';
 
 /** What one group's sample is asked for. */
 export interface MetricsQuery {
@@ -10,6 +10,12 @@ export interface MetricsQuery {
   endpoints: Endpoint[];
   from: Date;
   to: Date;
+  /**
+   * The group's previous reading as the caller kept it (`GroupSample.reference` of its last
+   * sample), `null` when it has none yet. Absent: the provider's own memory is used, which a
+   * worker restart loses.
+   */
+  previous?: SavedReading | null;
 }
 
 /** Reads request counts and latency histograms per implementation for a set of endpoints. */
@@ -17,7 +23,7 @@ export interface MetricsProvider {
   /**
    * Traffic over `[from, to]`. Providers that cannot query the past (a plain `/metrics` scrape)
    * return the difference to their previous reading for `key` and `group`, and `warmup: true` when
-   * they have none. `keys` of each implementation is the routing-keys gauge at `to`, when the source
+   * they have none, and the reading to pass back as `previous` in `reference`. `keys` of each implementation is the routing-keys gauge at `to`, when the source
    * exports it. Throws when the source is unreachable, and a `MetricsGarbageError` when it answers
    * garbage (NaN, ±Inf, negative or duplicate series, buckets that are not cumulative, a truncated
    * body): such an answer is never returned, and never becomes a provider's previous reading.

@@ -17,6 +17,7 @@ export function resumeObserved(prior: Observed | undefined, nowMs: number, inter
   if (prior && prior.lastCheckAtMs !== null && nowMs - prior.lastCheckAtMs <= 1.5 * intervalMs) return prior;
   return {
     lastSampleAt: prior?.lastSampleAt ?? null,
+    ...(prior?.references ? { references: prior.references } : {}),
     lastCheckAtMs: nowMs,
     nextCheckAt: nowMs + intervalMs,
     windowRemainingMs: null,

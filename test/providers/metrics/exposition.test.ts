@@ -86,6 +86,36 @@ describe('exposition provider against a prom-client registry over HTTP', () => {
       4,
     );
   });
+
+  test("a reference kept by the caller carries over to another worker's provider: no traffic lost", async () => {
+    const before = await createMetricsProvider(config(server.url)).sample({
+      key: 'r3',
+      group: 'read',
+      endpoints,
+      ...window,
+      previous: null,
+    });
+    expect(before.warmup).toBe(true);
+    // The worker dies; traffic goes on; a new worker (a provider with no memory) reads next.
+    hit('domain', 200, 0.05, undefined, 6);
+    hit('domain', 500, 0.05, undefined, 3);
+    const kept = JSON.parse(JSON.stringify(before.reference));
+    const after = await createMetricsProvider(config(server.url)).sample({
+      key: 'r3',
+      group: 'read',
+      endpoints,
+      ...window,
+      previous: kept,
+    });
+    expect(after.warmup).toBeUndefined();
+    expect([after.domain.requests, after.domain.errors]).toEqual([9, 3]);
+    expect(after.from).toBe(before.reference!.at);
+    // `previous: null` says the caller has none: a warmup, though this provider's memory has one.
+    const fresh = createMetricsProvider(config(server.url));
+    await fresh.sample({ key: 'r4', group: 'read', endpoints, ...window });
+    hit('domain', 200, 0.05, undefined, 2);
+    expect((await fresh.sample({ key: 'r4', group: 'read', endpoints, ...window, previous: null })).warmup).toBe(true);
+  });
 });
 
 describe('exposition provider: garbage from the metrics endpoint gives a clear error', () => {
