@@ -90,6 +90,20 @@ const VERDICTS_PATCH = 'verdicts-v3';
  * keep checking from the workflow.
  */
 const OBSERVE_PATCH = 'observe-activity';
+/**
+ * Patch of the steps (issue 9): groups already live stay checked while a step is applied and
+ * verified (`watched`). Runs begun before it leave them unchecked meanwhile.
+ */
+const WATCH_PATCH = 'watch-while-stepping';
+/** `watched`'s answer when a rollback came first. */
+const ROLLBACK = Symbol('rollback');
+
+/** A running observing activity (`startObserving`). */
+interface Observing {
+  scope: wf.CancellationScope;
+  result: Promise<ObservationResult>;
+  settled: boolean;
+}
 /** How long a woken wait lets a running observation settle before cancelling it. */
 const CANCEL_GRACE_MS = 1000;
 /** An observation returns at least this often, so `status` in the workflow stays fresh. */
@@ -473,11 +487,10 @@ class RolloutRun {
       });
     }
     try {
-      const state = await applyTraffic({
-        traffic: this.plan.target.traffic,
-        group: phase.group,
-        percent: step.percent,
-      });
+      const state = await this.watched(() =>
+        applyTraffic({ traffic: this.plan.target.traffic, group: phase.group, percent: step.percent }),
+      );
+      if (state === ROLLBACK) return;
       this.setGroup(phase.group, { percent: state.groups[phase.group]?.percent ?? step.percent });
       (this.cursor.appliedAt ??= {})[phase.group] = Date.now();
       this.goto('verify');
@@ -492,7 +505,8 @@ class RolloutRun {
   private async verify(): Promise<void> {
     this.enter();
     this.setState('verifying');
-    const evaluation = await this.stageVerification();
+    const evaluation = await this.watched(() => this.stageVerification());
+    if (evaluation === ROLLBACK) return;
     if (evaluation.verdict === 'rollback') {
       this.requestRollback(evaluation, this.phase.group);
       return;
@@ -536,6 +550,8 @@ class RolloutRun {
       this.recordCheck(phase.group, evaluation, report.at);
       return evaluation;
     } catch (err) {
+      // Cancelled for a rollback (see `watched`): nothing was verified, nothing to record.
+      if (wf.isCancellation(err)) throw err;
       const evaluation = combine([inconclusive(`verification could not run: ${messageOf(err)}`)]);
       this.recordCheck(phase.group, evaluation, this.now());
       return evaluation;
@@ -912,66 +928,16 @@ class RolloutRun {
         await wf.condition(wake);
         continue;
       }
-      const observed = this.cursor.observed!;
-      const scope = new wf.CancellationScope();
-      const running = scope.run(() =>
-        observeWindow({
-          rolloutId: this.status.rolloutId,
-          metrics: this.plan.target.metrics,
-          ...(this.plan.target.consistency ? { consistency: this.plan.target.consistency } : {}),
-          groups: active.map((group) => ({
-            group,
-            endpoints: this.phaseOf(group).endpoints,
-            context: this.judgeContext(group),
-            appliedAtMs: this.cursor.appliedAt?.[group] ?? 0,
-            consistency:
-              this.checksOf(this.phaseOf(group)).includes('dataConsistency') &&
-              !!this.plan.target.consistency,
-          })),
-          primary: active.includes(this.phase.group) ? this.phase.group : active[0],
-          checkIntervalMs: interval,
-          sliceMs: Math.min(SLICE_MS, Math.max(this.scaled('30m'), 3 * interval)),
-          // Outside a window a failing metrics source is only reported: nothing would hold.
-          maxMetricErrors: window ? this.plan.defaults.maxMetricErrors : Number.MAX_SAFE_INTEGER,
-          state: {
-            ...observed,
-            windowRemainingMs: counting ? this.cursor.windowRemainingMs : null,
-            judges: this.cursor.judge ?? {},
-            metricErrors: this.status.metricErrors,
-            lastCheck: null,
-            evidence: [],
-          },
-        }),
-      );
-      let settled = false;
-      running.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      await wf.condition(() => settled || wake());
-      if (!settled && this.cursor.pendingRollback) {
+      const running = this.startObserving(active, window, counting);
+      await wf.condition(() => running.settled || wake());
+      if (!running.settled && this.cursor.pendingRollback) {
         // A rollback needs nothing the observation holds: it goes on at once and the observation
         // ends with the run (its next heartbeat finds no workflow to report to).
         this.goto('rollback');
         return 'rollback';
       }
-      if (!settled) {
-        // A second for it to settle by itself first: cancelling an activity whose completion is
-        // in flight leaves a run stuck on the time-skipping test server ("ACTIVITY_UNKNOWN"), as a
-        // cancelled timer does (see `timerAt`); a real observation does not settle in a second.
-        const grace = this.timerAt(Date.now() + CANCEL_GRACE_MS);
-        await wf.condition(() => settled || grace.fired);
-        if (!settled) scope.cancel();
-      }
-      let result: ObservationResult;
-      try {
-        result = await running;
-      } catch (err) {
-        // Cancelled before it started, or failed for good: what it saw since it began is lost.
-        if (!wf.isCancellation(err))
-          this.event({ kind: 'warning', message: `observation failed: ${messageOf(err)}` });
-        continue;
-      }
+      const result = await this.settle(running);
+      if (!result) continue;
       const outcome = this.applyObservation(result, counting);
       if (outcome === 'rollback') return 'rollback';
       if (outcome === 'metrics-hold' && window) return 'metrics-hold';
@@ -982,6 +948,104 @@ class RolloutRun {
         await wf.condition(() => wake() || timer.fired);
       }
     }
+  }
+
+  /** Starts one observing activity of `active`, in a scope of its own so that it can be cancelled. */
+  private startObserving(active: string[], window: boolean, counting: boolean): Observing {
+    const observed = this.cursor.observed!;
+    const interval = this.checkIntervalMs;
+    const scope = new wf.CancellationScope();
+    const result = scope.run(() =>
+      observeWindow({
+        rolloutId: this.status.rolloutId,
+        metrics: this.plan.target.metrics,
+        ...(this.plan.target.consistency ? { consistency: this.plan.target.consistency } : {}),
+        groups: active.map((group) => ({
+          group,
+          endpoints: this.phaseOf(group).endpoints,
+          context: this.judgeContext(group),
+          appliedAtMs: this.cursor.appliedAt?.[group] ?? 0,
+          consistency:
+            this.checksOf(this.phaseOf(group)).includes('dataConsistency') && !!this.plan.target.consistency,
+        })),
+        primary: active.includes(this.phase.group) ? this.phase.group : active[0],
+        checkIntervalMs: interval,
+        sliceMs: Math.min(SLICE_MS, Math.max(this.scaled('30m'), 3 * interval)),
+        // Outside a window a failing metrics source is only reported: nothing would hold.
+        maxMetricErrors: window ? this.plan.defaults.maxMetricErrors : Number.MAX_SAFE_INTEGER,
+        state: {
+          ...observed,
+          windowRemainingMs: counting ? this.cursor.windowRemainingMs : null,
+          judges: this.cursor.judge ?? {},
+          metricErrors: this.status.metricErrors,
+          lastCheck: null,
+          evidence: [],
+        },
+      }),
+    );
+    const running: Observing = { scope, result, settled: false };
+    result.then(
+      () => (running.settled = true),
+      () => (running.settled = true),
+    );
+    return running;
+  }
+
+  /**
+   * The observation's result: at once when it has settled, else after cancelling it (a second for
+   * it to settle by itself first: cancelling an activity whose completion is in flight leaves a run
+   * stuck on the time-skipping test server ("ACTIVITY_UNKNOWN"), as a cancelled timer does (see
+   * `timerAt`); a real observation does not settle in a second). `null` when it was cancelled
+   * before it started or failed for good: what it saw since it began is lost.
+   */
+  private async settle(running: Observing): Promise<ObservationResult | null> {
+    if (!running.settled) {
+      const grace = this.timerAt(Date.now() + CANCEL_GRACE_MS);
+      await wf.condition(() => running.settled || grace.fired);
+      if (!running.settled) running.scope.cancel();
+    }
+    try {
+      return await running.result;
+    } catch (err) {
+      if (!wf.isCancellation(err)) this.event({ kind: 'warning', message: `observation failed: ${messageOf(err)}` });
+      return null;
+    }
+  }
+
+  /**
+   * Runs a step's activity (applying, verifying) while the groups already live elsewhere (finished
+   * phases, monitored) go on being checked (`WATCH_PATCH`): a rollback they call for, or one asked
+   * for meanwhile, does not wait for the step, whose activity is cancelled (an apply is waited for
+   * until it has stopped: a late one must not undo the rollback).
+   */
+  private async watched<T>(work: () => Promise<T>): Promise<T | typeof ROLLBACK> {
+    const live = this.cursor.monitored.filter((g) => g !== this.phase.group);
+    if (!this.observing || live.length === 0 || !wf.patched(WATCH_PATCH)) return work();
+    const scope = new wf.CancellationScope();
+    const job = scope.run(work);
+    let done = false;
+    job.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    this.cursor.observed = resumeObserved(this.cursor.observed, Date.now(), this.checkIntervalMs);
+    const wanted = () => this.cursor.pendingRollback !== null;
+    while (!done && !wanted()) {
+      const running = this.startObserving(live, false, false);
+      await wf.condition(() => done || running.settled || wanted());
+      const result = await this.settle(running);
+      if (result) this.applyObservation(result, false);
+      // A fake observation (a test's) runs ahead of the workflow's clock: catch up.
+      const ahead = (result?.state.lastCheckAtMs ?? 0) - Date.now();
+      if (!done && !wanted() && ahead > 50) {
+        const timer = this.timerAt(Date.now() + ahead);
+        await wf.condition(() => done || wanted() || timer.fired);
+      }
+    }
+    if (done) return job;
+    scope.cancel();
+    await job.catch(() => undefined);
+    return ROLLBACK;
   }
 
   /** Takes over what an observation saw: its state, figures, warnings and verdict. */

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { RolloutActivities } from '../../src/activities/contracts';
 import { runObservation } from '../../src/activities/observation-loop';
 import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/workflows/observations';
@@ -39,6 +39,12 @@ export class FakeTarget {
   faults: Fault[] = [];
   /** Requests per group per sample. */
   volume = 400;
+  /**
+   * An apply that the target takes (the percent changes) but never confirms: it hangs, beating,
+   * until cancelled (`applyCancelled` counts those), after `onStart`.
+   */
+  stuckApply: { group: string; percent: number; onStart?: () => void } | null = null;
+  applyCancelled = 0;
 
   private active(group: string, kind: Fault['kind']): boolean {
     return this.faults.some(
@@ -98,6 +104,20 @@ export class FakeTarget {
       applyTraffic: async ({ group, percent }) => {
         this.percents[group] = percent;
         this.applied.push({ group, percent });
+        const stuck = this.stuckApply;
+        if (stuck && stuck.group === group && stuck.percent === percent) {
+          stuck.onStart?.();
+          const ctx = Context.current();
+          for (let i = 0; i < 600 && !ctx.cancellationSignal.aborted; i++) {
+            ctx.heartbeat();
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          if (!ctx.cancellationSignal.aborted) throw new Error(`apply of ${group} ${percent}% never confirmed`);
+          // Virtual time runs past the heartbeat timeout of an attempt that waits in real time: only
+          // a cancellation the workflow asked for counts.
+          if (ctx.cancellationDetails?.cancelRequested) this.applyCancelled += 1;
+          throw new CancelledFailure('cancelled');
+        }
         return this.state();
       },
       rollbackTraffic: async ({ group, mode }) => {

@@ -32,6 +32,8 @@ export async function withRollout<T>(
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: target.activities(),
+    // A cancellation reaches a mocked activity that waits in real time within a second.
+    maxHeartbeatThrottleInterval: '1s',
   });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {

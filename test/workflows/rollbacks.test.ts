@@ -74,6 +74,27 @@ test('a read-group failure while phase 3 runs reverts writes first, then reads',
   expect(target.percents).toEqual({ read: 0, write: 0 });
 });
 
+test('a monitored group failing while the next step is being applied rolls back then: the apply is cancelled', async () => {
+  const target = new FakeTarget();
+  // The target takes writes to 5% but never confirms it; meanwhile the reads, done at 100%, fail.
+  target.stuckApply = {
+    group: 'write',
+    percent: 5,
+    onStart: () => (target.faults = [{ group: 'read', atPercent: 100, kind: 'errorRate' }]),
+  };
+  const result = await withRollout(testEnv(), target, plan(), async (handle) => {
+    await untilRolledBack(handle);
+    return handle.result();
+  });
+  expect(target.applyCancelled).toBeGreaterThanOrEqual(1);
+  expect(result.events.map((e) => e.message)).toContain('applying → rolling-back');
+  expect(result.rollback).toMatchObject({ trigger: 'errorRate', groups: ['write', 'read'] });
+  expect(target.rollbacks.map((r) => r.group)).toEqual(['write', 'read']);
+  expect(target.percents).toEqual({ read: 0, write: 0 });
+  // Decided while the writes were being applied: the step's only record, and it ended rolled back.
+  expect(result.history.filter((h) => h.group === 'write')).toMatchObject([{ percent: 5, outcome: 'rolled-back' }]);
+});
+
 test('manual rollback during phase 3 reverts the write group only, recording who and why', async () => {
   const target = new FakeTarget();
   const result = await withRollout(testEnv(), target, plan(), async (handle) => {

@@ -8,10 +8,17 @@ import type { RolloutActivities } from '../../activities/contracts';
 // Every activity beats every 2 s while it runs (`keepAlive`); the SDK sends a beat every 80% of
 // the heartbeat timeout. A dead worker is noticed within that timeout, not the start-to-close
 // one, which is left to bound a step that is alive but stuck.
-export const { applyTraffic, verifyStage } = wf.proxyActivities<RolloutActivities>({
+const stepping = {
   startToCloseTimeout: '10m',
   heartbeatTimeout: '20s',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+} as const;
+export const { verifyStage } = wf.proxyActivities<RolloutActivities>(stepping);
+// Cancelled for a rollback, an apply is waited for until it has stopped, so that no late request
+// of it undoes the rollback.
+export const { applyTraffic } = wf.proxyActivities<RolloutActivities>({
+  ...stepping,
+  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 // A rollback must not give up: retried until the target confirms it, however long that takes;
 // never more than 10 s apart, and a dead worker is noticed within 10 s.
