@@ -1,5 +1,5 @@
-import type { CheckConsistencyInput } from './contracts';
-import type { ConsistencyReport } from '../workflows/observations';
+import type { CheckConsistencyInput } from '../contracts/activities';
+import type { ConsistencyReport } from '../contracts/samples';
 import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';

@@ -1,4 +1,4 @@
-import type { RolloutActivities } from './contracts';
+import type { RolloutActivities } from '../contracts/activities';
 import { consistencyActivities } from './consistency';
 import { resolveDeps, type ActivityDeps } from './deps';
 import { metricsActivities } from './metrics';
@@ -8,7 +8,7 @@ import { trafficActivities } from './traffic';
 import { verificationActivities } from './verification';
 
 export type { ActivityDeps } from './deps';
-export type * from './contracts';
+export type * from '../contracts/activities';
 
 /**
  * The activities the worker registers (Temporal samples style: a factory closing over its

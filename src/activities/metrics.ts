@@ -1,6 +1,6 @@
-import type { SampleMetricsInput } from './contracts';
-import type { GroupSample, MetricsReading } from '../workflows/observations';
-import { parseEndpoint } from '../workflows/observations';
+import type { SampleMetricsInput } from '../contracts/activities';
+import type { GroupSample, MetricsReading } from '../contracts/samples';
+import { parseEndpoint } from '../contracts/samples';
 import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';

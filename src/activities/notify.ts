@@ -1,4 +1,4 @@
-import type { NotifyInput } from './contracts';
+import type { NotifyInput } from '../contracts/activities';
 import { preview } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';

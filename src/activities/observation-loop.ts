@@ -17,7 +17,7 @@ import type {
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../workflows/evaluate';
 import { addSamples, evaluateConsistency } from '../workflows/evaluate';
-import type { ConsistencyReport, MetricsReading, SavedReading } from '../workflows/observations';
+import type { ConsistencyReport, MetricsReading, SavedReading } from '../contracts/samples';
 import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
 
 /** What the loop needs from the world. */

@@ -1,6 +1,6 @@
-import type { VerifyStageInput } from './contracts';
-import type { CommandReport, FunctionalReport, StageReport } from '../workflows/observations';
-import { parseEndpoint } from '../workflows/observations';
+import type { VerifyStageInput } from '../contracts/activities';
+import type { CommandReport, FunctionalReport, StageReport } from '../contracts/samples';
+import { parseEndpoint } from '../contracts/samples';
 import { messageOf } from '../providers/errors';
 import { durationMs } from '../providers/settings';
 import { runShell } from '../providers/shell';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConsistencyProvider } from '../providers/consistency';
 import { formatValue, sameValue } from '../providers/consistency';
 import { messageOf } from '../providers/errors';
-import type { WriteProbeReport } from '../workflows/observations';
+import type { WriteProbeReport } from '../contracts/samples';
 import { heartbeat } from './context';
 import { cameraListSchema, cameraSchema, type CameraBody } from './response-schemas';
 import { compareStructure } from './structure';

@@ -9,7 +9,7 @@ import {
   type CheckResult,
   type Evaluation,
 } from '../workflows/evaluate';
-import type { GroupSample } from '../workflows/observations';
+import type { GroupSample } from '../contracts/samples';
 import { p95BucketWarning } from '../workflows/window-judge';
 import { out } from './action';
 import { CliError, EXIT } from './errors';

@@ -6,7 +6,7 @@
  */
 import type { ConsistencyConfig, MetricsConfig } from '../plan/schema';
 import type { CheckResult } from '../workflows/evaluate';
-import type { SavedReading } from '../workflows/observations';
+import type { SavedReading } from './samples';
 import type { JudgeContext, JudgeState } from '../workflows/window-judge';
 
 /** One group to watch. */

@@ -7,7 +7,7 @@
 import { parseDuration } from '../plan/duration';
 import type { CheckName, Plan, Thresholds } from '../plan/schema';
 import { addSamples, type CheckResult, type Trigger } from '../workflows/evaluate';
-import type { GroupSample, ImplStats } from '../workflows/observations';
+import type { GroupSample, ImplStats } from '../contracts/samples';
 import {
   judgeCheck,
   judgeWindowEnd,

@@ -1,5 +1,5 @@
 import type { CheckName, Thresholds } from '../plan/schema';
-import type { GroupSample, ImplStats, StageReport } from './observations';
+import type { GroupSample, ImplStats, StageReport } from '../contracts/samples';
 import { addBuckets, histogramQuantile, quantileInterval, wilson } from './statistics';
 
 export type Verdict = 'pass' | 'hold' | 'rollback' | 'inconclusive';

@@ -8,7 +8,7 @@
  */
 import type { Thresholds } from '../plan/schema';
 import { p95Ms, pct, tooFew, type CheckResult } from './evaluate';
-import type { GroupSample, ImplStats } from './observations';
+import type { GroupSample, ImplStats } from '../contracts/samples';
 import { bucketOfRank, bucketQuantileInterval, histogramQuantile } from './statistics';
 
 const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');

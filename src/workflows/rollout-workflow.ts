@@ -37,7 +37,7 @@ import {
   type Rules,
   type TrafficContext,
 } from './evaluate';
-import type { GroupSample, MetricsReading } from './observations';
+import type { GroupSample, MetricsReading } from '../contracts/samples';
 import {
   applyTraffic,
   checkConsistency,

@@ -10,7 +10,7 @@
  */
 import type { CheckName, Thresholds } from '../plan/schema';
 import { addSamples, pct, tooFew, type CheckResult } from './evaluate';
-import type { GroupSample, ImplStats } from './observations';
+import type { GroupSample, ImplStats } from '../contracts/samples';
 import {
   startSequential,
   stepSequential,

@@ -52,6 +52,22 @@ describe('keepAlive', () => {
     for (const b of after) expect(b.details).toEqual({ checked: 3 });
   });
 
+  test("skips its beat within half an interval of the activity's own: a beating loop costs no extra writes", async () => {
+    const { beats } = await beatsOf(() =>
+      keepAlive(async () => {
+        for (let i = 0; i < 12; i++) {
+          heartbeat({ checked: i });
+          await sleep(25);
+        }
+      }, 100),
+    );
+    // The first beat at the start, then its own twelve over ~300 ms, 25 ms apart: no keep-alive beat.
+    expect(beats.map((b) => b.details)).toEqual([
+      undefined,
+      ...Array.from({ length: 12 }, (_v, i) => ({ checked: i })),
+    ]);
+  });
+
   test('stops beating when the work fails, and the failure passes through', async () => {
     const env = new MockActivityEnvironment();
     let count = 0;

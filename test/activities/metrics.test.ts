@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
-import type { SampleMetricsInput } from '../../src/activities/contracts';
+import type { SampleMetricsInput } from '../../src/contracts/activities';
 import type { MetricsProvider } from '../../src/providers/metrics';
 import { freePort, serve, startTestBackend } from '../providers/support';
 

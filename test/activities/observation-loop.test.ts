@@ -11,7 +11,7 @@ import {
 } from '../../src/contracts/observation';
 import { runObservation, type ObservationDeps } from '../../src/activities/observation-loop';
 import { planSchema } from '../../src/plan/schema';
-import type { GroupSample, ImplStats, MetricsReading } from '../../src/workflows/observations';
+import type { GroupSample, ImplStats, MetricsReading } from '../../src/contracts/samples';
 import type { JudgeContext } from '../../src/workflows/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 

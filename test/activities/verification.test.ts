@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createActivities } from '../../src/activities';
-import type { VerifyStageInput } from '../../src/activities/contracts';
+import type { VerifyStageInput } from '../../src/contracts/activities';
 import type { Plan } from '../../src/plan/schema';
 import { createConsistencyProvider } from '../../src/providers/consistency';
 import { ADMIN_TOKEN, serve, startTestBackend, type Backend } from '../providers/support';

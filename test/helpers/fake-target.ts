@@ -1,7 +1,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
-import type { RolloutActivities } from '../../src/activities/contracts';
+import type { RolloutActivities } from '../../src/contracts/activities';
 import { runObservation } from '../../src/activities/observation-loop';
-import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/workflows/observations';
+import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/contracts/samples';
 
 /** A misbehaviour switched on once a group reaches a percent. */
 export interface Fault {

@@ -122,6 +122,22 @@ async function main() {
         await handle.result();
         await save('observed-pause-error-rate-rollback', handle);
       });
+
+    // Recorded with the watched steps (the watch-while-stepping patch marker): the reads, done at
+    // 100%, fail while the writes' first step is being applied; the apply is cancelled, both revert.
+    const t8 = new FakeTarget();
+    t8.stuckApply = {
+      group: 'write',
+      percent: 5,
+      onStart: () => (t8.faults = [{ group: 'read', atPercent: 100, kind: 'errorRate' }]),
+    };
+    if (want('watched-apply-rollback'))
+      await withRollout(env, t8, p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '10m');
+        await handle.signal(approveSignal, { by: 'alice' });
+        await handle.result();
+        await save('watched-apply-rollback', handle);
+      });
   } finally {
     await env.teardown();
   }

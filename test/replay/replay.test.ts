@@ -67,3 +67,15 @@ test('the observed history runs the observing activity (its patch marker): pause
     expect.arrayContaining(['pause accepted: deploy freeze', 'resume accepted']),
   );
 });
+
+test('the watched history checks the monitored reads while the writes are applied (its patch marker) and rolls back then', () => {
+  const runs = files.filter((f) => f.startsWith('watched-apply-rollback-')).sort();
+  expect(runs.length).toBeGreaterThanOrEqual(1);
+  const bytes = runs.map((f) => readFileSync(path.join(dir, f)));
+  expect(bytes[0].includes('watch-while-stepping')).toBe(true);
+  const history = temporal.api.history.v1.History.decode(bytes[bytes.length - 1]);
+  const data = history.events.at(-1)!.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  const status = JSON.parse(Buffer.from(data!).toString('utf8'));
+  expect(status.rollback).toMatchObject({ trigger: 'errorRate', groups: ['write', 'read'] });
+  expect(status.events.map((e: { message: string }) => e.message)).toContain('applying → rolling-back');
+});

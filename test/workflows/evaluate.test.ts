@@ -9,7 +9,7 @@ import {
   evaluateSuccessRate,
   type TrafficContext,
 } from '../../src/workflows/evaluate';
-import type { GroupSample, ImplStats } from '../../src/workflows/observations';
+import type { GroupSample, ImplStats } from '../../src/contracts/samples';
 import { histogramQuantile, quantileInterval, wilson } from '../../src/workflows/statistics';
 import { seedPlan } from '../helpers/workflow-harness';
 

@@ -1,5 +1,5 @@
 import { planSchema } from '../../src/plan/schema';
-import type { GroupSample, ImplStats } from '../../src/workflows/observations';
+import type { GroupSample, ImplStats } from '../../src/contracts/samples';
 import {
   alternativeRates,
   logLikelihoodRatio,

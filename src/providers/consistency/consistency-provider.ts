@@ -1,4 +1,4 @@
-import type { ConsistencyReport } from '../../workflows/observations';
+import type { ConsistencyReport } from '../../contracts/samples';
 
 /** One record as each store holds it; a store without it leaves its side `undefined`. */
 export interface RecordPair {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Endpoint, ImplStats, SavedReading } from '../../workflows/observations';
+import type { Endpoint, ImplStats, SavedReading } from '../../contracts/samples';
 import {
   MetricsGarbageError,
   SeriesRegistry,

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { MetricsConfig } from '../../plan/schema';
-import type { GroupSample, SavedReading } from '../../workflows/observations';
+import type { GroupSample, SavedReading } from '../../contracts/samples';
 import { preview, transport } from '../errors';
 import { durationMs } from '../settings';
 import { difference, readingOf, saveReading } from './exposition-reading';

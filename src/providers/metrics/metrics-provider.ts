@@ -1,4 +1,4 @@
-import type { Endpoint, GroupSample, SavedReading } from '../../workflows/observations';
+import type { Endpoint, GroupSample, SavedReading } from '../../contracts/samples';
 
 /** What one group's sample is asked for. */
 export interface MetricsQuery {

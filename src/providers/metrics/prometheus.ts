@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { MetricsConfig } from '../../plan/schema';
-import type { Endpoint, GroupSample } from '../../workflows/observations';
+import type { Endpoint, GroupSample } from '../../contracts/samples';
 import { describeIssues, permanent, preview, transport } from '../errors';
 import { durationMs } from '../settings';
 import {

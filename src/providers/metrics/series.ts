@@ -1,4 +1,4 @@
-import type { Endpoint, ImplStats } from '../../workflows/observations';
+import type { Endpoint, ImplStats } from '../../contracts/samples';
 
 /**
  * What both metrics providers share: which series belong to the endpoints being rolled out, and

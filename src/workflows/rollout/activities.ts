@@ -3,7 +3,7 @@
  * worker or a slow target costs.
  */
 import * as wf from '@temporalio/workflow';
-import type { RolloutActivities } from '../../activities/contracts';
+import type { RolloutActivities } from '../../contracts/activities';
 
 // Every activity beats every 2 s while it runs (`keepAlive`); the SDK sends a beat every 80% of
 // the heartbeat timeout. A dead worker is noticed within that timeout, not the start-to-close

@@ -5,7 +5,7 @@
 import type { ObservationState } from '../../contracts/observation';
 import type { RolloutState, RolloutStatus } from '../definitions';
 import type { Trigger } from '../evaluate';
-import type { GroupSample, ImplStats } from '../observations';
+import type { GroupSample, ImplStats } from '../../contracts/samples';
 import type { JudgeState } from '../window-judge';
 
 /** Where the rollout's story is; `run()` dispatches on it. */

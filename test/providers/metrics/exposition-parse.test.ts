@@ -3,7 +3,7 @@ import { difference, readingOf, saveReading } from '../../../src/providers/metri
 import { MetricsGarbageError } from '../../../src/providers/metrics/garbage';
 import { endpointMatcher, normalizeRoute } from '../../../src/providers/metrics/series';
 import { parseExposition } from '../../../src/providers/metrics/text-format';
-import type { SavedReading } from '../../../src/workflows/observations';
+import type { SavedReading } from '../../../src/contracts/samples';
 
 const WHERE = 'GET http://t/metrics';
 const eps = [{ method: 'GET', route: '/a' }];

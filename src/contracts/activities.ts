@@ -1,12 +1,12 @@
 import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
-import type { ObservationInput, ObservationResult } from '../contracts/observation';
+import type { ObservationInput, ObservationResult } from './observation';
 import type {
   ConsistencyReport,
   MetricsReading,
   SavedReading,
   StageReport,
   TrafficState,
-} from '../workflows/observations';
+} from './samples';
 
 /** Inputs and outputs of every activity; the workflow imports only these types. */
 export interface ApplyTrafficInput {
