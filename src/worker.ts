@@ -23,11 +23,26 @@ export function heartbeatThrottle(env: NodeJS.ProcessEnv): number {
  * the 101st rollout unwatched until another ends.
  */
 export function maxActivities(env: NodeJS.ProcessEnv): number {
-  const text = env.ROLLOUT_MAX_ACTIVITIES;
-  if (text === undefined || text === '') return 2000;
+  return integerFromEnv(env, 'ROLLOUT_MAX_ACTIVITIES', 2000, 10, 100_000);
+}
+
+/**
+ * `ROLLOUT_MAX_CACHED_WORKFLOWS`: rollouts the worker keeps in memory between their workflow
+ * tasks, default 250. Each costs about 2 MB (the workflow bundle's modules are evaluated for each
+ * one), and the SDK's default (thousands, from the heap size) let 1,000 rollouts grow a worker
+ * past 2 GiB. A rollout not in the cache is replayed from its history at its next task; an
+ * observing rollout has one every 30-minute slice, so that costs little.
+ */
+export function maxCachedWorkflows(env: NodeJS.ProcessEnv): number {
+  return integerFromEnv(env, 'ROLLOUT_MAX_CACHED_WORKFLOWS', 250, 2, 100_000);
+}
+
+function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 10 || n > 100_000)
-    throw new Error(`ROLLOUT_MAX_ACTIVITIES: must be an integer from 10 to 100000 (got ${JSON.stringify(text)})`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new Error(`${name}: must be an integer from ${min} to ${max} (got ${JSON.stringify(text)})`);
   return n;
 }
 
@@ -52,6 +67,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       // heartbeat timeout). Heartbeats are not history events.
       maxHeartbeatThrottleInterval: heartbeatThrottle(env),
       maxConcurrentActivityTaskExecutions: maxActivities(env),
+      maxCachedWorkflows: maxCachedWorkflows(env),
       ...(deployment ? { workerDeploymentOptions: deployment } : {}),
     });
     const version = deployment
