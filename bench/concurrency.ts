@@ -210,14 +210,11 @@ async function main(): Promise<void> {
   try {
     await targets.waitFor(/listening/, 60_000);
     // As production runs it (the test helper's default is a 250 ms heartbeat throttle).
-    const workerEnv = { ROLLOUT_HEARTBEAT_THROTTLE: '2s' };
-    worker = o.profile
-      ? startProcess(
-          process.execPath,
-          [`--cpu-prof`, `--cpu-prof-dir=${path.resolve(o.profile)}`, '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
-          { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', ...workerEnv },
-        )
-      : startWorkerProcess(env.address, workerEnv);
+    worker = startWorkerProcess(
+      env.address,
+      { ROLLOUT_HEARTBEAT_THROTTLE: '2s' },
+      o.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profile)}`] : [],
+    );
     await worker.waitFor(/rollout worker:/, 180_000);
     const pids = { worker: worker.proc.pid, temporal: devServerPid(env.address), targets: targets.proc.pid };
     const ids = Array.from({ length: o.rollouts }, (_v, i) => i);

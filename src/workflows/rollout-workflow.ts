@@ -941,13 +941,19 @@ class RolloutRun {
       const outcome = this.applyObservation(result, counting);
       if (outcome === 'rollback') return 'rollback';
       if (outcome === 'metrics-hold' && window) return 'metrics-hold';
-      // An observation on a clock of its own (a test's) may be ahead of the workflow: catch up.
-      const ahead = (result.state.lastCheckAtMs ?? 0) - Date.now();
-      if (ahead > 50) {
-        const timer = this.timerAt(Date.now() + ahead);
-        await wf.condition(() => wake() || timer.fired);
-      }
+      await this.catchUp(result, wake);
     }
+  }
+
+  /**
+   * An observation on a clock of its own (a test's) may be ahead of the workflow: waits until the
+   * workflow's clock reaches its last check, or `wake`.
+   */
+  private async catchUp(result: ObservationResult | null, wake: () => boolean): Promise<void> {
+    const ahead = (result?.state.lastCheckAtMs ?? 0) - Date.now();
+    if (ahead <= 50) return;
+    const timer = this.timerAt(Date.now() + ahead);
+    await wf.condition(() => wake() || timer.fired);
   }
 
   /** Starts one observing activity of `active`, in a scope of its own so that it can be cancelled. */
@@ -1035,12 +1041,7 @@ class RolloutRun {
       await wf.condition(() => done || running.settled || wanted());
       const result = await this.settle(running);
       if (result) this.applyObservation(result, false);
-      // A fake observation (a test's) runs ahead of the workflow's clock: catch up.
-      const ahead = (result?.state.lastCheckAtMs ?? 0) - Date.now();
-      if (!done && !wanted() && ahead > 50) {
-        const timer = this.timerAt(Date.now() + ahead);
-        await wf.condition(() => done || wanted() || timer.fired);
-      }
+      if (!done && !wanted()) await this.catchUp(result, () => done || wanted());
     }
     if (done) return job;
     scope.cancel();

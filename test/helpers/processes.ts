@@ -68,10 +68,10 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
 }
 
 /** A rollout worker process (`src/worker.ts`) against the given Temporal address. */
-export function startWorkerProcess(address: string, extraEnv: NodeJS.ProcessEnv = {}): Child {
+export function startWorkerProcess(address: string, extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Child {
   return startProcess(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
+    [...nodeArgs, '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
     {
       ...process.env,
       TEMPORAL_ADDRESS: address,

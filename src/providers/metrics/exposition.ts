@@ -49,7 +49,8 @@ export class ExpositionMetricsProvider implements MetricsProvider {
     const diff = prev ? difference(prev, cur, where) : undefined;
     // Only now: readingOf() and difference() throw on garbage, which must never become the reference.
     const reference = saveReading(cur);
-    this.last.set(slot, reference);
+    // A caller that keeps the reading itself needs no copy here (one per rollout, for good).
+    if (query.previous === undefined) this.last.set(slot, reference);
     if (!prev || !diff) {
       return {
         from: now.toISOString(),
