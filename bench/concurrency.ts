@@ -4,11 +4,14 @@
  * each rollout is the seed plan's read phase (1m baseline, 10% for 30m, …) against its own target.
  * Not a timed test: it prints a table.
  *
- *   npm run bench:concurrency [-- --rollouts 1000 --minutes 5 --rps 5 --profile DIR]
+ *   npm run bench:concurrency [-- --rollouts 1000 --minutes 5 --ops-minutes 2 --ops-rate 0.5 --rps 5 --profile DIR]
  *
- * Two periods are measured. The ramp: from the first start until every rollout observes its 10%
+ * Three periods are measured. The ramp: from the first start until every rollout observes its 10%
  * window (each starts, measures its baseline for a minute, applies 10%, verifies it, observes).
- * The steady state: the next `--minutes`, every rollout observing.
+ * The steady state: the next `--minutes`, every rollout observing and nobody acting, so the
+ * workflows have nothing to decide. Operators: the next `--ops-minutes`, an operator pauses a
+ * random rollout and resumes it 2 s later, `--ops-rate` times a second: decisions under load, most
+ * of them for rollouts the worker no longer caches.
  * - check cadence: the intervals between two metrics reads of one target, as the target saw them;
  * - workflow-task schedule-to-start: from each rollout's history (WorkflowTaskScheduled → Started);
  * - history events per second: every rollout's events in the period, from the histories;
@@ -19,6 +22,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import axios from 'axios';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PlanInput } from '../src/plan/schema';
@@ -39,6 +43,9 @@ interface Options {
   rollouts: number;
   minutes: number;
   rps: number;
+  opsMinutes: number;
+  /** Pause-and-resume pairs per second in the operators' period. */
+  opsRate: number;
   /** A directory for the worker's CPU profiles (`--cpu-prof`). */
   profile?: string;
 }
@@ -56,6 +63,8 @@ function options(argv: string[]): Options {
     rollouts: num('rollouts', 1000, 1, 5000),
     minutes: num('minutes', 5, 1, 60),
     rps: num('rps', 5, 0.1, 100),
+    opsMinutes: num('ops-minutes', 2, 0, 60),
+    opsRate: num('ops-rate', 0.5, 0.01, 20),
     ...(p >= 0 ? { profile: argv[p + 1] } : {}),
   };
 }
@@ -178,6 +187,43 @@ async function historyOf(client: Client, workflowId: string): Promise<HistoryFig
   return { events, wftLatencies };
 }
 
+/** The worker's largest memory report (bench/memory-probe.js): where its RSS goes. */
+function memoryBreakdown(output: string): string {
+  const reports = [...output.matchAll(/memory: (\{.*\})/g)].map(
+    (m) => JSON.parse(m[1]) as { rss: number; heapTotal: number; heapUsed: number; external: number },
+  );
+  if (reports.length === 0) return 'worker memory: no report';
+  const top = reports.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const rest = top.rss - top.heapTotal - top.external;
+  return `worker memory at its largest: RSS ${top.rss} MiB = main thread JS heap ${top.heapTotal} MiB (${top.heapUsed} used) + buffers ${top.external} MiB + the rest ${rest} MiB (workflow thread, SDK core, code)`;
+}
+
+/**
+ * Pauses a random rollout and resumes it 2 s later, `opsRate` times a second for `opsMinutes`.
+ * Returns how many pairs were sent.
+ */
+async function operators(client: Client, o: Options): Promise<number> {
+  const endAt = Date.now() + o.opsMinutes * 60_000;
+  const pending: Array<Promise<unknown>> = [];
+  let n = 0;
+  let seed = 9;
+  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  while (Date.now() < endAt) {
+    const handle = client.workflow.getHandle(`rollout-bench-${Math.floor(random() * o.rollouts)}`);
+    pending.push(
+      (async () => {
+        await handle.signal('pause', { by: 'bench', reason: 'operators period' });
+        await new Promise((r) => setTimeout(r, 2000));
+        await handle.signal('resume', { by: 'bench' });
+      })(),
+    );
+    n += 1;
+    await new Promise((r) => setTimeout(r, 1000 / o.opsRate));
+  }
+  await Promise.all(pending);
+  return n;
+}
+
 const RUNNING = `WorkflowType = 'rolloutWorkflow' AND ExecutionStatus = 'Running'`;
 
 async function countAt10(client: Client): Promise<number> {
@@ -209,11 +255,19 @@ async function main(): Promise<void> {
   let worker: Child | undefined;
   try {
     await targets.waitFor(/listening/, 60_000);
-    // As production runs it (the test helper's default is a 250 ms heartbeat throttle).
+    // As production runs it: compiled, from the prebuilt bundle, with the production heartbeat
+    // throttle (the test helper's default is 250 ms); `memory-probe.js` reports its memory.
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
     worker = startWorkerProcess(
       env.address,
       { ROLLOUT_HEARTBEAT_THROTTLE: '2s' },
-      o.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profile)}`] : [],
+      [
+        '-r',
+        path.join(ROOT, 'bench/memory-probe.js'),
+        ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profile)}`] : []),
+      ],
+      'built',
     );
     await worker.waitFor(/rollout worker:/, 180_000);
     const pids = { worker: worker.proc.pid, temporal: devServerPid(env.address), targets: targets.proc.pid };
@@ -250,8 +304,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, o.minutes * 60_000));
     const endAt = Date.now();
     const steadyUsage = steady.stop();
+    const ops = sampler(pids);
+    const acted = await operators(env.client, o);
+    const opsEndAt = Date.now();
+    const opsUsage = ops.stop();
     const { data: stats } = await axios.get<{ intervals: number[] }>(`${base}/stats`, {
-      params: { since: steadyAt },
+      params: { since: steadyAt, until: endAt },
     });
     const figures: HistoryFigures[] = [];
     await pool(ids, 10, async (i) => {
@@ -266,6 +324,7 @@ async function main(): Promise<void> {
     };
     const r = period(startedAt, steadyAt);
     const s = period(steadyAt, endAt);
+    const a = period(endAt, opsEndAt);
     const cadence = stats.intervals.map((x) => x / 1000);
     const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
     const use = (u: ReturnType<ReturnType<typeof sampler>['stop']>, name: string) => {
@@ -273,14 +332,18 @@ async function main(): Promise<void> {
       if (!x) return '-';
       return `${fmt(quantile(x.cpu, 0.5), 0)}% / ${fmt(Math.max(...x.rss), 0)} MiB`;
     };
+    const row = (name: string, from: number, to: number, p: typeof r, u: typeof rampUsage) =>
+      `${name.padEnd(28)}${fmt((to - from) / 1000, 0).padStart(6)} s ${String(p.events).padStart(8)} ${fmt(p.eventsPerS).padStart(9)} ${String(p.wft.length).padStart(5)}  ${`${fmt(quantile(p.wft, 0.5), 0)} / ${fmt(quantile(p.wft, 0.99), 0)} / ${fmt(Math.max(...p.wft, 0), 0)}`.padEnd(36)}  ${use(u, 'worker').padEnd(20)}  ${use(u, 'temporal').padEnd(22)}  ${use(u, 'targets')}`;
     console.log(`
 rollouts ${o.rollouts}, checks every 10 s, ${o.rps} requests/s per target, ${still} still observing at 10% at the end
 period                        length   events  events/s  WFTs  WFT sched→start p50 / p99 / max (ms)  worker CPU / RSS max  temporal CPU / RSS max  targets CPU
-ramp (start → all at 10%)   ${fmt((steadyAt - startedAt) / 1000, 0).padStart(6)} s ${String(r.events).padStart(8)} ${fmt(r.eventsPerS).padStart(9)} ${String(r.wft.length).padStart(5)}  ${`${fmt(quantile(r.wft, 0.5), 0)} / ${fmt(quantile(r.wft, 0.99), 0)} / ${fmt(Math.max(...r.wft), 0)}`.padEnd(36)}  ${use(rampUsage, 'worker').padEnd(20)}  ${use(rampUsage, 'temporal').padEnd(22)}  ${use(rampUsage, 'targets')}
-steady (all observing)      ${fmt((endAt - steadyAt) / 1000, 0).padStart(6)} s ${String(s.events).padStart(8)} ${fmt(s.eventsPerS).padStart(9)} ${String(s.wft.length).padStart(5)}  ${`${fmt(quantile(s.wft, 0.5), 0)} / ${fmt(quantile(s.wft, 0.99), 0)} / ${fmt(Math.max(...s.wft, 0), 0)}`.padEnd(36)}  ${use(steadyUsage, 'worker').padEnd(20)}  ${use(steadyUsage, 'temporal').padEnd(22)}  ${use(steadyUsage, 'targets')}
+${row('ramp (start → all at 10%)', startedAt, steadyAt, r, rampUsage)}
+${row('steady (all observing)', steadyAt, endAt, s, steadyUsage)}
+${row(`operators (${acted} pause+resume)`, endAt, opsEndAt, a, opsUsage)}
 
 check cadence in the steady state (s): ${cadence.length} intervals, p50 ${fmt(quantile(cadence, 0.5), 2)}, p99 ${fmt(quantile(cadence, 0.99), 2)}, max ${fmt(Math.max(...cadence), 2)}
-budget (issue 9, steady state at 1,000): cadence p99 ≤ 12 s, WFT schedule-to-start p99 ≤ 250 ms, worker RSS ≤ 1 GiB, < 20 events/s`);
+${memoryBreakdown(worker.output())}
+budget (issue 9, at 1,000): cadence p99 ≤ 12 s, WFT schedule-to-start p99 ≤ 250 ms, worker RSS ≤ 1 GiB, < 20 events/s (steady)`);
   } catch (err) {
     console.log(`worker output (last 3,000 characters):\n${worker?.output().slice(-3000)}`);
     throw err;

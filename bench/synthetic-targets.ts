@@ -5,8 +5,8 @@
  * (`--rps` requests/s per target, split by the target's percent, 0.5% errors on both sides,
  * the same latency on both), so a healthy rollout passes and every check has traffic to judge.
  *
- * It records when each target's metrics were read: `GET /stats?since=<epoch ms>` answers the
- * intervals between consecutive reads of each target since then (the check cadence the
+ * It records when each target's metrics were read: `GET /stats?since=<epoch ms>&until=<epoch ms>`
+ * answers the intervals between consecutive reads of each target in that period (the check cadence the
  * orchestrator achieved), `POST /stats/reset` forgets them.
  *
  *   ts-node bench/synthetic-targets.ts --port 9000 [--rps 5]
@@ -104,9 +104,10 @@ export function createSyntheticTargets(rps: number, now: () => number = Date.now
     const m = /^\/t\/([A-Za-z0-9._-]+)(\/.*)$/.exec(url.pathname);
     if (url.pathname === '/stats' && req.method === 'GET') {
       const since = Number(url.searchParams.get('since') ?? 0);
+      const until = Number(url.searchParams.get('until') ?? Infinity);
       const intervals: number[] = [];
       for (const t of targets.values()) {
-        const reads = t.reads.filter((r) => r >= since);
+        const reads = t.reads.filter((r) => r >= since && r < until);
         for (let i = 1; i < reads.length; i++) intervals.push(reads[i] - reads[i - 1]);
       }
       return json(res, 200, { targets: targets.size, intervals });

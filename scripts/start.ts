@@ -18,7 +18,18 @@ import { registerSearchAttributes } from '../src/search-attributes';
 import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
 
 // Plain JS, shared with `npm test` and the prestart install step.
-const binaries = require('./temporal-binaries') as { ensure(kind: 'cli' | 'testServer'): string };
+const binaries = require('./temporal-binaries') as {
+  ensure(kind: 'cli' | 'testServer'): string;
+  find(kind: 'cli' | 'testServer'): string | undefined;
+  TOOLS: string;
+};
+
+/** The line that puts the project's `temporal` on PATH, when that is where it is (README commands). */
+function pathLine(): string {
+  const cli = binaries.find('cli');
+  if (!cli || path.dirname(cli) !== binaries.TOOLS) return '';
+  return `  export PATH="${binaries.TOOLS}:$PATH"   # the stock \`temporal\` CLI, for the README's temporal commands\n`;
+}
 
 export const ROOT = path.resolve(__dirname, '..');
 const DATA = path.join(ROOT, '.data');
@@ -439,7 +450,7 @@ Next, in another terminal:
   npx rollout start plans/phase2-3.yaml --time-scale 60
   npx rollout watch rollout-camera-api
   export ADMIN_TOKEN=${stack.adminToken}   # for \`npx rollout verify\` and the example backend's /admin routes
-
+${pathLine()}
 Ctrl-C stops everything; \`npm start\` again resumes rollouts in flight.`);
 
   let interrupted = 0;

@@ -5,6 +5,7 @@ import { metricsActivities } from './metrics';
 import { notifyActivities } from './notify';
 import { observeActivities } from './observe';
 import { trafficActivities } from './traffic';
+import { inputActivities } from './validate-input';
 import { verificationActivities } from './verification';
 
 export type { ActivityDeps } from './deps';
@@ -27,5 +28,6 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     ...observeActivities(resolved),
     ...consistencyActivities(resolved),
     ...notifyActivities(resolved),
+    ...inputActivities(),
   };
 }

@@ -146,11 +146,18 @@ export const timeScaleOption = numberOption(LIMITS.timeScale);
 const flag = z.boolean().optional();
 /** Options of each verb. Strict: an option added to a verb but not here is an error, not unchecked. */
 export const VERB_OPTIONS = {
-  start: z.strictObject({
-    targetUrl: urlOption.optional(),
-    timeScale: timeScaleOption.optional(),
-    id: workflowIdOption.optional(),
-  }),
+  start: z
+    .strictObject({
+      targetUrl: urlOption.optional(),
+      timeScale: timeScaleOption.optional(),
+      id: workflowIdOption.optional(),
+      resumeFromCurrent: flag,
+      fromZero: flag,
+    })
+    .refine((o) => !(o.resumeFromCurrent && o.fromZero), {
+      message: 'choose one of --resume-from-current and --from-zero',
+      path: ['fromZero'],
+    }),
   status: z.strictObject({ json: flag }),
   history: z.strictObject({ json: flag }),
   watch: z.strictObject({

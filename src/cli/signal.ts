@@ -1,5 +1,8 @@
+import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import {
+  REFUSED,
   statusQuery,
+  type CommandOutcome,
   type RolloutEvent,
   type RolloutStatus,
   type SignalName,
@@ -29,8 +32,9 @@ async function query(t: Temporal, id: string): Promise<RolloutStatus> {
 }
 
 /**
- * Sends a signal, then polls `status` until the workflow recorded it (it records every signal,
- * accepted or not, in `events`), and prints the state it led to. A refusal is an error (exit 1).
+ * Sends the request as an Update: a refusal comes back from its validator (exit 1, nothing
+ * changed), an acceptance with the state it led to; then prints the status. Rollouts started by a
+ * worker without the Updates get the signal and a poll of `status` for the event it records.
  */
 export async function sendSignal(
   idOrTarget: string,
@@ -56,49 +60,119 @@ export async function sendSignal(
         EXIT.unreachable,
       );
     }
-    const before = await query(t, rollout.id);
-    await t.timed(10_000, () => rollout.handle.signal(name, payload));
     const by = payload.by.trim();
-    const deadline = Date.now() + timeoutMs;
-    let s = before;
-    let event: RolloutEvent | undefined;
-    while (!event) {
-      if (Date.now() > deadline)
-        throw new CliError(
-          `${name} was sent to ${rollout.id} but not handled within ${timeoutMs / 1000}s. Hint: is the worker running (\`npm run worker\`)? The signal stays queued and takes effect when it runs.`,
-          EXIT.unreachable,
-        );
-      await sleep(250);
-      s = await query(t, rollout.id);
-      event = newEvents(before.events, s.events).find(
-        (e) => e.kind === 'signal' && e.name === name && (e.by ?? '') === by,
-      );
-    }
-    if (!event.accepted) {
-      throw new CliError(
-        `${event.message} — nothing changed; ${rollout.id} is still ${s.state}.`,
-        EXIT.refused,
-      );
-    }
-    // Wait for the transition the signal starts: a rollback until the switch is confirmed back,
-    // an approval until the rollout moved on, a completion until the workflow closed.
-    const settling: Partial<Record<SignalName, { while: (st: RolloutStatus) => boolean; ms: number }>> = {
-      rollback: { while: (st) => st.state === 'rolling-back', ms: 60_000 },
-      approve: { while: (st) => st.state === 'awaiting-approval' || st.state === 'holding', ms: 5_000 },
-      complete: { while: (st) => st.state === 'monitoring', ms: 10_000 },
-    };
-    const settle = settling[name];
-    const settleUntil = Date.now() + (settle?.ms ?? 0);
-    while (settle && settle.while(s) && Date.now() < settleUntil) {
-      await sleep(250);
-      try {
-        s = await query(t, rollout.id);
-      } catch {
-        break; // the workflow may have ended; its result is read below
-      }
-    }
-    const final = await readStatus(t, await findRollout(t, rollout.id)).catch(() => s);
-    out.line(`${fmtTime(event.at)} ${event.message}${by ? ` (by ${by})` : ''}`);
-    out.line(hasStatus(final) ? renderStatus(final) : `${final.rolloutId}: ${final.state}: ${final.error}`);
+    const answered = await viaUpdate(t, rollout, name, payload, timeoutMs);
+    const { at, message } = answered ?? (await viaSignal(t, rollout, name, payload, timeoutMs));
+    const final = await readStatus(t, await findRollout(t, rollout.id)).catch(() => null);
+    out.line(`${fmtTime(at)} ${message}${by ? ` (by ${by})` : ''}`);
+    if (final)
+      out.line(hasStatus(final) ? renderStatus(final) : `${final.rolloutId}: ${final.state}: ${final.error}`);
   });
+}
+
+type Found = Awaited<ReturnType<typeof findRollout>>;
+
+/** How long an accepted request may take to take effect before the CLI stops waiting. */
+const SETTLE_MS: Record<SignalName, number> = {
+  approve: 30_000,
+  pause: 10_000,
+  resume: 10_000,
+  rollback: 120_000,
+  complete: 30_000,
+};
+
+/** The request as an Update; `null` when the workflow has no such Update (an older worker's run). */
+async function viaUpdate(
+  t: Temporal,
+  rollout: Found,
+  name: SignalName,
+  payload: { by: string } & Record<string, unknown>,
+  timeoutMs: number,
+): Promise<{ at: string; message: string } | null> {
+  const refused = async (err: unknown): Promise<CliError | null> => {
+    const cause =
+      err instanceof WorkflowUpdateFailedError
+        ? (err.cause as { type?: string; message?: string })
+        : undefined;
+    if (cause?.type !== REFUSED) return null;
+    const s = await query(t, rollout.id).catch(() => null);
+    return new CliError(
+      `${cause.message} — nothing changed${s ? `; ${rollout.id} is still ${s.state}` : ''}.`,
+      EXIT.refused,
+    );
+  };
+  let update;
+  try {
+    update = await t.timed(timeoutMs, () =>
+      rollout.handle.startUpdate<CommandOutcome, [typeof payload]>(name, {
+        args: [payload],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      }),
+    );
+  } catch (err) {
+    if (isUnknownUpdate(err)) return null;
+    throw (await refused(err)) ?? err;
+  }
+  const at = new Date().toISOString();
+  const settleMs = Math.max(timeoutMs, SETTLE_MS[name]);
+  try {
+    const outcome = await t.timed(settleMs, () => update.result());
+    return { at, message: outcome.message };
+  } catch (err) {
+    // A rejection can surface here too: the validator's answer comes with the result.
+    if (isUnknownUpdate(err)) return null;
+    const refusal = await refused(err);
+    if (refusal) throw refusal;
+    if (!isDeadline(err)) throw err;
+    return {
+      at,
+      message: `${name} accepted; not done after ${settleMs / 1000}s (follow it with \`npx rollout watch ${rollout.id}\`)`,
+    };
+  }
+}
+
+function isUnknownUpdate(err: unknown): boolean {
+  return (
+    err instanceof WorkflowUpdateFailedError &&
+    /No registered handler for update/.test(err.cause?.message ?? '')
+  );
+}
+
+function isDeadline(err: unknown): boolean {
+  const code =
+    (err as { code?: number; cause?: { code?: number } })?.code ??
+    (err as { cause?: { code?: number } })?.cause?.code;
+  return code === 4 || /deadline/i.test(String((err as Error)?.message));
+}
+
+/** The request as a signal, then `status` polled until the workflow recorded it. */
+async function viaSignal(
+  t: Temporal,
+  rollout: Found,
+  name: SignalName,
+  payload: { by: string } & Record<string, unknown>,
+  timeoutMs: number,
+): Promise<RolloutEvent> {
+  const id = rollout.id;
+  const before = await query(t, id);
+  await t.timed(10_000, () => rollout.handle.signal(name, payload));
+  const by = payload.by.trim();
+  const deadline = Date.now() + timeoutMs;
+  let s = before;
+  let event: RolloutEvent | undefined;
+  while (!event) {
+    if (Date.now() > deadline)
+      throw new CliError(
+        `${name} was sent to ${id} but not handled within ${timeoutMs / 1000}s. Hint: is the worker running (\`npm run worker\`)? The signal stays queued and takes effect when it runs.`,
+        EXIT.unreachable,
+      );
+    await sleep(250);
+    s = await query(t, id);
+    event = newEvents(before.events, s.events).find(
+      (e) => e.kind === 'signal' && e.name === name && (e.by ?? '') === by,
+    );
+  }
+  if (!event.accepted)
+    throw new CliError(`${event.message} — nothing changed; ${id} is still ${s.state}.`, EXIT.refused);
+  return event;
 }

@@ -8,8 +8,10 @@ import {
   rolloutStateKey,
   rolloutTargetKey,
   statusQuery,
+  type CurrentShares,
   type RolloutInput,
 } from '../workflows/definitions';
+import { createTrafficProvider, effectivePercent } from '../providers/traffic';
 import { out } from './action';
 import { hasWorker, withTemporal, type Temporal } from './connect';
 import { CliError, EXIT } from './errors';
@@ -50,6 +52,50 @@ function refuseDuplicate(targetId: string, running: string, id: string): CliErro
 }
 
 /**
+ * What the target serves now. A group above 0% would be cut back to its first step by surprise:
+ * refused unless `--resume-from-current` or `--from-zero` says what to do (then the workflow is
+ * told the shares and records them). Shares that cannot be read are a warning, not a refusal.
+ */
+async function liveShares(plan: Plan, opts: VerbOptions<'start'>): Promise<CurrentShares | undefined> {
+  const groups = plan.phases.map((p) => p.group);
+  let shares: Record<string, number>;
+  try {
+    const state = await createTrafficProvider(plan.target.traffic, process.env).get(groups);
+    shares = Object.fromEntries(groups.map((g) => [g, effectivePercent(state, g) ?? 0]));
+  } catch (err) {
+    out.error(
+      `warning: cannot read the traffic switches of ${plan.target.id} (${(err as Error).message}): start could not check that no group is already above 0%`,
+    );
+    return undefined;
+  }
+  const live = groups.filter((g) => shares[g] > 0);
+  if (live.length === 0) return undefined;
+  const mode = opts.resumeFromCurrent ? 'resume-from-current' : opts.fromZero ? 'from-zero' : undefined;
+  const named = groups.map((g) => `${g} ${shares[g]}%`).join(', ');
+  if (!mode) {
+    const firsts = plan.phases
+      .filter((p) => shares[p.group] > 0)
+      .map((p) => `${p.group} from ${shares[p.group]}% to ${p.steps[0].percent}%`);
+    throw new CliError(
+      `target ${plan.target.id} already serves domain traffic (${named}): starting would cut ${firsts.join(', ')}. Nothing was started. Say what to do: --resume-from-current (each phase starts at its first step at or above its share) or --from-zero (those groups go to 0% first, then the plan runs from its first steps).`,
+      EXIT.refused,
+    );
+  }
+  const beyond = plan.phases.filter(
+    (p) => mode === 'resume-from-current' && shares[p.group] > p.steps[p.steps.length - 1].percent,
+  );
+  if (beyond.length > 0)
+    throw new CliError(
+      `--resume-from-current: ${beyond.map((p) => `${p.group} is at ${shares[p.group]}%, above the last step of ${p.name} (${p.steps[p.steps.length - 1].percent}%)`).join('; ')}. Nothing was started.`,
+      EXIT.refused,
+    );
+  out.line(
+    `found ${named}: ${mode === 'resume-from-current' ? 'resuming each phase at its current share' : 'setting them to 0% first'} (--${mode})`,
+  );
+  return { mode, shares: Object.fromEntries(live.map((g) => [g, shares[g]])) };
+}
+
+/**
  * `start`: loads and validates the plan, refuses a second rollout of the same target, starts the
  * workflow and says what to run next. The options were checked by the command (options.ts).
  */
@@ -69,7 +115,8 @@ export async function startRollout(file: string, opts: VerbOptions<'start'>): Pr
       if (err instanceof CliError) throw err;
       // Visibility unavailable or attributes not registered: the id conflict policy still guards.
     }
-    const input: RolloutInput = { plan: raw, timeScale };
+    const current = await liveShares(plan, opts);
+    const input: RolloutInput = { plan: raw, timeScale, ...(current ? { current } : {}) };
     let runId: string;
     try {
       const handle = await t.timed(15_000, () =>

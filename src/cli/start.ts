@@ -13,6 +13,14 @@ export function register(program: Command): void {
     )
     .option('--time-scale <n>', 'divide every duration by n (demos, staging); default 1')
     .option('--id <id>', 'workflow id (default rollout-<target.id>)')
+    .option(
+      '--resume-from-current',
+      'a group already above 0%: start its phase at the first step at or above its share',
+    )
+    .option(
+      '--from-zero',
+      'a group already above 0%: set it to 0% first, then run the plan from its first steps',
+    )
     .action(
       action(async (file: string, given: unknown) => {
         const opts = parseOptions('start', given);

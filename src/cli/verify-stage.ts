@@ -1,6 +1,7 @@
 import { createActivities } from '../activities';
 import { formatDuration } from '../plan/duration';
-import { DEFAULT_CHECKS, type CheckName, type Phase, type Plan } from '../plan/schema';
+import { checksOf, type CheckName } from '../plan/checks';
+import type { Phase, Plan } from '../plan/schema';
 import { createTrafficProvider, effectivePercent } from '../providers/traffic';
 import {
   combine,
@@ -21,7 +22,6 @@ import { loadPlanForCli } from './plan-file';
 export const VERIFY_EXIT = { pass: 0, rollback: 1, hold: 5, inconclusive: 5 } as const;
 
 const STAGE_CHECKS: CheckName[] = ['functional', 'writeProbe', 'command', 'dataConsistency'];
-const checksOf = (p: Phase): CheckName[] => [...new Set([...DEFAULT_CHECKS, ...(p.checks ?? [])])];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pickPhases(plan: Plan, wanted: string | undefined, percents: Record<string, number>): Phase[] {

@@ -1,4 +1,6 @@
 import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
+import type { PlanProblem } from '../plan/strict-keys';
+import type { CurrentShares } from '../workflows/definitions';
 import type { ObservationInput, ObservationResult } from './observation';
 import type {
   ConsistencyReport,
@@ -58,6 +60,11 @@ export interface NotifyInput {
   event: { kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed'; rolloutId: string; text: string; [k: string]: unknown };
 }
 
+/** A rollout's input as checked (`validateRolloutInput`): the plan with its defaults, or why not. */
+export type InputCheck =
+  | { ok: true; plan: Plan; timeScale: number; current?: CurrentShares; warnings: PlanProblem[] }
+  | { ok: false; type: 'InvalidInput' | 'InvalidPlan'; message: string; details: { problems: unknown[] } };
+
 /** The activity functions registered on the worker (see `createActivities`). */
 export interface RolloutActivities {
   applyTraffic(input: ApplyTrafficInput): Promise<TrafficState>;
@@ -67,4 +74,6 @@ export interface RolloutActivities {
   observeWindow(input: ObservationInput): Promise<ObservationResult>;
   checkConsistency(input: CheckConsistencyInput): Promise<ConsistencyReport>;
   notify(input: NotifyInput): Promise<void>;
+  /** The workflow's input (without what a continued run carries) checked, in the worker. */
+  validateRolloutInput(input: unknown): Promise<InputCheck>;
 }

@@ -1,21 +1,10 @@
 import { z } from 'zod';
+import { CHECK_NAMES } from './checks';
 import { formatLimit, parseDuration } from './duration';
 import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
 
-/** Every check a phase may name. `functional`, the metric checks and `servedShare` run by default. */
-export const CHECK_NAMES = [
-  'functional',
-  'errorRate',
-  'successRate',
-  'p95',
-  'servedShare',
-  'dataConsistency',
-  'writeProbe',
-  'command',
-] as const;
-export type CheckName = (typeof CHECK_NAMES)[number];
-export const DEFAULT_CHECKS: CheckName[] = ['functional', 'errorRate', 'successRate', 'p95', 'servedShare'];
+export { CHECK_NAMES, DEFAULT_CHECKS, type CheckName } from './checks';
 
 interface Range {
   readonly min: number;
@@ -266,6 +255,12 @@ export const rolloutInputSchema = z.strictObject(
       .min(LIMITS.timeScale.min, timeScaleMessage)
       .max(LIMITS.timeScale.max, timeScaleMessage)
       .default(1),
+    current: z
+      .strictObject({
+        mode: z.enum(['resume-from-current', 'from-zero']),
+        shares: z.record(z.string(), z.number().min(0).max(100)),
+      })
+      .optional(),
     resume: z.unknown().optional(),
   },
   { error: (iss) => planErrorMap(iss) },

@@ -3,7 +3,8 @@
  * `rollout simulate` and `bench/judgement.ts` run alike.
  */
 import { formatDuration, parseDuration } from '../plan/duration';
-import { DEFAULT_CHECKS, type CheckName, type Plan } from '../plan/schema';
+import { checksOf, type CheckName } from '../plan/checks';
+import type { Plan } from '../plan/schema';
 import type { Cell } from './experiment';
 import { TRAFFIC_CHECKS, durationMs, judgeSettingsOf, type StepSpec } from './step-runner';
 import { BACKEND_BUCKETS, DEFAULT_LATENCY, type Fault, type Latency, type Routing } from './traffic-model';
@@ -22,7 +23,7 @@ export interface PlanStep extends StepSpec {
 
 export function planSteps(plan: Plan, continuousWindowMs = CONTINUOUS_WINDOW_MS): PlanStep[] {
   return plan.phases.flatMap((phase) => {
-    const checks = [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])].filter((c) =>
+    const checks = checksOf(phase).filter((c) =>
       TRAFFIC_CHECKS.includes(c),
     );
     return phase.steps.map((s): PlanStep => {

@@ -1,5 +1,5 @@
 import type { EvidenceRow } from '../contracts/observation';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../plan/schema';
 import type { Verdict, Trigger } from './evaluate';
@@ -27,7 +27,20 @@ export const TERMINAL_STATES: ReadonlyArray<RolloutState> = ['rolled-back', 'com
 export interface RolloutInput {
   plan: unknown;
   timeScale?: number;
+  /** The target's shares when the rollout was started, and what to do about those above 0%. */
+  current?: CurrentShares;
   resume?: unknown;
+}
+
+/**
+ * A target already serving domain traffic at start (`npx rollout start --resume-from-current` or
+ * `--from-zero`): `resume-from-current` starts each such phase at its first step at or above the
+ * share; `from-zero` sets each such group to 0% first, then runs the plan from its first steps.
+ */
+export interface CurrentShares {
+  mode: 'resume-from-current' | 'from-zero';
+  /** Domain share per group, as the traffic switch reported it. */
+  shares: Record<string, number>;
 }
 
 export interface ApproveSignal {
@@ -57,6 +70,29 @@ export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
 export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
 export const completeSignal = defineSignal<[CompleteSignal]>('complete');
 export const statusQuery = defineQuery<RolloutStatus>('status');
+
+/** What an accepted Update answers: the state the request led to. */
+export interface CommandOutcome {
+  /** The event the request recorded, e.g. "approve accepted: looks good". */
+  message: string;
+  state: RolloutState;
+  /** What the workflow does next (e.g. `apply` right after an approval at a step boundary). */
+  stage: string;
+  phase: string | null;
+  percent: number;
+}
+/**
+ * The same requests as Updates, with the signals' names and payloads: a refused one is rejected by
+ * its validator with the reason (nothing enters the history); an accepted one answers once the
+ * rollout has moved on (an approval once the next stage began, a rollback once it is done).
+ */
+export const approveUpdate = defineUpdate<CommandOutcome, [ApproveSignal]>('approve');
+export const pauseUpdate = defineUpdate<CommandOutcome, [PauseSignal]>('pause');
+export const resumeUpdate = defineUpdate<CommandOutcome, [ResumeSignal]>('resume');
+export const rollbackUpdate = defineUpdate<CommandOutcome, [RollbackSignal]>('rollback');
+export const completeUpdate = defineUpdate<CommandOutcome, [CompleteSignal]>('complete');
+/** The failure type of a refused Update (`ApplicationFailure.type`). */
+export const REFUSED = 'Refused';
 
 export const SIGNAL_NAMES = ['approve', 'pause', 'resume', 'rollback', 'complete'] as const;
 export type SignalName = (typeof SIGNAL_NAMES)[number];

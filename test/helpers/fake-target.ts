@@ -1,6 +1,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { RolloutActivities } from '../../src/contracts/activities';
 import { runObservation } from '../../src/activities/observation-loop';
+import { inputActivities } from '../../src/activities/validate-input';
 import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/contracts/samples';
 
 /** A misbehaviour switched on once a group reaches a percent. */
@@ -172,6 +173,8 @@ export class FakeTarget {
       notify: async ({ event, idempotencyKey }) => {
         this.notifications.push({ kind: event.kind, key: idempotencyKey });
       },
+      // The real check: it is pure, and the workflow's refusals of bad input are what tests see.
+      ...inputActivities(),
     };
   }
 

@@ -68,10 +68,20 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
 }
 
 /** A rollout worker process (`src/worker.ts`) against the given Temporal address. */
-export function startWorkerProcess(address: string, extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Child {
+export function startWorkerProcess(
+  address: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+  /** `built`: the compiled worker (`npm run build`'s dist/src/worker.js), as production runs it. */
+  from: 'sources' | 'built' = 'sources',
+): Child {
+  const entry =
+    from === 'built'
+      ? [path.join(ROOT, 'dist/src/worker.js')]
+      : ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')];
   return startProcess(
     process.execPath,
-    [...nodeArgs, '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
+    [...nodeArgs, ...entry],
     {
       ...process.env,
       TEMPORAL_ADDRESS: address,

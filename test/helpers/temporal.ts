@@ -6,7 +6,7 @@ import { rolloutPercentKey, rolloutPhaseKey, rolloutStateKey, rolloutTargetKey }
 
 // Plain JS so `npm test` can install the binaries before TypeScript is involved.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const binaries = require('../../scripts/temporal-binaries') as { ensure(kind: 'cli' | 'testServer'): string };
+export const binaries = require('../../scripts/temporal-binaries') as { ensure(kind: 'cli' | 'testServer'): string };
 
 export const SEARCH_ATTRIBUTE_KEYS = [rolloutStateKey, rolloutPhaseKey, rolloutPercentKey, rolloutTargetKey];
 

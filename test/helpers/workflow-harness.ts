@@ -8,7 +8,14 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { PlanInput } from '../../src/plan/schema';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { rollbackSignal, statusQuery, TASK_QUEUE, TERMINAL_STATES, type RolloutStatus } from '../../src/workflows/definitions';
+import {
+  rollbackSignal,
+  statusQuery,
+  TASK_QUEUE,
+  TERMINAL_STATES,
+  type RolloutInput,
+  type RolloutStatus,
+} from '../../src/workflows/definitions';
 import { FakeTarget } from './fake-target';
 import { workflowBundle } from './temporal';
 
@@ -26,6 +33,8 @@ export async function withRollout<T>(
   target: FakeTarget,
   plan: unknown,
   body: (handle: RolloutHandle) => Promise<T>,
+  /** More of the workflow's input (`current`, `timeScale`). */
+  input: Omit<RolloutInput, 'plan'> = {},
 ): Promise<T> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -39,9 +48,16 @@ export async function withRollout<T>(
     const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
       taskQueue: TASK_QUEUE,
       workflowId: `rollout-test-${++ids}-${Date.now()}`,
-      args: [{ plan }],
+      args: [{ plan, ...input }],
     });
-    return body(handle);
+    try {
+      return await body(handle);
+    } catch (err) {
+      // A failed assertion leaves the rollout running, and the worker would wait for its
+      // observation to end before it shuts down: end the rollout so that the failure is reported.
+      await handle.terminate('test failed').catch(() => undefined);
+      throw err;
+    }
   });
 }
 
@@ -76,16 +92,26 @@ export async function historiesOf(
   const runs: Array<{ runId: string; events: HistoryEvent[] }> = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const events: HistoryEvent[] = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const events: HistoryEvent[] =
+      (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
     runs.push({ runId, events });
-    runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runId =
+      events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
+      undefined;
   }
   return runs;
 }
 
 /** Every run of a workflow chained by continue-as-new, with its event count. */
-export async function runsOf(client: Client, workflowId: string, firstRunId: string): Promise<Array<{ runId: string; events: number }>> {
-  return (await historiesOf(client, workflowId, firstRunId)).map(({ runId, events }) => ({ runId, events: events.length }));
+export async function runsOf(
+  client: Client,
+  workflowId: string,
+  firstRunId: string,
+): Promise<Array<{ runId: string; events: number }>> {
+  return (await historiesOf(client, workflowId, firstRunId)).map(({ runId, events }) => ({
+    runId,
+    events: events.length,
+  }));
 }
 
 /**

@@ -49,3 +49,17 @@ export const { observeWindow } = wf.proxyActivities<RolloutActivities>({
   cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
+
+// Pure and quick. Asked of the worker so that zod and the plan's schema are evaluated once there
+// instead of once per cached rollout (about 2 MB each in the workflow sandbox). Not a local
+// activity: the time-skipping test server can leave a run stuck on a local activity's marker.
+export const { validateRolloutInput } = wf.proxyActivities<RolloutActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
+/** What an activity's failure says, without the SDK's wrapping. */
+export function messageOf(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,7 +1,8 @@
 /**
  * Whether an operator's request makes sense in the rollout's state: one pure function per request,
- * returning why it is refused or `null`. The signal handlers use them (a refusal is recorded in
- * `status.events`); Updates will reject with the same words in their validators.
+ * returning why it is refused or `null`. Signals and Updates share them (handlers.ts): a refused
+ * signal is recorded in `status.events`, a refused Update is rejected by its validator in the
+ * same words.
  */
 import { TERMINAL_STATES, type RolloutState } from '../definitions';
 import type { Stage } from './state';
@@ -24,7 +25,8 @@ export interface GuardView {
 /** The sender: `by` is required and, when the plan lists approvers, must be one of them. */
 export function senderRefusal(by: string, approvers: string[] | undefined): string | null {
   if (!by) return '"by" is required (who sends the signal)';
-  if (approvers && !approvers.includes(by)) return `${by} is not an approver (approvers: ${approvers.join(', ')})`;
+  if (approvers && !approvers.includes(by))
+    return `${by} is not an approver (approvers: ${approvers.join(', ')})`;
   return null;
 }
 
@@ -34,7 +36,8 @@ function over(v: GuardView): boolean {
 
 export function approveRefusal(v: GuardView): string | null {
   if (v.paused) return 'the rollout is paused; resume first';
-  if (v.baseState !== 'awaiting-approval' && v.baseState !== 'holding') return `nothing awaits approval (state ${v.state})`;
+  if (v.baseState !== 'awaiting-approval' && v.baseState !== 'holding')
+    return `nothing awaits approval (state ${v.state})`;
   return null;
 }
 

@@ -44,7 +44,8 @@ export function startWindow(observed: Observed, nowMs: number, intervalMs: numbe
 export function recordEvidence(history: HistoryEntry[], rows: EvidenceRow[], kept = EVIDENCE_KEPT): void {
   for (const row of rows) {
     let entry: HistoryEntry | undefined;
-    for (let i = history.length - 1; i >= 0 && !entry; i--) if (history[i].group === row[1]) entry = history[i];
+    for (let i = history.length - 1; i >= 0 && !entry; i--)
+      if (history[i].group === row[1]) entry = history[i];
     if (!entry || entry.endedAt !== null) continue;
     (entry.evidence ??= []).push(row);
     if (entry.evidence.length > kept) entry.evidence.splice(0, entry.evidence.length - kept);

@@ -3,7 +3,7 @@
  * what continue-as-new carries (`Carried`). Plain data, no behaviour.
  */
 import type { ObservationState } from '../../contracts/observation';
-import type { RolloutState, RolloutStatus } from '../definitions';
+import type { CurrentShares, RolloutState, RolloutStatus } from '../definitions';
 import type { Trigger } from '../evaluate';
 import type { GroupSample, ImplStats } from '../../contracts/samples';
 import type { JudgeState } from '../window-judge';
@@ -67,6 +67,8 @@ export interface Cursor {
   approval: { by: string; comment: string | null } | null;
   completion: { by: string } | null;
   lastUpsert: string | null;
+  /** The target's shares at start not yet taken over (`CurrentShares`; see `takeOver`). */
+  found?: CurrentShares;
   /** `OBSERVE_PATCH`: the observation's running state between activities (its judges live in `judge`). */
   observed?: Observed;
 }

@@ -1,0 +1,11 @@
+import { checkRolloutInput } from '../plan/rollout-input';
+import type { InputCheck } from '../contracts/activities';
+
+/** Checked in the worker, where the plan's schema is loaded once for every rollout. */
+export function inputActivities() {
+  return {
+    async validateRolloutInput(input: unknown): Promise<InputCheck> {
+      return checkRolloutInput(input);
+    },
+  };
+}

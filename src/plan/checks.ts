@@ -1,0 +1,24 @@
+/**
+ * The checks a phase may name, apart from the plan's schema: the workflow needs them, and the
+ * schema (zod) must stay out of workflow code, where every cached rollout would hold its own copy.
+ */
+import type { Phase } from './schema';
+
+/** Every check a phase may name. `functional`, the metric checks and `servedShare` run by default. */
+export const CHECK_NAMES = [
+  'functional',
+  'errorRate',
+  'successRate',
+  'p95',
+  'servedShare',
+  'dataConsistency',
+  'writeProbe',
+  'command',
+] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+export const DEFAULT_CHECKS: CheckName[] = ['functional', 'errorRate', 'successRate', 'p95', 'servedShare'];
+
+/** The checks a phase runs: the defaults and those it names. */
+export function checksOf(phase: Pick<Phase, 'checks'>): CheckName[] {
+  return [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])];
+}

@@ -1,0 +1,64 @@
+/**
+ * The workflow's argument checked before a rollout does anything: the shape of the input, then the
+ * plan. Pure, but it needs the plan's schema (zod), so the workflow asks for it in an activity
+ * (`validateRolloutInput`) rather than evaluating zod in every cached rollout.
+ */
+import type { InputCheck } from '../contracts/activities';
+import { rolloutInputSchema } from './schema';
+import { describeProblems, formatPath, validatePlan } from './validate';
+
+export function checkRolloutInput(input: unknown): InputCheck {
+  const args = rolloutInputSchema.safeParse(input ?? {});
+  if (!args.success) {
+    const problems = args.error.issues.map((i) => `${formatPath(['input', ...i.path])}: ${i.message}`);
+    return {
+      ok: false,
+      type: 'InvalidInput',
+      message: `invalid rollout input:\n${problems.join('\n')}`,
+      details: { problems },
+    };
+  }
+  const validation = validatePlan(args.data.plan);
+  if (!validation.ok) {
+    const n = validation.problems.length;
+    return {
+      ok: false,
+      type: 'InvalidPlan',
+      message: `invalid plan (${n} problem${n === 1 ? '' : 's'}):\n${describeProblems(validation.problems)}`,
+      details: { problems: validation.problems },
+    };
+  }
+  const current = args.data.current;
+  if (current) {
+    const groups = validation.plan.phases.map((ph) => ph.group);
+    const unknown = Object.keys(current.shares).filter((g) => !groups.includes(g));
+    const beyond = validation.plan.phases.filter(
+      (ph) =>
+        current.mode === 'resume-from-current' &&
+        (current.shares[ph.group] ?? 0) > ph.steps[ph.steps.length - 1].percent,
+    );
+    const problems = [
+      ...unknown.map(
+        (g) => `input.current.shares.${g}: not a group of the plan (groups: ${groups.join(', ')})`,
+      ),
+      ...beyond.map(
+        (ph) =>
+          `input.current.shares.${ph.group}: ${current.shares[ph.group]}% is above the last step of ${ph.name} (${ph.steps[ph.steps.length - 1].percent}%): there is no step to resume at`,
+      ),
+    ];
+    if (problems.length > 0)
+      return {
+        ok: false,
+        type: 'InvalidInput',
+        message: `invalid rollout input:\n${problems.join('\n')}`,
+        details: { problems },
+      };
+  }
+  return {
+    ok: true,
+    plan: validation.plan,
+    timeScale: args.data.timeScale,
+    ...(current ? { current } : {}),
+    warnings: validation.warnings,
+  };
+}

@@ -1,0 +1,329 @@
+/**
+ * What every room of a rollout shares: the plan, `status` (what the query shows), `cursor` (where
+ * the story is) and the bookkeeping on them: events, states, search attributes, step records,
+ * the contexts the judges need, the history budget and notifications.
+ */
+import * as wf from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
+import { checksOf } from '../../plan/checks';
+import { parseDuration } from '../../plan/duration';
+import type { Phase, Plan } from '../../plan/schema';
+import {
+  rolloutPercentKey,
+  rolloutPhaseKey,
+  rolloutStateKey,
+  rolloutTargetKey,
+  TERMINAL_STATES,
+  type GroupState,
+  type HistoryEntry,
+  type RolloutEvent,
+  type RolloutState,
+  type RolloutStatus,
+} from '../definitions';
+import type { Evaluation, Rules, TrafficContext } from '../evaluate';
+import type { rolloutWorkflow } from '../rollout-workflow';
+import type { JudgeContext } from '../window-judge';
+import { messageOf, notify } from './activities';
+import type { GuardView } from './guards';
+import { registerHandlers } from './handlers';
+import { OBSERVE_PATCH, RULES_PATCH, VERDICTS_PATCH } from './patches';
+import type { Carried, Cursor, Stage } from './state';
+
+/**
+ * Start a new run once a run's history passes this many events (Temporal suggests it much later):
+ * anywhere in runs that check from the workflow, only between steps in runs that observe.
+ */
+export const HISTORY_LIMIT = 2000;
+const MAX_EVENTS = 200;
+
+/** A new rollout's status: nothing applied yet. Tolerates a plan not yet checked (no phases). */
+export function initialStatus(plan: Plan, timeScale: number): RolloutStatus {
+  const groups: RolloutStatus['groups'] = {};
+  for (const p of Array.isArray(plan?.phases) ? plan.phases : [])
+    groups[p.group] = { percent: 0, state: 'pending' };
+  return {
+    rolloutId: wf.workflowInfo().workflowId,
+    plan,
+    timeScale,
+    state: 'pending',
+    phase: null,
+    group: null,
+    stepIndex: 0,
+    percent: 0,
+    stepStartedAt: null,
+    windowEndsAt: null,
+    windowRemainingMs: null,
+    groups,
+    lastCheck: null,
+    awaiting: null,
+    history: [],
+    rollback: null,
+    events: [],
+    metricErrors: 0,
+  };
+}
+
+export class RunState {
+  readonly status: RolloutStatus;
+  readonly cursor: Cursor;
+  readonly checkIntervalMs: number;
+  readonly lookbackTicks: number;
+  readonly rules: Rules;
+  /** Rules v3 (`VERDICTS_PATCH`). */
+  readonly v3: boolean;
+  /** One observing activity per wait (`OBSERVE_PATCH`). */
+  readonly observing: boolean;
+  timer: { at: number; fired: boolean } | null = null;
+
+  constructor(
+    readonly plan: Plan,
+    readonly timeScale: number,
+    carried?: Carried,
+  ) {
+    this.checkIntervalMs = this.scaled(plan.defaults.checkInterval);
+    this.lookbackTicks = Math.max(1, Math.round(this.scaled(plan.defaults.lookback) / this.checkIntervalMs));
+    if (carried) {
+      this.status = { ...carried.status, plan };
+      this.cursor = carried.cursor;
+    } else {
+      this.status = initialStatus(plan, timeScale);
+      this.cursor = {
+        phaseIndex: 0,
+        stepIndex: 0,
+        stage: 'phase-start',
+        entered: false,
+        baseState: 'pending',
+        paused: false,
+        windowRemainingMs: null,
+        nextCheckAt: null,
+        lastSampleAt: null,
+        holdNext: 'next',
+        holdReason: null,
+        window: {},
+        recent: {},
+        baseline: {},
+        monitored: [],
+        pendingRollback: null,
+        approval: null,
+        completion: null,
+        lastUpsert: null,
+      };
+    }
+    this.rules = wf.patched(RULES_PATCH) ? 'current' : 'v1';
+    this.v3 = this.rules === 'current' && wf.patched(VERDICTS_PATCH);
+    this.observing = this.v3 && wf.patched(OBSERVE_PATCH);
+    registerHandlers(this);
+  }
+
+  scaled(duration: string): number {
+    return Math.max(1, Math.round((parseDuration(duration) ?? 0) / this.timeScale));
+  }
+
+  get phase(): Phase {
+    return this.plan.phases[this.cursor.phaseIndex];
+  }
+
+  now(): string {
+    return new Date(Date.now()).toISOString();
+  }
+
+  event(e: Omit<RolloutEvent, 'at'>): void {
+    this.status.events.push({ at: this.now(), ...e });
+    if (this.status.events.length > MAX_EVENTS)
+      this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
+  }
+
+  setState(state: RolloutState): void {
+    this.cursor.baseState = state;
+    this.refreshState();
+  }
+
+  /** `paused` shows over the underlying state, except where pausing means nothing. */
+  refreshState(): void {
+    const base = this.cursor.baseState;
+    const shown: RolloutState =
+      this.cursor.paused && !TERMINAL_STATES.includes(base) && base !== 'rolling-back' ? 'paused' : base;
+    if (shown !== this.status.state)
+      this.event({ kind: 'state', message: `${this.status.state} → ${shown}` });
+    this.status.state = shown;
+    this.upsertSearchAttributes();
+  }
+
+  setGroup(group: string, patch: Partial<{ percent: number; state: GroupState }>): void {
+    this.status.groups[group] = { ...this.status.groups[group], ...patch };
+  }
+
+  upsertSearchAttributes(): void {
+    const key = `${this.status.state}|${this.status.phase ?? ''}|${this.status.percent}`;
+    if (key === this.cursor.lastUpsert) return;
+    this.cursor.lastUpsert = key;
+    wf.upsertSearchAttributes(this.searchAttributes());
+  }
+
+  searchAttributes(): SearchAttributePair[] {
+    return [
+      { key: rolloutStateKey, value: this.status.state },
+      { key: rolloutPhaseKey, value: this.status.phase ?? 'none' },
+      { key: rolloutPercentKey, value: this.status.percent },
+      { key: rolloutTargetKey, value: this.plan.target.id },
+    ];
+  }
+
+  currentHistory(): HistoryEntry | undefined {
+    const h = this.status.history[this.status.history.length - 1];
+    return h && h.group === this.phase.group && h.endedAt === null ? h : undefined;
+  }
+
+  closeHistory(entry: HistoryEntry, patch: Partial<HistoryEntry>): void {
+    Object.assign(entry, { endedAt: this.now() }, patch);
+  }
+
+  guardView(): GuardView {
+    return {
+      baseState: this.cursor.baseState,
+      state: this.status.state,
+      paused: this.cursor.paused,
+      stage: this.cursor.stage,
+      rollbackPending: this.cursor.pendingRollback !== null,
+      groups: Object.keys(this.status.groups),
+      currentGroup: this.phase.group,
+    };
+  }
+
+  goto(stage: Stage): void {
+    this.cursor.stage = stage;
+    this.cursor.entered = false;
+  }
+
+  enter(): boolean {
+    if (this.cursor.entered) return false;
+    this.cursor.entered = true;
+    return true;
+  }
+
+  requestRollback(evaluation: Evaluation, group: string): void {
+    this.cursor.pendingRollback = {
+      trigger: evaluation.trigger ?? 'manual',
+      reason: evaluation.reasons.join('; '),
+      group,
+      by: null,
+    };
+    this.goto('rollback');
+  }
+
+  recordCheck(group: string, evaluation: Evaluation, at: string): void {
+    this.status.lastCheck = {
+      at,
+      group,
+      verdict: evaluation.verdict,
+      metrics: evaluation.metrics,
+      reasons: evaluation.reasons,
+    };
+  }
+
+  /**
+   * A timer that fires at `at`, shared by every wait for that instant and never cancelled.
+   * `condition(fn, timeout)` cancels its timer when `fn` wins; when a signal lands just as the timer
+   * fires, the time-skipping test server refuses that CancelTimer and leaves the run stuck for good
+   * (temporalio/sdk-java#2606, #3088). A timer left to fire costs one idle workflow task.
+   */
+  timerAt(at: number): { fired: boolean } {
+    if (this.timer && this.timer.at === at && !this.timer.fired) return this.timer;
+    const timer = { at, fired: false };
+    this.timer = timer;
+    wf.sleep(at - Date.now()).then(
+      () => (timer.fired = true),
+      // Cancelled with the whole workflow: nothing waits for it any more.
+      () => undefined,
+    );
+    return timer;
+  }
+
+  /** Groups with live domain traffic to watch, plus the group whose baseline is being measured. */
+  activeGroups(): string[] {
+    const groups = [...this.cursor.monitored];
+    const stage = this.cursor.stage;
+    const current = this.phase.group;
+    if ((stage === 'baseline' || stage === 'observe' || stage === 'hold') && !groups.includes(current))
+      groups.push(current);
+    return groups;
+  }
+
+  phaseOf(group: string): Phase {
+    return this.plan.phases.find((p) => p.group === group)!;
+  }
+
+  trafficContext(phase: Phase): TrafficContext {
+    return {
+      rules: this.rules,
+      percent: this.status.groups[phase.group].percent,
+      thresholds: this.plan.defaults.thresholds,
+      checks: checksOf(phase),
+      baselineP95Ms: this.cursor.baseline[phase.group] ?? null,
+    };
+  }
+
+  /** What rules v3 judge a group's window against (see `JudgeContext`). */
+  judgeContext(group: string): JudgeContext {
+    const phase = this.phaseOf(group);
+    const monitored = this.cursor.monitored.includes(group);
+    const step = phase.steps[monitored ? phase.steps.length - 1 : this.cursor.stepIndex];
+    const checksIn = (ms: number) => Math.max(1, Math.ceil(ms / this.checkIntervalMs));
+    return {
+      percent: this.status.groups[group].percent,
+      thresholds: this.plan.defaults.thresholds,
+      checks: checksOf(phase),
+      baseline: this.cursor.baselineStats?.[group] ?? null,
+      plannedLooks:
+        step.observe === 'continuous'
+          ? null
+          : checksIn(this.scaled(step.observe)) * (1 + this.plan.defaults.maxExtensions),
+      continuousLooks: checksIn(86_400_000 / this.timeScale),
+      lookbackChecks: this.lookbackTicks,
+    };
+  }
+
+  async maybeContinueAsNew(limit = HISTORY_LIMIT): Promise<void> {
+    const info = wf.workflowInfo();
+    if (info.historyLength < limit && !info.continueAsNewSuggested) return;
+    await wf.condition(wf.allHandlersFinished);
+    const carried: Carried = {
+      status: { ...this.status, plan: undefined as unknown as Plan },
+      cursor: this.cursor,
+    };
+    const args = { plan: this.status.plan, timeScale: this.timeScale, resume: carried };
+    if (!this.observing) return wf.continueAsNew<typeof rolloutWorkflow>(args);
+    // The run that closes claims no state any more (`RolloutState = 'observing'` finds only the
+    // live run); the next one starts with the rollout's search attributes already set.
+    const live = this.searchAttributes();
+    wf.upsertSearchAttributes([{ key: rolloutStateKey, value: null }]);
+    await wf.makeContinueAsNewFunc<typeof rolloutWorkflow>({ typedSearchAttributes: live })(args);
+  }
+
+  async notify(
+    kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed',
+    text: string,
+  ): Promise<void> {
+    const url = this.plan.notify?.webhookUrl;
+    if (!url) return;
+    const s = this.status;
+    try {
+      await notify({
+        webhookUrl: url,
+        // Stable across retries and replays: one notification per rollout, kind and moment.
+        idempotencyKey: `${s.rolloutId}:${kind}:${s.phase}:${s.stepIndex}:${s.history.length}:${s.events.length}`,
+        event: {
+          kind,
+          rolloutId: s.rolloutId,
+          text: `[${this.plan.name}] ${text}`,
+          state: s.state,
+          phase: s.phase,
+          percent: s.percent,
+        },
+      });
+      this.event({ kind: 'notify', message: `notified ${kind}` });
+    } catch (err) {
+      this.event({ kind: 'warning', message: `notification ${kind} failed: ${messageOf(err)}` });
+    }
+  }
+}
