@@ -9,10 +9,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   approveSignal,
+  approveUpdate,
   completeSignal,
   pauseSignal,
+  pauseUpdate,
   resumeSignal,
+  resumeUpdate,
   rollbackSignal,
+  rollbackUpdate,
 } from '../../src/workflows/definitions';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import {
@@ -137,6 +141,22 @@ async function main() {
         await handle.signal(approveSignal, { by: 'alice' });
         await handle.result();
         await save('watched-apply-rollback', handle);
+      });
+
+    // Recorded with the input checked in an activity (the input-check-activity patch marker) and
+    // the requests sent as Updates: pause and resume mid-window, the writes approved, a rollback.
+    if (want('updates-input-check'))
+      await withRollout(env, new FakeTarget(), p2, async (handle) => {
+        await waitForStatus(env, handle, (s) => s.state === 'observing' && s.percent === 10, '5m');
+        await handle.executeUpdate(pauseUpdate, { args: [{ by: 'alice', reason: 'deploy freeze' }] });
+        await env.sleep('5m');
+        await handle.executeUpdate(resumeUpdate, { args: [{ by: 'alice' }] });
+        await waitForStatus(env, handle, (s) => s.state === 'awaiting-approval', '10m');
+        await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', comment: 'go' }] });
+        await waitForStatus(env, handle, (s) => s.state === 'observing' && s.group === 'write', '10m');
+        await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'end of recording' }] });
+        await handle.result();
+        await save('updates-input-check', handle);
       });
   } finally {
     await env.teardown();

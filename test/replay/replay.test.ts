@@ -80,3 +80,25 @@ test('the watched history checks the monitored reads while the writes are applie
   expect(status.rollback).toMatchObject({ trigger: 'errorRate', groups: ['write', 'read'] });
   expect(status.events.map((e: { message: string }) => e.message)).toContain('applying → rolling-back');
 });
+
+test('the Updates history checks its input in an activity (its patch marker) and took four Updates', () => {
+  const runs = files.filter((f) => f.startsWith('updates-input-check-')).sort();
+  expect(runs.length).toBeGreaterThanOrEqual(1);
+  const histories = runs.map((f) => temporal.api.history.v1.History.decode(readFileSync(path.join(dir, f))));
+  const events = histories.flatMap((h) => h.events ?? []);
+  expect(readFileSync(path.join(dir, runs[0])).includes('input-check-activity')).toBe(true);
+  expect(
+    events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateRolloutInput',
+    ).length,
+  ).toBe(runs.length);
+  const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  expect(
+    accepted.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name),
+  ).toEqual(['pause', 'resume', 'approve', 'rollback']);
+  const last = histories[histories.length - 1].events!.at(-1)!;
+  const status = JSON.parse(
+    Buffer.from(last.workflowExecutionCompletedEventAttributes!.result!.payloads![0].data!).toString('utf8'),
+  );
+  expect(status.rollback).toMatchObject({ trigger: 'manual', by: 'alice', reason: 'end of recording' });
+});
