@@ -88,7 +88,9 @@ export function phaseLines(s: RolloutStatus, width = 20): string[] {
     const { index, total } = stepOf(s, p.name);
     const step = index >= 0 ? `step ${index + 1}/${total}` : `step -/${total}`;
     const marker = s.phase === p.name ? '▶' : ' ';
-    return `${marker} ${p.name.padEnd(nameWidth)}  ${bar(g.percent, width)} ${String(g.percent).padStart(3)}%  ${step.padEnd(9)} ${g.state}`;
+    // The current phase's group does not advance (its window does not run) while paused.
+    const state = s.state === 'paused' && s.phase === p.name ? `${g.state}, paused` : g.state;
+    return `${marker} ${p.name.padEnd(nameWidth)}  ${bar(g.percent, width)} ${String(g.percent).padStart(3)}%  ${step.padEnd(9)} ${state}`;
   });
 }
 
@@ -183,4 +185,24 @@ export function table(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/**
+ * How much of [from, to] the rollout spent paused, from its state events (`x → paused`,
+ * `paused → y`): a window does not run while paused, so a step's actual time leaves it out.
+ */
+export function pausedMs(events: RolloutEvent[], from: number, to: number): number {
+  let total = 0;
+  let since: number | null = null;
+  for (const e of events) {
+    if (e.kind !== 'state') continue;
+    const at = Date.parse(e.at);
+    if (/ → paused$/.test(e.message) && since === null) since = at;
+    else if (/^paused → /.test(e.message) && since !== null) {
+      total += Math.max(0, Math.min(at, to) - Math.max(since, from));
+      since = null;
+    }
+  }
+  if (since !== null) total += Math.max(0, to - Math.max(since, from));
+  return total;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, out } from './action';
 import { parseArgument, parseOptions, workflowIdOption } from './options';
-import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, table } from './format';
+import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, pausedMs, table } from './format';
 
 export function register(program: Command): void {
   program
@@ -32,6 +32,13 @@ export function register(program: Command): void {
             );
             return;
           }
+          // Time the step ran, paused time left out (and said).
+          const actual = (startedAt: string, endedAt: string | null) => {
+            const from = Date.parse(startedAt);
+            const to = endedAt ? Date.parse(endedAt) : Date.now();
+            const paused = pausedMs(s.events, from, to);
+            return `${fmtDuration(to - from - paused)}${paused > 0 ? ` (+${fmtDuration(paused)} paused)` : ''}`;
+          };
           out.line(`${s.rolloutId}  ${s.plan.name}  state ${s.state}`);
           if (s.history.length === 0) out.line('no step started yet');
           else {
@@ -44,7 +51,7 @@ export function register(program: Command): void {
                   fmtTime(h.startedAt),
                   h.endedAt ? fmtTime(h.endedAt) : 'running',
                   h.windowMs === null ? 'continuous' : fmtDuration(h.windowMs),
-                  fmtDuration((h.endedAt ? Date.parse(h.endedAt) : Date.now()) - Date.parse(h.startedAt)),
+                  actual(h.startedAt, h.endedAt),
                   h.verdict ?? '—',
                   h.outcome ?? '—',
                   h.by ?? '',

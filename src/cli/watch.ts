@@ -4,7 +4,16 @@ import { action, out } from './action';
 import type { Temporal } from './connect';
 import { CliError, EXIT } from './errors';
 import { parseArgument, parseOptions, workflowIdOption } from './options';
-import { fmtEvent, fmtMetrics, fmtTime, newEvents, phaseLines, renderStatus, windowLine } from './format';
+import {
+  fmtEvent,
+  fmtMetrics,
+  fmtTime,
+  newEvents,
+  nextCommand,
+  phaseLines,
+  renderStatus,
+  windowLine,
+} from './format';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +33,8 @@ function frame(s: RolloutStatus, events: RolloutEvent[], now = Date.now()): stri
     for (const r of s.lastCheck.reasons.slice(0, 3)) lines.push(`  - ${r}`);
   }
   if (s.awaiting) lines.push('', `WAITING for ${s.awaiting.kind}: ${s.awaiting.prompt}`);
+  const next = nextCommand(s);
+  if (next) lines.push(`next: ${next}`);
   if (s.rollback) lines.push('', `ROLLBACK ${s.rollback.trigger}: ${s.rollback.reason}`);
   lines.push('', 'recent events:');
   for (const e of events.slice(-10)) lines.push(`  ${fmtEvent(e)}`);
@@ -79,6 +90,7 @@ export function register(program: Command): void {
           let last: RolloutStatus | null = null;
           let lastProgress = 0;
           let lastKey = '';
+          let lastWait: string | null = null;
           let failing = false;
           for (;;) {
             let p: Awaited<ReturnType<typeof poll>>;
@@ -116,6 +128,11 @@ export function register(program: Command): void {
                 lastProgress = now;
               }
               lastKey = key;
+              // What to run next, once each time the rollout starts waiting for someone.
+              const next = nextCommand(s);
+              const waitKey = next ? `${s.awaiting?.kind}|${s.awaiting?.since}|${s.state}` : null;
+              if (last && next && waitKey !== lastWait) out.line(`next: ${next}`);
+              lastWait = waitKey;
             }
             last = s;
             if (!p.running || (TERMINAL_STATES.includes(s.state) && !p.running)) {

@@ -27,7 +27,7 @@ export function requireEnv(env: Env, name: string, purpose: string): string {
   if (!parsed.success) {
     const state = env[name] === undefined ? 'is not set' : 'is empty';
     throw permanent(
-      `environment variable ${name} ${state}: the worker needs it for ${purpose}`,
+      `environment variable ${name} ${state}: it is needed for ${purpose}; set it where this runs (the worker's environment for rollouts, your shell for \`npx rollout verify\` and \`start\`)`,
       'RolloutMissingSecret',
     );
   }

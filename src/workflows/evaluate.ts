@@ -235,7 +235,13 @@ export function evaluateServedShare(sample: GroupSample, ctx: TrafficContext): C
       reason: `${text}, rollback CI ${pct(strict.low)}–${pct(strict.high)}`,
     };
   if (share >= low && share <= high) return { check: 'servedShare', verdict: 'pass', figures, reason: text };
-  return { check: 'servedShare', verdict: 'inconclusive', figures, reason: `${text}: not yet clear` };
+  // The 95% interval may miss the band while the rollback's stricter one still reaches it: say so.
+  return {
+    check: 'servedShare',
+    verdict: 'inconclusive',
+    figures,
+    reason: `${text}: not yet clear (the rollback decision's interval ${pct(strict.low)}–${pct(strict.high)} still reaches the band)`,
+  };
 }
 
 /** Judges a metrics sample of one group with the checks the phase asks for. */

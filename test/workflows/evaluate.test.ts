@@ -80,6 +80,17 @@ test.each([
   expect(evaluateServedShare(sample(stats(domain), stats(n - domain)), ctx(percent)).verdict).toBe(verdict);
 });
 
+test('a served share that is not yet clear shows the interval the rollback decision used, which reaches the band', () => {
+  // 5% of 1,000 for 10% configured: the 95% interval (3.8%–6.5%) misses the 9%–11% band, the
+  // rollback's stricter one does not yet.
+  const r = evaluateServedShare(sample(stats(50), stats(950)), ctx(10));
+  expect(r.verdict).toBe('inconclusive');
+  const m = /the rollback decision's interval ([\d.]+)%–([\d.]+)% still reaches the band/.exec(r.reason);
+  expect(m).not.toBeNull();
+  expect(Number(m![2])).toBeGreaterThanOrEqual(9);
+  expect(r.reason).toMatch(/\(CI 3\.8\d%–6\.5\d%\)/);
+});
+
 test('wilson intervals are honest at the edges', () => {
   expect(wilson(0, 0)).toEqual({ low: 0, high: 1 });
   const zero = wilson(0, 100);
