@@ -125,6 +125,12 @@ export async function startRollout(file: string, opts: VerbOptions<'start'>): Pr
           workflowId: id,
           args: [input],
           workflowIdConflictPolicy: 'FAIL',
+          // What Temporal's UI shows on the rollout's page, from its start.
+          staticSummary: `${plan.name}: ${plan.target.id} — ${plan.phases.map((p) => `${p.group} ${p.steps.map((st) => st.percent).join('→')}%`).join(', ')}`,
+          staticDetails: [
+            `target ${plan.target.id} at ${plan.target.baseUrl}`,
+            ...stepsLine(plan, timeScale).map((l) => `- ${l.trim()}`),
+          ].join('\n'),
           typedSearchAttributes: [
             { key: rolloutStateKey, value: 'pending' },
             { key: rolloutPhaseKey, value: 'none' },

@@ -19,7 +19,7 @@ import {
   type CheckResult,
   type Evaluation,
 } from './evaluate';
-import { applyTraffic, messageOf, validateRolloutInput, verifyStage } from './rollout/activities';
+import { described, messageOf, validateRolloutInput } from './rollout/activities';
 import { startWindow } from './rollout/observed';
 import { INPUT_PATCH } from './rollout/patches';
 import { rollBack } from './rollout/rollback';
@@ -179,7 +179,14 @@ class RolloutRun extends Waiting {
     for (const ph of live) {
       const share = found.shares[ph.group];
       try {
-        const state = await applyTraffic({ traffic: this.plan.target.traffic, group: ph.group, percent: 0 });
+        const state = await described(
+          'applyTraffic',
+          `set ${ph.group} from ${share}% to 0% (--from-zero)`,
+        )({
+          traffic: this.plan.target.traffic,
+          group: ph.group,
+          percent: 0,
+        });
         this.setGroup(ph.group, { percent: state.groups[ph.group]?.percent ?? 0 });
         (this.cursor.appliedAt ??= {})[ph.group] = Date.now();
       } catch (err) {
@@ -229,7 +236,14 @@ class RolloutRun extends Waiting {
     }
     try {
       const state = await this.watched(() =>
-        applyTraffic({ traffic: this.plan.target.traffic, group: phase.group, percent: step.percent }),
+        described(
+          'applyTraffic',
+          `set ${phase.group} to ${step.percent}% (${phase.name} step ${this.cursor.stepIndex + 1} of ${phase.steps.length})`,
+        )({
+          traffic: this.plan.target.traffic,
+          group: phase.group,
+          percent: step.percent,
+        }),
       );
       if (state === ROLLBACK) return;
       this.setGroup(phase.group, { percent: state.groups[phase.group]?.percent ?? step.percent });
@@ -280,7 +294,10 @@ class RolloutRun extends Waiting {
     const checks = checksOf(phase).filter((c) => STAGE_CHECKS.includes(c));
     if (checks.length === 0) return combine([]);
     try {
-      const report = await verifyStage({
+      const report = await described(
+        'verifyStage',
+        `verify ${phase.name} at ${this.status.groups[phase.group].percent}%: ${checks.join(', ')}`,
+      )({
         rolloutId: this.status.rolloutId,
         target: this.plan.target,
         phase: { name: phase.name, group: phase.group, endpoints: phase.endpoints, command: phase.command },

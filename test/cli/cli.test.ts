@@ -94,6 +94,12 @@ describe('a rollout waiting for approval', () => {
     expect(r.stdout).toMatch(new RegExp(`^started ${id} \\(run `));
     expect(r.stdout).toContain(`next: npx rollout watch ${id}`);
     await waitForState(id, 'awaiting-approval');
+    // Temporal's UI shows what the rollout is from its start.
+    const described = await stack.env.client.workflow.getHandle(id).describe();
+    expect(await described.staticSummary()).toBe('cli-cli-a: cli-a — read 10→100%');
+    expect(await described.staticDetails()).toContain(
+      '- reads (group read, approval before start): 10% 1h (1m) → 100% continuous',
+    );
 
     // Same workflow id (FAIL conflict policy), and another id for the same target (search attribute).
     const [again, otherId] = await Promise.all([

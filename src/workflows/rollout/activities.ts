@@ -13,20 +13,16 @@ const stepping = {
   heartbeatTimeout: '20s',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
 } as const;
-export const { verifyStage } = wf.proxyActivities<RolloutActivities>(stepping);
 // Cancelled for a rollback, an apply is waited for until it has stopped, so that no late request
 // of it undoes the rollback.
-export const { applyTraffic } = wf.proxyActivities<RolloutActivities>({
-  ...stepping,
-  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+const applying = { ...stepping, cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 // A rollback must not give up: retried until the target confirms it, however long that takes;
 // never more than 10 s apart, and a dead worker is noticed within 10 s.
-export const { rollbackTraffic } = wf.proxyActivities<RolloutActivities>({
+const rollingBack = {
   startToCloseTimeout: '2m',
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
+} as const;
 // One POST with a 10 s timeout: a crash costs 15 s at most.
 export const { notify } = wf.proxyActivities<RolloutActivities>({
   startToCloseTimeout: '15s',
@@ -43,12 +39,27 @@ export const { sampleMetrics, checkConsistency } = wf.proxyActivities<RolloutAct
 // The observation: a dead worker is noticed within 20 s and the retry resumes from the last
 // heartbeat; cancelled, it hands back its state (WAIT_CANCELLATION_COMPLETED), so a pause or an
 // approval loses no check. Retried for as long as the rollout watches.
-export const { observeWindow } = wf.proxyActivities<RolloutActivities>({
+const observing = {
   startToCloseTimeout: '40m',
   heartbeatTimeout: '20s',
   cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
+} as const;
+
+const DESCRIBED = {
+  verifyStage: stepping,
+  applyTraffic: applying,
+  rollbackTraffic: rollingBack,
+  observeWindow: observing,
+};
+
+/**
+ * The activity with a summary Temporal's UI shows on its event ("observe read at 10% for 30m"):
+ * the same options, one proxy per call.
+ */
+export function described<K extends keyof typeof DESCRIBED>(name: K, summary: string): RolloutActivities[K] {
+  return wf.proxyActivities<RolloutActivities>({ ...DESCRIBED[name], summary })[name];
+}
 
 // Pure and quick. Asked of the worker so that zod and the plan's schema are evaluated once there
 // instead of once per cached rollout (about 2 MB each in the workflow sandbox). Not a local

@@ -3,7 +3,7 @@
  * close, and nothing can cancel it once begun.
  */
 import * as wf from '@temporalio/workflow';
-import { rollbackTraffic } from './activities';
+import { described } from './activities';
 import type { RunState } from './run-state';
 
 /** The failing group and every later phase already started (they were started on its strength). */
@@ -35,7 +35,10 @@ export async function rollBack(run: RunState): Promise<void> {
   }
   await wf.CancellationScope.nonCancellable(async () => {
     for (const group of groups) {
-      const result = await rollbackTraffic({
+      const result = await described(
+        'rollbackTraffic',
+        `roll back ${group} to legacy (${req.trigger})`,
+      )({
         traffic: run.plan.target.traffic,
         group,
         mode: run.plan.defaults.rollbackWith,

@@ -25,6 +25,7 @@ import type { rolloutWorkflow } from '../rollout-workflow';
 import type { JudgeContext } from '../window-judge';
 import { messageOf, notify } from './activities';
 import type { GuardView } from './guards';
+import { currentDetails } from './details';
 import { registerHandlers } from './handlers';
 import { OBSERVE_PATCH, RULES_PATCH, VERDICTS_PATCH } from './patches';
 import type { Carried, Cursor, Stage } from './state';
@@ -131,6 +132,12 @@ export class RunState {
     this.status.events.push({ at: this.now(), ...e });
     if (this.status.events.length > MAX_EVENTS)
       this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
+    this.showDetails();
+  }
+
+  /** What Temporal's UI shows as the rollout's current details. */
+  showDetails(): void {
+    wf.setCurrentDetails(currentDetails(this.status, Date.now()));
   }
 
   setState(state: RolloutState): void {
@@ -219,6 +226,7 @@ export class RunState {
       metrics: evaluation.metrics,
       reasons: evaluation.reasons,
     };
+    this.showDetails();
   }
 
   /**

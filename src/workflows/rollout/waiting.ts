@@ -9,7 +9,7 @@ import type { GroupSample, MetricsReading } from '../../contracts/samples';
 import { checksOf } from '../../plan/checks';
 import { addSamples, combine, evaluateConsistency, evaluateTraffic, type CheckResult } from '../evaluate';
 import { checkResults, judgeCheck, startJudge } from '../window-judge';
-import { checkConsistency, messageOf, observeWindow, sampleMetrics } from './activities';
+import { checkConsistency, described, messageOf, sampleMetrics } from './activities';
 import { recordEvidence, resumeObserved } from './observed';
 import { WATCH_PATCH } from './patches';
 import { RunState } from './run-state';
@@ -150,13 +150,32 @@ export class Waiting extends RunState {
     await wf.condition(() => wake() || timer.fired);
   }
 
+  /** "observe phase2-read at 10% for 30m; watch phase2-read": what Temporal's UI shows on it. */
+  observeSummary(active: string[], window: boolean): string {
+    const current = this.phase;
+    const step = current.steps[this.cursor.stepIndex];
+    const parts = active.map((g) => {
+      const ph = this.phaseOf(g);
+      const percent = this.status.groups[g].percent;
+      if (g === current.group && window)
+        return this.cursor.stage === 'baseline'
+          ? `measure the ${ph.name} baseline for ${this.plan.defaults.baselineWindow}`
+          : `observe ${ph.name} at ${percent}% for ${step.observe}`;
+      return `watch ${ph.name} at ${percent}%`;
+    });
+    return parts.join('; ');
+  }
+
   /** Starts one observing activity of `active`, in a scope of its own so that it can be cancelled. */
   startObserving(active: string[], window: boolean, counting: boolean): Observing {
     const observed = this.cursor.observed!;
     const interval = this.checkIntervalMs;
     const scope = new wf.CancellationScope();
     const result = scope.run(() =>
-      observeWindow({
+      described(
+        'observeWindow',
+        this.observeSummary(active, window),
+      )({
         rolloutId: this.status.rolloutId,
         metrics: this.plan.target.metrics,
         ...(this.plan.target.consistency ? { consistency: this.plan.target.consistency } : {}),
