@@ -23,6 +23,7 @@ import { described, messageOf, validateRolloutInput } from './rollout/activities
 import { startWindow } from './rollout/observed';
 import { INPUT_PATCH } from './rollout/patches';
 import { rollBack } from './rollout/rollback';
+import { takeOver } from './rollout/take-over';
 import type { Carried } from './rollout/state';
 import { HISTORY_LIMIT, initialStatus } from './rollout/run-state';
 import { ROLLBACK, Waiting } from './rollout/waiting';
@@ -123,7 +124,7 @@ class RolloutRun extends Waiting {
   private async phaseStart(): Promise<void> {
     const phase = this.phase;
     if (this.enter()) {
-      if (this.cursor.found && !(await this.takeOver())) return;
+      if (this.cursor.found && !(await takeOver(this, (next, reason) => this.toHold(next, reason)))) return;
       const first = phase.steps[this.cursor.stepIndex];
       this.status.phase = phase.name;
       this.status.group = phase.group;
@@ -152,58 +153,6 @@ class RolloutRun extends Waiting {
     }
     const wantsBaseline = checksOf(phase).includes('p95') && this.status.groups[phase.group].percent === 0;
     this.goto(wantsBaseline ? 'baseline' : 'apply');
-  }
-
-  /**
-   * The shares the target had at start (`CurrentShares`), taken over once: with
-   * `resume-from-current` this phase starts at its first step at or above its group's share; with
-   * `from-zero` every group above 0% is set to 0% before the first phase (later phases first, as a
-   * rollback goes). False when that could not be done (the rollout holds).
-   */
-  private async takeOver(): Promise<boolean> {
-    const found = this.cursor.found!;
-    const phase = this.phase;
-    if (found.mode === 'resume-from-current') {
-      const share = found.shares[phase.group] ?? 0;
-      delete found.shares[phase.group];
-      if (share === 0) return true;
-      this.cursor.stepIndex = phase.steps.findIndex((st) => st.percent >= share);
-      this.setGroup(phase.group, { percent: share });
-      this.event({
-        kind: 'state',
-        message: `${phase.name}: ${phase.group} was at ${share}% at start; it resumes at its ${phase.steps[this.cursor.stepIndex].percent}% step (--resume-from-current)`,
-      });
-      return true;
-    }
-    const live = this.plan.phases.filter((ph) => (found.shares[ph.group] ?? 0) > 0).reverse();
-    for (const ph of live) {
-      const share = found.shares[ph.group];
-      try {
-        const state = await described(
-          'applyTraffic',
-          `set ${ph.group} from ${share}% to 0% (--from-zero)`,
-        )({
-          traffic: this.plan.target.traffic,
-          group: ph.group,
-          percent: 0,
-        });
-        this.setGroup(ph.group, { percent: state.groups[ph.group]?.percent ?? 0 });
-        (this.cursor.appliedAt ??= {})[ph.group] = Date.now();
-      } catch (err) {
-        this.toHold(
-          'apply',
-          `could not set ${ph.group} from ${share}% to 0% (--from-zero): ${messageOf(err)}; approve to go on from the first step, rollback to revert`,
-        );
-        return false;
-      }
-      delete found.shares[ph.group];
-      this.event({
-        kind: 'state',
-        message: `${ph.group} was at ${share}% at start; set to 0% before the first step (--from-zero)`,
-      });
-    }
-    this.cursor.found = undefined;
-    return true;
   }
 
   private async apply(): Promise<void> {
