@@ -11,7 +11,8 @@ import {
   type CurrentShares,
   type RolloutInput,
 } from '../workflows/definitions';
-import { createTrafficProvider, effectivePercent } from '../providers/traffic';
+import { beyondLastStep } from '../plan/checks';
+import { readShares } from '../providers/traffic';
 import { out } from './action';
 import { hasWorker, withTemporal, type Temporal } from './connect';
 import { CliError, EXIT } from './errors';
@@ -60,8 +61,7 @@ async function liveShares(plan: Plan, opts: VerbOptions<'start'>): Promise<Curre
   const groups = plan.phases.map((p) => p.group);
   let shares: Record<string, number>;
   try {
-    const state = await createTrafficProvider(plan.target.traffic, process.env).get(groups);
-    shares = Object.fromEntries(groups.map((g) => [g, effectivePercent(state, g) ?? 0]));
+    shares = await readShares(plan.target.traffic, process.env, groups);
   } catch (err) {
     out.error(
       `warning: cannot read the traffic switches of ${plan.target.id} (${(err as Error).message}): start could not check that no group is already above 0%`,
@@ -81,9 +81,7 @@ async function liveShares(plan: Plan, opts: VerbOptions<'start'>): Promise<Curre
       EXIT.refused,
     );
   }
-  const beyond = plan.phases.filter(
-    (p) => mode === 'resume-from-current' && shares[p.group] > p.steps[p.steps.length - 1].percent,
-  );
+  const beyond = mode === 'resume-from-current' ? beyondLastStep(plan.phases, shares) : [];
   if (beyond.length > 0)
     throw new CliError(
       `--resume-from-current: ${beyond.map((p) => `${p.group} is at ${shares[p.group]}%, above the last step of ${p.name} (${p.steps[p.steps.length - 1].percent}%)`).join('; ')}. Nothing was started.`,

@@ -2,7 +2,7 @@ import { createActivities } from '../activities';
 import { formatDuration } from '../plan/duration';
 import { checksOf, type CheckName } from '../plan/checks';
 import type { Phase, Plan } from '../plan/schema';
-import { createTrafficProvider, effectivePercent } from '../providers/traffic';
+import { readShares } from '../providers/traffic';
 import {
   combine,
   evaluateStage,
@@ -74,8 +74,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
 
   let percents: Record<string, number>;
   try {
-    const state = await createTrafficProvider(plan.target.traffic, env).get(groups);
-    percents = Object.fromEntries(groups.map((g) => [g, effectivePercent(state, g) ?? 0]));
+    percents = await readShares(plan.target.traffic, env, groups);
   } catch (err) {
     throw new CliError(
       `cannot read the traffic switches of ${plan.target.id}: ${(err as Error).message}`,

@@ -22,3 +22,11 @@ export const DEFAULT_CHECKS: CheckName[] = ['functional', 'errorRate', 'successR
 export function checksOf(phase: Pick<Phase, 'checks'>): CheckName[] {
   return [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])];
 }
+
+/** Phases whose group is above their last step's percent: `--resume-from-current` has no step for them. */
+export function beyondLastStep<P extends Pick<Phase, 'group' | 'steps'>>(
+  phases: P[],
+  shares: Record<string, number>,
+): P[] {
+  return phases.filter((ph) => (shares[ph.group] ?? 0) > ph.steps[ph.steps.length - 1].percent);
+}

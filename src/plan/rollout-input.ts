@@ -4,6 +4,7 @@
  * (`validateRolloutInput`) rather than evaluating zod in every cached rollout.
  */
 import type { InputCheck } from '../contracts/activities';
+import { beyondLastStep } from './checks';
 import { rolloutInputSchema } from './schema';
 import { describeProblems, formatPath, validatePlan } from './validate';
 
@@ -32,11 +33,8 @@ export function checkRolloutInput(input: unknown): InputCheck {
   if (current) {
     const groups = validation.plan.phases.map((ph) => ph.group);
     const unknown = Object.keys(current.shares).filter((g) => !groups.includes(g));
-    const beyond = validation.plan.phases.filter(
-      (ph) =>
-        current.mode === 'resume-from-current' &&
-        (current.shares[ph.group] ?? 0) > ph.steps[ph.steps.length - 1].percent,
-    );
+    const beyond =
+      current.mode === 'resume-from-current' ? beyondLastStep(validation.plan.phases, current.shares) : [];
     const problems = [
       ...unknown.map(
         (g) => `input.current.shares.${g}: not a group of the plan (groups: ${groups.join(', ')})`,

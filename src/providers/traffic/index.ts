@@ -4,7 +4,7 @@ import { permanent } from '../errors';
 import type { Env } from '../settings';
 import { EnvFileTrafficProvider, type EnvFileOptions } from './env-file';
 import { HttpTrafficProvider } from './http';
-import type { TrafficProvider } from './traffic-provider';
+import { effectivePercent as percentOf, type TrafficProvider } from './traffic-provider';
 
 export type { TrafficProvider } from './traffic-provider';
 export { effectivePercent } from './traffic-provider';
@@ -31,4 +31,14 @@ export function createTrafficProvider(
         `target.traffic.type: unknown provider ${JSON.stringify((config as { type: unknown }).type)}`,
       );
   }
+}
+
+/** The domain share of each group as the target's traffic switch reports it (0 when it names none). */
+export async function readShares(
+  config: TrafficConfig,
+  env: Env,
+  groups: string[],
+): Promise<Record<string, number>> {
+  const state = await createTrafficProvider(config, env).get(groups);
+  return Object.fromEntries(groups.map((g) => [g, percentOf(state, g) ?? 0]));
 }
