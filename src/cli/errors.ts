@@ -50,6 +50,11 @@ function messageChain(err: unknown): string {
  * Turns whatever went wrong into a one-line message with a hint. `address` names the Temporal
  * server in connection messages.
  */
+/** A call that ran out of time (gRPC DEADLINE_EXCEEDED, or a timeout in its message chain). */
+export function isDeadlineExceeded(err: unknown): boolean {
+  return grpcCodeOf(err) === grpcStatus.DEADLINE_EXCEEDED || /deadline|timed? ?out/i.test(messageChain(err));
+}
+
 export function toCliError(err: unknown, address: string, namespace: string): CliError {
   if (err instanceof CliError) return err;
   const name = (err as { name?: string } | undefined)?.name;
@@ -68,7 +73,7 @@ export function toCliError(err: unknown, address: string, namespace: string): Cl
     );
   }
   const code = grpcCodeOf(err);
-  if (code === grpcStatus.DEADLINE_EXCEEDED || /deadline|timed? ?out/i.test(text)) {
+  if (isDeadlineExceeded(err)) {
     return new CliError(
       `timed out talking to Temporal at ${address} (${shorten(text)}). Hint: is the server reachable and a worker running (\`npm start\` or \`npm run worker\`)?`,
       EXIT.unreachable,

@@ -17,7 +17,7 @@ import {
   withTemporal,
   type Temporal,
 } from './connect';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT, isDeadlineExceeded } from './errors';
 import { fmtTime, newEvents, renderStatus } from './format';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,7 +123,7 @@ async function viaUpdate(
     if (isUnknownUpdate(err)) return null;
     const refusal = await refused(err);
     if (refusal) throw refusal;
-    if (!isDeadline(err)) throw err;
+    if (!isDeadlineExceeded(err)) throw err;
     return {
       at,
       message: `${name} accepted; not done after ${settleMs / 1000}s (follow it with \`npx rollout watch ${rollout.id}\`)`,
@@ -136,13 +136,6 @@ function isUnknownUpdate(err: unknown): boolean {
     err instanceof WorkflowUpdateFailedError &&
     /No registered handler for update/.test(err.cause?.message ?? '')
   );
-}
-
-function isDeadline(err: unknown): boolean {
-  const code =
-    (err as { code?: number; cause?: { code?: number } })?.code ??
-    (err as { cause?: { code?: number } })?.cause?.code;
-  return code === 4 || /deadline/i.test(String((err as Error)?.message));
 }
 
 /** The request as a signal, then `status` polled until the workflow recorded it. */
