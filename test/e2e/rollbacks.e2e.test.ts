@@ -179,8 +179,13 @@ test('a 50% domain error rate on the reads rolls the reads back (errorRate)', as
   // Judged at a tick, not at the window's end: the 60 s window was far from over.
   expect(seconds).toBeLessThan(15);
   expect(result.lastCheck).toMatchObject({ group: 'read', verdict: 'rollback' });
-  // Even the low end of the interval is above the 5% rollback threshold.
-  expect(result.lastCheck!.metrics.errorRateLow as number).toBeGreaterThan(0.05);
+  // The evidence the rollback was decided on (the last checks, by the sequential test) is far above
+  // the 5% threshold. (The window's own interval also holds the healthy checks before the fault, so
+  // its low end depends on how many there were: 4.68% once in CI, not a property of the rule.)
+  const decided = /domain error rate (\d+\.\d+)% \(\d+\/\d+ over the last \d+ checks\)/.exec(
+    result.rollback!.reason,
+  );
+  expect(Number(decided![1])).toBeGreaterThan(25);
   // Only the reads were started; the writes never left 0%.
   expect((await backend!.rollout()).groups.write.percent).toBe(0);
 });
