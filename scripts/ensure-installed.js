@@ -21,35 +21,44 @@ for (const kind of Object.keys(BINARIES)) {
   }
 }
 
-// `npm test` also needs Prometheus (the prometheus metrics provider's real-process tests): from
-// Debian's packages when it is missing. The package starts a system Prometheus on :9090; the tests
-// start their own on free ports, so that one is stopped.
-if (process.argv.includes('--for-tests')) ensurePrometheus();
+// `npm test` also needs Prometheus (the prometheus metrics provider's real-process tests) and a
+// browser (the rollout page's tests drive Debian's chromium with playwright-core): from Debian's
+// packages when they are missing. The prometheus package starts a system Prometheus on :9090; the
+// tests start their own on free ports, so that one is stopped.
+if (process.argv.includes('--for-tests')) {
+  ensureDebianPackage({ pkg: 'prometheus', commands: ['prometheus'], what: 'Prometheus (2.x)', after: stopSystemPrometheus });
+  ensureDebianPackage({ pkg: 'chromium fonts-liberation', commands: ['chromium', 'chromium-browser'], what: 'chromium (the rollout page tests)' });
+}
 
-function ensurePrometheus() {
-  const has = (cmd) => {
-    try {
-      execSync(`command -v ${cmd}`, { stdio: 'ignore', shell: '/bin/sh' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (has('prometheus') || fs.existsSync('/usr/bin/prometheus')) return;
+function has(cmd) {
+  try {
+    execSync(`command -v ${cmd}`, { stdio: 'ignore', shell: '/bin/sh' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureDebianPackage({ pkg, commands, what, after }) {
+  if (commands.some((c) => has(c) || fs.existsSync(`/usr/bin/${c}`))) return;
   const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 && has('sudo') ? 'sudo ' : '';
   if (!has('apt-get')) {
-    console.error('Prometheus is not installed and apt-get is not available: install prometheus (2.x) and run npm test again.');
+    console.error(`${what} is not installed and apt-get is not available: install ${pkg} and run npm test again.`);
     process.exit(1);
   }
-  console.log('Installing Prometheus from Debian (apt-get install prometheus)…');
+  console.log(`Installing ${what} from Debian (apt-get install ${pkg})…`);
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execSync(`${sudo}apt-get update -qq`, { stdio: 'inherit', env, shell: '/bin/sh' });
-    execSync(`${sudo}apt-get install -y -qq prometheus >/dev/null`, { stdio: 'inherit', env, shell: '/bin/sh' });
+    execSync(`${sudo}apt-get install -y -qq --no-install-recommends ${pkg} >/dev/null`, { stdio: 'inherit', env, shell: '/bin/sh' });
   } catch (err) {
-    console.error(`Could not install Prometheus with apt-get: ${err.message.split('\n')[0]}`);
+    console.error(`Could not install ${pkg} with apt-get: ${err.message.split('\n')[0]}`);
     process.exit(1);
   }
+  if (after) after(sudo);
+}
+
+function stopSystemPrometheus(sudo) {
   execSync(`${sudo}systemctl stop prometheus >/dev/null 2>&1 || ${sudo}service prometheus stop >/dev/null 2>&1 || pkill -x prometheus || true`, {
     stdio: 'ignore',
     shell: '/bin/sh',

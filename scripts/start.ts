@@ -5,10 +5,12 @@
  * again resumes the rollouts that were in flight.
  *
  * Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
- * BACKEND_PORT (8000), ADMIN_TOKEN (dev-admin-token), TRAFFIC_RPS (100).
+ * BACKEND_PORT (8000), ADMIN_TOKEN (dev-admin-token), TRAFFIC_RPS (100), ROLLOUT_UI_PORT (8400, the
+ * rollout page), ROLLOUT_UI_TOKEN (the page's button token; a random one by default).
  * Flags: --no-traffic, --rps N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -59,6 +61,8 @@ export interface Stack {
   temporalAddress: string;
   namespace: string;
   uiUrl: string | null;
+  /** The rollout page, with its token (`?token=…`). */
+  pageUrl: string;
   backendUrl: string;
   adminToken: string;
   /** Environment for CLI commands and other children (TEMPORAL_ADDRESS, ADMIN_TOKEN, …). */
@@ -166,6 +170,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const temporalPort = portFromEnv(baseEnv, 'TEMPORAL_PORT', 7233);
   const uiPort = portFromEnv(baseEnv, 'TEMPORAL_UI_PORT', temporalPort + 1000);
   const backendPort = portFromEnv(baseEnv, 'BACKEND_PORT', 8000);
+  const pagePort = portFromEnv(baseEnv, 'ROLLOUT_UI_PORT', 8400);
+  const pageToken = baseEnv.ROLLOUT_UI_TOKEN?.trim() || crypto.randomBytes(12).toString('base64url');
   const adminToken = baseEnv.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
   const rps = opts.rps ?? Number(baseEnv.TRAFFIC_RPS || 100);
   const temporalAddress = external ? baseEnv.TEMPORAL_ADDRESS! : `127.0.0.1:${temporalPort}`;
@@ -194,6 +200,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `port ${backendPort} (example backend) is in use: ${hint}, or use BACKEND_PORT=8010 and \`npx rollout start <plan> --target-url http://127.0.0.1:8010\`.`,
     );
   }
+
+  if (!(await portFree(pagePort)))
+    throw new StartError(
+      `port ${pagePort} (the rollout page) is in use: stop what uses it (\`lsof -i :${pagePort}\`; another \`npm start\` or \`npx rollout ui\`?) or pick another with ROLLOUT_UI_PORT=8410.`,
+    );
 
   fs.mkdirSync(LOGS, { recursive: true });
   const children: Child[] = [];
@@ -279,7 +290,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     (stopped ??= (async () => {
       if (switchesTimer) clearInterval(switchesTimer);
       const byName = (n: string) => children.filter((c) => c.name === n);
-      for (const name of ['traffic', 'worker']) for (const c of byName(name)) await stopChild(c);
+      for (const name of ['page', 'traffic', 'worker']) for (const c of byName(name)) await stopChild(c);
       if (byName('backend').length && opts.persistSwitches !== false) await saveSwitches();
       for (const c of byName('backend')) await stopChild(c);
       for (const c of byName('temporal')) await stopChild(c, 20_000);
@@ -370,6 +381,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await until('the worker', 120_000, async () => /rollout worker:/.test(worker.out), worker);
     worker.echo = opts.echo !== false;
 
+    log(`starting the rollout page on http://127.0.0.1:${pagePort}…`);
+    const page = spawnChild(
+      'page',
+      node,
+      [path.join(ROOT, 'bin/rollout.js'), 'ui', '--port', String(pagePort), '--host', '127.0.0.1'],
+      { ...env, ROLLOUT_UI_TOKEN: pageToken },
+      false,
+    );
+    const pageUrl = await until('the rollout page', 60_000, async () => /rollout page: (\S+)/.exec(page.out)?.[1], page);
+
     if (opts.traffic !== false) {
       spawnChild(
         'traffic',
@@ -383,6 +404,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       temporalAddress,
       namespace: settings.namespace,
       uiUrl,
+      pageUrl,
       backendUrl,
       adminToken,
       env,
@@ -440,6 +462,7 @@ async function main(): Promise<void> {
   console.log(`
 Rollout Orchestrator is up:
   Temporal      ${stack.temporalAddress} namespace ${stack.namespace}${stack.uiUrl ? ' (dev server, state in .data/temporal.db)' : ''}
+  rollout page  ${stack.pageUrl}
   Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
   worker        task queue ${temporalSettings(stack.env).taskQueue}
   backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
@@ -455,7 +478,7 @@ Ctrl-C stops everything; \`npm start\` again resumes rollouts in flight.`);
 
   let interrupted = 0;
   const shutdown = async (why: string, code: number) => {
-    console.log(`\n${why}: stopping traffic, worker, backend${stack.uiUrl ? ', Temporal' : ''}…`);
+    console.log(`\n${why}: stopping the page, traffic, worker, backend${stack.uiUrl ? ', Temporal' : ''}…`);
     await stack.stop();
     console.log('stopped.');
     process.exit(code);

@@ -16,8 +16,8 @@ import type {
 } from '../contracts/observation';
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../workflows/evaluate';
-import { addSamples, evaluateConsistency } from '../workflows/evaluate';
-import type { ConsistencyReport, MetricsReading, SavedReading } from '../contracts/samples';
+import { addSamples, evaluateConsistency, p95Ms } from '../workflows/evaluate';
+import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../contracts/samples';
 import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
 
 /** What the loop needs from the world. */
@@ -39,6 +39,12 @@ export interface ObservationDeps {
 const WATCHED_GAP = 1.5;
 /** Evidence rows kept (about 8 hours of 10-second checks). */
 const EVIDENCE_ROWS = 3000;
+
+/** The check's P95 in ms to 0.1 ms (the evidence is kept compact), `null` when it had no requests. */
+function roundedP95(stats: ImplStats): number | null {
+  const ms = stats.requests > 0 ? p95Ms(stats) : null;
+  return ms === null || !Number.isFinite(ms) ? null : Math.round(ms * 10) / 10;
+}
 
 export async function runObservation(
   input: ObservationInput,
@@ -117,6 +123,8 @@ async function check(
       sample.domain.errors,
       sample.legacy.requests,
       sample.legacy.errors,
+      roundedP95(sample.domain),
+      roundedP95(sample.legacy),
     ]);
     const results = checkResults(judged, g.context);
     if (g.consistency) results.push(evaluateConsistency(await deps.consistency()));

@@ -55,11 +55,15 @@ function probe(address: string, timeoutMs = 3000): Promise<void> {
   });
 }
 
-/** Connects from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS/API key), runs `fn`, closes. */
-export async function withTemporal<T>(
-  fn: (t: Temporal) => Promise<T>,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<T> {
+/** A connection that stays open (the rollout page's); `close` ends it. */
+export interface OpenTemporal extends Temporal {
+  close(): Promise<void>;
+  /** Turns what went wrong into a `CliError` naming the server. */
+  fail(err: unknown): CliError;
+}
+
+/** Connects from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS/API key). */
+export async function openTemporal(env: NodeJS.ProcessEnv = process.env): Promise<OpenTemporal> {
   let settings: TemporalSettings;
   try {
     settings = temporalSettings(env);
@@ -75,18 +79,28 @@ export async function withTemporal<T>(
     throw fail(err);
   }
   const { client, connection } = connected;
-  const t: Temporal = {
+  return {
     client,
     connection,
     settings,
     timed: (ms, f) => connection.withDeadline(Date.now() + ms, f),
+    fail,
+    close: () => connection.close().catch(() => undefined),
   };
+}
+
+/** Connects from the environment, runs `fn`, closes. */
+export async function withTemporal<T>(
+  fn: (t: Temporal) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  const t = await openTemporal(env);
   try {
     return await fn(t);
   } catch (err) {
-    throw fail(err);
+    throw t.fail(err);
   } finally {
-    await connection.close().catch(() => undefined);
+    await t.close();
   }
 }
 

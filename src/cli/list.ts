@@ -1,28 +1,9 @@
 import type { Command } from 'commander';
-import {
-  ROLLOUT_STATES,
-  rolloutPercentKey,
-  rolloutPhaseKey,
-  rolloutStateKey,
-  rolloutTargetKey,
-} from '../workflows/definitions';
+import { listQuery, listRollouts } from '../client/rollout-list';
+import { ROLLOUT_STATES } from '../workflows/definitions';
 import { action, out } from './action';
 import { fmtDateTime, table } from './format';
-import { parseOptions, type VerbOptions } from './options';
-
-type ListOptions = VerbOptions<'list'>;
-
-const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
-
-/** The visibility query `list` runs; printed with `--json` and in docs for the stock CLI. */
-export function listQuery(o: Pick<ListOptions, 'state' | 'target' | 'running'>): string {
-  // One row per rollout: the runs a rollout closed by continuing as new are not rollouts.
-  const parts = [`WorkflowType = 'rolloutWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
-  if (o.state) parts.push(`RolloutState = ${quote(o.state)}`);
-  if (o.target) parts.push(`RolloutTarget = ${quote(o.target)}`);
-  if (o.running) parts.push(`ExecutionStatus = 'Running'`);
-  return parts.join(' AND ');
-}
+import { parseOptions } from './options';
 
 export function register(program: Command): void {
   program
@@ -42,24 +23,7 @@ export function register(program: Command): void {
         const { withTemporal } = await import('./connect');
         return withTemporal(async (t) => {
           const query = listQuery(o);
-          const rows: Array<Record<string, string | number | null>> = [];
-          await t.timed(20_000, async () => {
-            for await (const wf of t.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-              const sa = wf.typedSearchAttributes;
-              rows.push({
-                id: wf.workflowId,
-                state: sa.get(rolloutStateKey) ?? null,
-                phase: sa.get(rolloutPhaseKey) ?? null,
-                percent: sa.get(rolloutPercentKey) ?? null,
-                target: sa.get(rolloutTargetKey) ?? null,
-                workflowStatus: wf.status.name,
-                startedAt: wf.startTime.toISOString(),
-                closedAt: wf.closeTime?.toISOString() ?? null,
-                runId: wf.runId,
-              });
-              if (rows.length >= limit) break;
-            }
-          });
+          const rows = await t.timed(20_000, () => listRollouts(t.client, o, limit));
           if (o.json) {
             out.line(JSON.stringify(rows, null, 2));
             return;
@@ -78,7 +42,7 @@ export function register(program: Command): void {
                 r.percent === null ? '—' : `${r.percent}%`,
                 String(r.target ?? '—'),
                 String(r.workflowStatus).toLowerCase(),
-                fmtDateTime(r.startedAt as string),
+                fmtDateTime(r.startedAt),
               ]),
             ),
           );

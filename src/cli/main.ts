@@ -22,6 +22,7 @@ const VERBS: Record<string, () => Register> = {
   verify: () => require('./verify').register,
   setup: () => require('./setup').register,
   simulate: () => require('./simulate').register,
+  ui: () => require('./ui').register,
 };
 
 export function buildProgram(only?: string): Command {

@@ -185,6 +185,11 @@ export const VERB_OPTIONS = {
     json: flag,
   }),
   setup: z.strictObject({}),
+  ui: z.strictObject({
+    port: numberOption({ min: 0, max: 65535, integer: true, what: 'a TCP port (0 picks a free one)' }),
+    host: textOption({ max: 255, hint: 'give an address to listen on, like 127.0.0.1' }),
+    uiToken: textOption({ max: 200, hint: 'leave it out to get a random token' }).optional(),
+  }),
 } as const;
 
 export type Verb = keyof typeof VERB_OPTIONS;

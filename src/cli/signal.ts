@@ -31,39 +31,59 @@ async function query(t: Temporal, id: string): Promise<RolloutStatus> {
   return t.timed(10_000, () => t.client.workflow.getHandle(id).query(statusQuery));
 }
 
+/** What a request led to: when it was accepted and what the workflow said. */
+export interface CommandAnswer {
+  rolloutId: string;
+  at: string;
+  message: string;
+}
+
 /**
- * Sends the request as an Update: a refusal comes back from its validator (exit 1, nothing
- * changed), an acceptance with the state it led to; then prints the status. Rollouts started by a
- * worker without the Updates get the signal and a poll of `status` for the event it records.
+ * Sends the request as an Update: a refusal comes back from its validator (a `CliError` with exit
+ * code 1, nothing changed), an acceptance with the state it led to. Rollouts started by a worker
+ * without the Updates get the signal and a poll of `status` for the event it records. Shared by
+ * the CLI's verbs and the rollout page.
  */
+export async function requestCommand(
+  t: Temporal,
+  idOrTarget: string,
+  name: SignalName,
+  payload: { by: string } & Record<string, unknown>,
+  opts: SignalOptions = {},
+): Promise<CommandAnswer> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const rollout = await findRollout(t, idOrTarget);
+  if (!isRunning(rollout)) {
+    const s = await readStatus(t, rollout);
+    throw new CliError(
+      `${name} refused: rollout ${rollout.id} has already ended (${s.state}); nothing to ${name}.`,
+      EXIT.refused,
+    );
+  }
+  if ((await hasWorker(t)) === false) {
+    // Signals are durable: it takes effect once a worker runs. Say so rather than wait.
+    await t.timed(10_000, () => rollout.handle.signal(name, payload));
+    throw new CliError(
+      `${name} was sent to ${rollout.id}, but no worker runs on task queue ${t.settings.taskQueue}: it takes effect (or is refused) when one starts. Hint: \`npm run worker\` or \`npm start\`, then \`npx rollout status ${rollout.id}\`.`,
+      EXIT.unreachable,
+    );
+  }
+  const answered = await viaUpdate(t, rollout, name, payload, timeoutMs);
+  const { at, message } = answered ?? (await viaSignal(t, rollout, name, payload, timeoutMs));
+  return { rolloutId: rollout.id, at, message };
+}
+
+/** `requestCommand`, then the line it led to and the status, printed. */
 export async function sendSignal(
   idOrTarget: string,
   name: SignalName,
   payload: { by: string } & Record<string, unknown>,
   opts: SignalOptions = {},
 ): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
   await withTemporal(async (t) => {
-    const rollout = await findRollout(t, idOrTarget);
-    if (!isRunning(rollout)) {
-      const s = await readStatus(t, rollout);
-      throw new CliError(
-        `${name} refused: rollout ${rollout.id} has already ended (${s.state}); nothing to ${name}.`,
-        EXIT.refused,
-      );
-    }
-    if ((await hasWorker(t)) === false) {
-      // Signals are durable: it takes effect once a worker runs. Say so rather than wait.
-      await t.timed(10_000, () => rollout.handle.signal(name, payload));
-      throw new CliError(
-        `${name} was sent to ${rollout.id}, but no worker runs on task queue ${t.settings.taskQueue}: it takes effect (or is refused) when one starts. Hint: \`npm run worker\` or \`npm start\`, then \`npx rollout status ${rollout.id}\`.`,
-        EXIT.unreachable,
-      );
-    }
+    const { rolloutId, at, message } = await requestCommand(t, idOrTarget, name, payload, opts);
     const by = payload.by.trim();
-    const answered = await viaUpdate(t, rollout, name, payload, timeoutMs);
-    const { at, message } = answered ?? (await viaSignal(t, rollout, name, payload, timeoutMs));
-    const final = await readStatus(t, await findRollout(t, rollout.id)).catch(() => null);
+    const final = await readStatus(t, await findRollout(t, rolloutId)).catch(() => null);
     out.line(`${fmtTime(at)} ${message}${by ? ` (by ${by})` : ''}`);
     if (final)
       out.line(hasStatus(final) ? renderStatus(final) : `${final.rolloutId}: ${final.state}: ${final.error}`);

@@ -50,8 +50,12 @@ export interface ObservationState {
   evidence: EvidenceRow[];
 }
 
-/** `[epoch ms, group, domain requests, domain errors, legacy requests, legacy errors]`. */
-export type EvidenceRow = [number, string, number, number, number, number];
+/**
+ * `[epoch ms, group, domain requests, domain errors, legacy requests, legacy errors, domain P95 ms,
+ * legacy P95 ms]`; the P95s are `null` when a side had no requests, and absent in rows recorded
+ * before they were kept (so the rollout page plots latency only where it was measured).
+ */
+export type EvidenceRow = [number, string, number, number, number, number, (number | null)?, (number | null)?];
 
 /** The latest check: what `status.lastCheck` shows. */
 export interface ObservedCheck {

@@ -186,4 +186,6 @@ export interface RolloutStatus {
    * allowed, and what is missing ("38 of 50 domain requests"). Absent or null otherwise.
    */
   extension?: { count: number; max: number; missing: string } | null;
+  /** Legacy P95 (ms) measured before each group's first step: the reference at 100%. */
+  baselineP95Ms?: Record<string, number | null>;
 }

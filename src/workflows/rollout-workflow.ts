@@ -321,6 +321,7 @@ class RolloutRun extends Waiting {
         this.cursor.baselineExtensions = 0;
         const p95 = sample ? p95Ms(sample.legacy) : null;
         this.cursor.baseline[phase.group] = p95;
+        (this.status.baselineP95Ms ??= {})[phase.group] = p95;
         const coarse =
           this.v3 && sample ? p95BucketWarning(sample.legacy, this.plan.defaults.thresholds) : null;
         if (this.v3) (this.cursor.baselineStats ??= {})[phase.group] = sample?.legacy ?? null;

@@ -139,7 +139,8 @@ describe('observation loop', () => {
     expect(looks(r)).toBe(180);
     expect(w.heartbeats).toHaveLength(180);
     expect(r.state.evidence).toHaveLength(180);
-    expect(r.state.evidence[0]).toEqual([START + INTERVAL, 'write', 50, 0, 450, 2]);
+    // Both P95s at 75 ms: 90% of requests under 50 ms, all under 100 ms, interpolated in the bucket.
+    expect(r.state.evidence[0]).toEqual([START + INTERVAL, 'write', 50, 0, 450, 2, 75, 75]);
     expect(r.state.windowRemainingMs).toBe(0);
     expect(r.state.lastCheck!.results.every((x) => x.verdict === 'pass')).toBe(true);
     // Samples follow each other without a gap or an overlap.

@@ -1,4 +1,4 @@
-import { listQuery } from '../../src/cli/list';
+import { listQuery } from '../../src/client/rollout-list';
 
 // The query runs against the dev server's visibility store in cli.test.ts (list --state …).
 test.each([

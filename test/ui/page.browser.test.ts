@@ -1,0 +1,210 @@
+/// <reference lib="dom" />
+/**
+ * The rollout page in a real browser (Debian's chromium driven by playwright-core), against the
+ * real dev server, worker process, example backend and traffic: the list, a rollout's page with
+ * its plots filling, the buttons acting through Updates (a refused approve, an accepted one, a
+ * rollback) and what the page says when something is wrong. The JSON API's answers to bad
+ * requests are checked here too, on the same stack.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { PlanInput } from '../../src/plan/schema';
+import { startUi, type RunningUi } from '../../src/ui/server';
+import { TASK_QUEUE } from '../../src/workflows/definitions';
+import type { rolloutWorkflow } from '../../src/workflows';
+import { ADMIN_TOKEN, E2E_P95_INCREASE, seedPlan, startBackend, targetAt, waitForStatus, type Backend } from '../e2e/support';
+import { startWorkerProcess, type Child } from '../helpers/processes';
+import { createDevServerEnv } from '../helpers/temporal';
+import { chromiumPath } from '../helpers/browser';
+
+jest.setTimeout(240_000);
+
+const TOKEN = 'page-test-token';
+
+let env: TestWorkflowEnvironment;
+let worker: Child | undefined;
+let backend: Backend | undefined;
+let ui: RunningUi | undefined;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  env = await createDevServerEnv();
+  worker = startWorkerProcess(env.address, { ADMIN_TOKEN });
+  backend = await startBackend();
+  backend.startTraffic({ rps: 80, writeRatio: 0 });
+  ui = await startUi({
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' },
+  });
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+  await worker.waitFor(/rollout worker:/, 180_000);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ui?.close();
+  await backend?.stop();
+  await worker?.stop();
+  await env?.teardown();
+});
+
+/** The seed's read phase behind an approval, 1 s checks, a 60 s window at 10% (never reached). */
+function pagePlan(id: string): PlanInput {
+  const seed = targetAt(seedPlan(), backend!, id);
+  const [read] = seed.phases;
+  return {
+    ...seed,
+    approvers: ['alice', 'bob'],
+    defaults: {
+      ...seed.defaults,
+      checkInterval: '1m',
+      baselineWindow: '3m',
+      thresholds: { ...seed.defaults?.thresholds, p95Increase: E2E_P95_INCREASE, minSamples: 20 },
+    },
+    phases: [
+      {
+        ...read,
+        approval: 'before-start',
+        steps: [
+          { percent: 10, observe: '1h' },
+          { percent: 100, observe: 'continuous' },
+        ],
+      },
+    ],
+  };
+}
+
+async function startRollout(id: string) {
+  const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: `rollout-${id}`,
+    args: [{ plan: pagePlan(id), timeScale: 60 }],
+  });
+  await waitForStatus(handle, (s) => s.state === 'awaiting-approval', 'the approval before the reads', 90_000);
+  return handle;
+}
+
+async function openPage(path: string, token: string | null = TOKEN): Promise<Page> {
+  const page = await browser!.newPage({ viewport: { width: 1440, height: 1200 } });
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  await page.goto(`${ui!.url}/${query}${path}`);
+  await page.waitForSelector('body[data-loaded="true"]');
+  return page;
+}
+
+async function click(page: Page, action: string, who: string, note = ''): Promise<string> {
+  await page.fill('#who', who);
+  await page.fill('#note', note);
+  await page.evaluate(() => {
+    document.getElementById('message')!.hidden = true;
+  });
+  await page.click(`button[data-action="${action}"]`);
+  await page.waitForFunction(() => {
+    const m = document.getElementById('message')!;
+    return !m.hidden && !/sending…/.test(m.textContent ?? '');
+  }, undefined, { timeout: 150_000 });
+  return (await page.textContent('#message')) ?? '';
+}
+
+test('the list, a refused and an accepted approve, plots that fill, and a rollback from the page', async () => {
+  const handle = await startRollout('page-a');
+
+  const page = await openPage('#/');
+  await page.waitForSelector('tr[data-id="rollout-page-a"]');
+  const row = await page.textContent('tr[data-id="rollout-page-a"]');
+  expect(row).toContain('awaiting-approval');
+  expect(row).toContain('read 0%');
+
+  await page.click('tr[data-id="rollout-page-a"]');
+  await page.waitForSelector('#state');
+  expect(await page.textContent('#state')).toBe('awaiting-approval');
+  expect(await page.textContent('#why')).toMatch(/waiting for approval/);
+
+  // Not one of the plan's approvers: the Update's validator refuses, nothing changes.
+  const refused = await click(page, 'approve', 'mallory');
+  expect(await page.getAttribute('#message', 'class')).toBe('error');
+  expect(refused).toMatch(/approve refused: .*mallory/);
+  expect((await handle.query('status')) as { state: string }).toMatchObject({ state: 'awaiting-approval' });
+
+  const accepted = await click(page, 'approve', 'alice', 'reads look fine');
+  expect(await page.getAttribute('#message', 'class')).toBe('ok');
+  expect(accepted).toMatch(/^approve accepted.*— now /);
+
+  // The plots fill with the checks of the 10% step (1 s apart at this time scale).
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-plot="read:error"]')?.getAttribute('data-points') ?? 0) >= 4,
+    undefined,
+    { timeout: 120_000 },
+  );
+  for (const kind of ['error', 'p95', 'share'])
+    expect(await page.locator(`[data-plot="read:${kind}"] canvas`).count()).toBeGreaterThan(0);
+  expect(await page.textContent('#state')).toBe('observing');
+  expect(await page.textContent('#percent')).toBe('10%');
+  expect(await page.textContent('.step.current')).toContain('10%');
+  if (process.env.ROLLOUT_SCREENSHOT) await page.screenshot({ path: process.env.ROLLOUT_SCREENSHOT, fullPage: true });
+
+  const rolledBack = await click(page, 'rollback', 'bob', 'severe business impact');
+  expect(rolledBack).toMatch(/rollback.*— now /);
+  await page.waitForFunction(() => document.getElementById('state')?.textContent === 'rolled-back', undefined, {
+    timeout: 60_000,
+  });
+  expect(await page.textContent('#why')).toMatch(/ROLLED BACK \(manual\).*by bob: severe business impact/);
+  expect((await backend!.rollout()).groups.read.percent).toBe(0);
+  // An ended rollout has nothing to press.
+  expect(await page.isDisabled('button[data-action="pause"]')).toBe(true);
+  await page.close();
+});
+
+test('without the token the buttons send nothing, and an unknown rollout says so', async () => {
+  const handle = await startRollout('page-b');
+  const page = await openPage('#/r/rollout-page-b', null);
+  await page.waitForSelector('#state');
+  expect(await page.isVisible('#token-field')).toBe(true);
+  const text = await click(page, 'approve', 'alice');
+  expect(text).toMatch(/needs the page token/);
+  expect((await handle.query('status')) as { state: string }).toMatchObject({ state: 'awaiting-approval' });
+
+  await page.goto(`${ui!.url}/#/r/rollout-nope`);
+  await page.waitForSelector('#load-error');
+  expect(await page.textContent('#load-error')).toMatch(/no rollout "rollout-nope"/);
+  await page.close();
+  await handle.terminate('test over');
+});
+
+describe('the API answers a bad request with a 4xx naming what is wrong', () => {
+  const post = (path: string, body: string, token: string | null = TOKEN) =>
+    fetch(`${ui!.url}/api${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body,
+    });
+
+  test.each([
+    ['an unknown action', '/rollouts/rollout-x/launch', '{"by":"alice"}', TOKEN, 404, /unknown action "launch"/],
+    ['a body that is not JSON', '/rollouts/rollout-x/approve', '{"by":', TOKEN, 400, /body: not valid JSON/],
+    ['an unknown field', '/rollouts/rollout-x/approve', '{"by":"alice","force":true}', TOKEN, 400, /body\.force: not a field/],
+    ['no name', '/rollouts/rollout-x/pause', '{"reason":"x"}', TOKEN, 400, /body\.by: /],
+    ['a wrong token', '/rollouts/rollout-x/approve', '{"by":"alice"}', 'guess', 403, /wrong page token/],
+    ['no token', '/rollouts/rollout-x/approve', '{"by":"alice"}', null, 401, /needs the page token/],
+    ['an unknown rollout', '/rollouts/rollout-x/approve', '{"by":"alice"}', TOKEN, 404, /no rollout "rollout-x"/],
+  ])('%s', async (_what, path, body, token, status, message) => {
+    const res = await post(path, body, token);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: string }).error).toMatch(message);
+  });
+
+  test('a request to a rollout that ended is refused (409) with its state', async () => {
+    const res = await post('/rollouts/rollout-page-a/pause', '{"by":"alice"}');
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toMatch(/already ended \(rolled-back\)/);
+  });
+
+  test('an unknown route and an unknown rollout are 404s', async () => {
+    expect((await fetch(`${ui!.url}/api/nothing`)).status).toBe(404);
+    const res = await fetch(`${ui!.url}/api/rollouts/rollout-nope`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toMatch(/no rollout "rollout-nope"/);
+  });
+});
