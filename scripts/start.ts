@@ -34,10 +34,11 @@ function pathLine(): string {
 }
 
 export const ROOT = path.resolve(__dirname, '..');
-const DATA = path.join(ROOT, '.data');
+/** `ROLLOUT_DATA_DIR` moves the state, logs and backend data elsewhere (the tests' own stack). */
+const DATA = process.env.ROLLOUT_DATA_DIR ? path.resolve(process.env.ROLLOUT_DATA_DIR) : path.join(ROOT, '.data');
 const LOGS = path.join(DATA, 'logs');
 /** The seed plan's consistency check reads ./data/cameras.db and ./data/cameras.yaml (git-ignored). */
-const BACKEND_DATA = path.join(ROOT, 'data');
+const BACKEND_DATA = process.env.ROLLOUT_DATA_DIR ? path.join(DATA, 'backend') : path.join(ROOT, 'data');
 const SWITCHES = path.join(DATA, 'backend-switches.json');
 export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token';
 
@@ -63,6 +64,8 @@ export interface Stack {
   uiUrl: string | null;
   /** The rollout page, with its token (`?token=…`). */
   pageUrl: string;
+  /** The worker's Prometheus metrics, or null when turned off. */
+  metricsUrl: string | null;
   backendUrl: string;
   adminToken: string;
   /** Environment for CLI commands and other children (TEMPORAL_ADDRESS, ADMIN_TOKEN, …). */
@@ -172,12 +175,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const backendPort = portFromEnv(baseEnv, 'BACKEND_PORT', 8000);
   const pagePort = portFromEnv(baseEnv, 'ROLLOUT_UI_PORT', 8400);
   const pageToken = baseEnv.ROLLOUT_UI_TOKEN?.trim() || crypto.randomBytes(12).toString('base64url');
+  // The worker's own metrics; ROLLOUT_METRICS_ADDRESS= (empty) turns them off.
+  const metricsAddress = baseEnv.ROLLOUT_METRICS_ADDRESS ?? '127.0.0.1:9464';
   const adminToken = baseEnv.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
   const rps = opts.rps ?? Number(baseEnv.TRAFFIC_RPS || 100);
   const temporalAddress = external ? baseEnv.TEMPORAL_ADDRESS! : `127.0.0.1:${temporalPort}`;
   const settings = temporalSettings({ ...baseEnv, TEMPORAL_ADDRESS: temporalAddress });
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const env: NodeJS.ProcessEnv = { ...baseEnv, TEMPORAL_ADDRESS: temporalAddress, ADMIN_TOKEN: adminToken };
+  const workerEnv: NodeJS.ProcessEnv = { ...env, ROLLOUT_METRICS_ADDRESS: metricsAddress };
 
   // Ports first: one clear line instead of a child's stack trace.
   if (!external) {
@@ -201,6 +207,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     );
   }
 
+  const metricsPort = /:(\d+)$/.exec(metricsAddress)?.[1];
+  if (metricsPort && !(await portFree(Number(metricsPort))))
+    throw new StartError(
+      `port ${metricsPort} (the worker's metrics) is in use: stop what uses it or pick another with ROLLOUT_METRICS_ADDRESS=127.0.0.1:9474 (empty turns them off).`,
+    );
   if (!(await portFree(pagePort)))
     throw new StartError(
       `port ${pagePort} (the rollout page) is in use: stop what uses it (\`lsof -i :${pagePort}\`; another \`npm start\` or \`npx rollout ui\`?) or pick another with ROLLOUT_UI_PORT=8410.`,
@@ -247,7 +258,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     proc.once('exit', (code, signal) => {
       logFile.end();
       if (!child.stopping)
-        onCrash(`${name} exited unexpectedly (${signal ?? `code ${code}`}); see .data/logs/${name}.log`);
+        onCrash(`${name} exited unexpectedly (${signal ?? `code ${code}`}); see ${path.relative(ROOT, path.join(LOGS, `${name}.log`))}`);
     });
     children.push(child);
     return child;
@@ -360,7 +371,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const switches = persist
       ? readSwitches()
       : { USE_DOMAIN_SERVICE: 'true', ROLLOUT_PERCENT_READ: '0', ROLLOUT_PERCENT_WRITE: '0' };
-    log(`starting the example backend on ${backendUrl} (data in data/)…`);
+    log(`starting the example backend on ${backendUrl} (data in ${path.relative(ROOT, BACKEND_DATA)}/)…`);
     const backend = spawnChild(
       'backend',
       node,
@@ -377,7 +388,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     log('starting the rollout worker…');
     // Quiet while it bundles the workflow code (webpack's report is in the log); echoed once it runs.
-    const worker = spawnChild('worker', node, [...ts, 'src/worker.ts'], env, false);
+    const worker = spawnChild('worker', node, [...ts, 'src/worker.ts'], workerEnv, false);
     await until('the worker', 120_000, async () => /rollout worker:/.test(worker.out), worker);
     worker.echo = opts.echo !== false;
 
@@ -405,6 +416,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       namespace: settings.namespace,
       uiUrl,
       pageUrl,
+      metricsUrl: metricsAddress ? `http://${metricsAddress}/metrics` : null,
       backendUrl,
       adminToken,
       env,
@@ -461,13 +473,13 @@ async function main(): Promise<void> {
   const rpsShown = rps ?? Number(process.env.TRAFFIC_RPS || 100);
   console.log(`
 Rollout Orchestrator is up:
-  Temporal      ${stack.temporalAddress} namespace ${stack.namespace}${stack.uiUrl ? ' (dev server, state in .data/temporal.db)' : ''}
+  Temporal      ${stack.temporalAddress} namespace ${stack.namespace}${stack.uiUrl ? ` (dev server, state in ${path.relative(ROOT, path.join(DATA, 'temporal.db'))})` : ''}
   rollout page  ${stack.pageUrl}
   Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
-  worker        task queue ${temporalSettings(stack.env).taskQueue}
+  worker        task queue ${temporalSettings(stack.env).taskQueue}${stack.metricsUrl ? `, metrics ${stack.metricsUrl}` : ''}
   backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
   traffic       ${argv.includes('--no-traffic') ? 'off (--no-traffic)' : `${rpsShown} req/s of synthetic users`}
-  logs          .data/logs/
+  logs          ${path.relative(ROOT, LOGS)}/
 ${running.length ? `Resumed rollouts in flight: ${running.join(', ')}\n` : ''}
 Next, in another terminal:
   npx rollout start plans/phase2-3.yaml --time-scale 60

@@ -1,5 +1,7 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { connectClient } from './client';
+import { createWorkerMetrics, freeLocalPort, metricsAddress, serveMetrics } from './worker-metrics';
 import { connectionOptions, temporalSettings } from './config';
 import { parseDuration } from './plan/duration';
 import { chooseWorkflowSource } from './workflow-bundle';
@@ -52,7 +54,24 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   // A file, not a bare path: the SDK stats it (index.ts under ts-node, index.js once built).
   const source = chooseWorkflowSource(require.resolve('./workflows'), env);
   const deployment = deploymentOptions(env);
+  const metricsAt = metricsAddress(env);
+  let coreMetricsUrl: string | null = null;
+  if (metricsAt) {
+    // Core's own exporter, on a private port; ours serves its text after the orchestrator's.
+    const corePort = await freeLocalPort();
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${corePort}` } } } });
+    coreMetricsUrl = `http://127.0.0.1:${corePort}/metrics`;
+  }
   const connection = await NativeConnection.connect(connectionOptions(settings));
+  const counting = metricsAt ? await connectClient(env) : null;
+  const metrics = metricsAt ? createWorkerMetrics(counting!.client) : null;
+  const metricsServer = metrics
+    ? await serveMetrics(metrics.registry, metricsAt!, coreMetricsUrl).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(
+          `ROLLOUT_METRICS_ADDRESS=${metricsAt!.host}:${metricsAt!.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`,
+        );
+      })
+    : null;
   try {
     const worker = await Worker.create({
       connection,
@@ -61,7 +80,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       ...(source.kind === 'bundle'
         ? { workflowBundle: { codePath: source.codePath } }
         : { workflowsPath: source.workflowsPath }),
-      activities: createActivities({ env }),
+      activities: createActivities({ env, ...(metrics ? { metrics: metrics.recorder } : {}) }),
       // How often a running observation's heartbeat (its latest check) reaches the server, where
       // `status` and `watch` read it: at most every 2 s (the SDK's default is 80% of the 20 s
       // heartbeat timeout). Heartbeats are not history events.
@@ -70,6 +89,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       maxCachedWorkflows: maxCachedWorkflows(env),
       ...(deployment ? { workerDeploymentOptions: deployment } : {}),
     });
+    if (metricsAt) console.log(`rollout worker metrics: http://${metricsAt.host}:${metricsAt.port}/metrics`);
     const version = deployment
       ? `version ${deployment.version.deploymentName}/${deployment.version.buildId} (rollouts pinned)`
       : 'unversioned';
@@ -86,6 +106,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       );
     await running;
   } finally {
+    metricsServer?.close();
+    await counting?.connection.close();
     await connection.close();
   }
 }

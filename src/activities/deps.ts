@@ -4,6 +4,7 @@ import { createConsistencyProvider, type ConsistencyProvider } from '../provider
 import { createMetricsProvider, type MetricsProvider } from '../providers/metrics';
 import type { Env } from '../providers/settings';
 import { createTrafficProvider, type TrafficProvider } from '../providers/traffic';
+import { NO_METRICS, type OrchestratorMetrics } from '../contracts/orchestrator-metrics';
 import { heartbeat } from './context';
 
 /** What the activities need from the outside world; every part but `env` has a default. */
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   consistencyFor?: (config: ConsistencyConfig) => ConsistencyProvider;
   /** Client for the target's API and for webhooks. */
   http?: AxiosInstance;
+  /** The worker's own metrics; none by default. */
+  metrics?: OrchestratorMetrics;
 }
 
 export type ResolvedDeps = Required<ActivityDeps>;
@@ -43,6 +46,7 @@ export function resolveDeps(deps: ActivityDeps): ResolvedDeps {
   return {
     env,
     http,
+    metrics: deps.metrics ?? NO_METRICS,
     trafficFor:
       deps.trafficFor ??
       memoize((config: TrafficConfig) =>

@@ -16,7 +16,8 @@ import type {
 } from '../contracts/observation';
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../workflows/evaluate';
-import { addSamples, evaluateConsistency, p95Ms } from '../workflows/evaluate';
+import { addSamples, combine, evaluateConsistency, p95Ms } from '../workflows/evaluate';
+import type { OrchestratorMetrics } from '../contracts/orchestrator-metrics';
 import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../contracts/samples';
 import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
 
@@ -33,6 +34,8 @@ export interface ObservationDeps {
   ): Promise<MetricsReading>;
   consistency(): Promise<ConsistencyReport>;
   heartbeat(state: ObservationState): void;
+  /** Counts checks and metrics-source errors for the worker's metrics. */
+  metrics?: Pick<OrchestratorMetrics, 'checked' | 'metricsSourceError'>;
 }
 
 /** A gap up to this many intervals between checks is watched time; beyond it, blind. */
@@ -128,6 +131,7 @@ async function check(
     ]);
     const results = checkResults(judged, g.context);
     if (g.consistency) results.push(evaluateConsistency(await deps.consistency()));
+    deps.metrics?.checked(g.group, combine(results).verdict);
     const entry = { group: g.group, results };
     if (!rollback && results.some((r) => r.verdict === 'rollback')) rollback = entry;
     if (g.group === input.primary || !shown) shown = entry;
@@ -137,6 +141,7 @@ async function check(
   if (read) state.lastSampleAt = to;
 
   if (reading.error) {
+    deps.metrics?.metricsSourceError();
     state.metricErrors += 1;
     warnings.push(`metrics source error ${state.metricErrors}: ${reading.error}`);
   } else state.metricErrors = 0;

@@ -62,6 +62,7 @@ export function observeActivities(deps: ResolvedDeps) {
                       error: 'no consistency source configured',
                     }),
               heartbeat,
+              metrics: deps.metrics,
             },
           ),
         OBSERVATION_BEAT_MS,

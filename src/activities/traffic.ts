@@ -33,6 +33,7 @@ export function trafficActivities(deps: ResolvedDeps) {
         heartbeat('turning the kill switch on');
         state = await provider.setKillSwitch(true);
       }
+      if (input.targetId) deps.metrics.percentApplied(input.targetId, input.group, effectivePercent(state, input.group) ?? input.percent);
       return state;
     },
 
@@ -50,6 +51,11 @@ export function trafficActivities(deps: ResolvedDeps) {
         throw new Error(
           `rollback of ${input.group} (${input.mode}) not in effect yet: target reports ${describe(state)}`,
         );
+      }
+      if (input.targetId) {
+        const since = input.evidenceAt ? (Date.now() - Date.parse(input.evidenceAt)) / 1000 : null;
+        deps.metrics.percentApplied(input.targetId, input.group, 0);
+        deps.metrics.rolledBack(input.targetId, input.group, input.trigger ?? 'manual', since);
       }
       return { state, verified: true };
     },

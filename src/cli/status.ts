@@ -16,6 +16,8 @@ export function register(program: Command): void {
         const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
         const opts = parseOptions('status', raw);
         const { findRollout, hasStatus, readStatus, withTemporal } = await import('./connect');
+        const { pageAddress, rolloutPage } = await import('../client/page-address');
+        const page = opts.json ? Promise.resolve(null) : pageAddress(process.env);
         return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const s = await readStatus(t, rollout);
@@ -29,6 +31,8 @@ export function register(program: Command): void {
             return;
           }
           out.line(renderStatus(s));
+          const base = await page;
+          if (base) out.line(`page: ${rolloutPage(base, s.rolloutId)}`);
         });
       }),
     );

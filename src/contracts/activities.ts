@@ -15,12 +15,18 @@ export interface ApplyTrafficInput {
   traffic: TrafficConfig;
   group: string;
   percent: number;
+  /** For the worker's metrics (absent in runs scheduled before it was passed). */
+  targetId?: string;
 }
 
 export interface RollbackTrafficInput {
   traffic: TrafficConfig;
   group: string;
   mode: 'percent' | 'kill-switch';
+  /** For the worker's metrics: the target, why, and when the evidence (or the request) came. */
+  targetId?: string;
+  trigger?: string;
+  evidenceAt?: string;
 }
 
 export interface RollbackTrafficResult {

@@ -192,6 +192,7 @@ class RolloutRun extends Waiting {
           traffic: this.plan.target.traffic,
           group: phase.group,
           percent: step.percent,
+          targetId: this.plan.target.id,
         }),
       );
       if (state === ROLLBACK) return;

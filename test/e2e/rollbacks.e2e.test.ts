@@ -9,7 +9,7 @@ import type { PlanInput } from '../../src/plan/schema';
 import type { Trigger } from '../../src/workflows/evaluate';
 import { approveSignal, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { startWorkerProcess, type Child } from '../helpers/processes';
+import { freePort, startWorkerProcess, type Child } from '../helpers/processes';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
 import { createDevServerEnv } from '../helpers/temporal';
 import {
@@ -36,9 +36,13 @@ let worker: Child | undefined;
 let backend: Backend | undefined;
 let prometheus: RunningPrometheus | undefined;
 
+/** The worker serves its own metrics here (`ROLLOUT_METRICS_ADDRESS`). */
+let metricsUrl: string;
+
 beforeAll(async () => {
   env = await createDevServerEnv();
-  worker = startWorkerProcess(env.address, { ADMIN_TOKEN });
+  metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
+  worker = startWorkerProcess(env.address, { ADMIN_TOKEN, ROLLOUT_METRICS_ADDRESS: new URL(metricsUrl).host });
   await worker.waitFor(/rollout worker:/, 180_000);
 });
 
@@ -188,6 +192,18 @@ test('a 50% domain error rate on the reads rolls the reads back (errorRate)', as
   expect(Number(decided![1])).toBeGreaterThan(25);
   // Only the reads were started; the writes never left 0%.
   expect((await backend!.rollout()).groups.write.percent).toBe(0);
+
+  // The worker's own metrics tell the same story, followed by the SDK's runtime metrics.
+  const text = await (await fetch(metricsUrl)).text();
+  const value = (line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
+  expect(value(/^rollout_orchestrator_rollbacks_total\{trigger="errorRate"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(value(/^rollout_orchestrator_rollback_seconds_count\{trigger="errorRate"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(value(/^rollout_orchestrator_percent\{target="e2e-error-rate",group="read"\} (\d+)$/m)).toBe(0);
+  expect(value(/^rollout_orchestrator_checks_total\{group="read",verdict="pass"\} (\d+)$/m)).toBeGreaterThan(0);
+  expect(value(/^rollout_orchestrator_checks_total\{group="read",verdict="rollback"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(value(/^rollout_orchestrator_rollouts\{state="rolled-back"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(text).toMatch(/^rollout_orchestrator_metrics_source_errors_total \d+$/m);
+  expect(text).toMatch(/^temporal_workflow_task_schedule_to_start_latency/m);
 });
 
 test('300 ms of added domain latency on the reads rolls the reads back (p95)', async () => {

@@ -16,6 +16,7 @@ import { ADMIN_TOKEN, E2E_P95_INCREASE, seedPlan, startBackend, targetAt, waitFo
 import { startWorkerProcess, type Child } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { chromiumPath } from '../helpers/browser';
+import { rollout as cli } from '../cli/cli-process';
 
 jest.setTimeout(240_000);
 
@@ -155,6 +156,11 @@ test('the list, a refused and an accepted approve, plots that fill, and a rollba
   // An ended rollout has nothing to press.
   expect(await page.isDisabled('button[data-action="pause"]')).toBe(true);
   await page.close();
+
+  // `status` names the page of the rollout when one answers.
+  const status = await cli(['status', 'rollout-page-a'], { TEMPORAL_ADDRESS: env.address, ROLLOUT_UI_URL: ui!.url });
+  expect(status.code).toBe(0);
+  expect(status.stdout).toContain(`page: ${ui!.url}/#/r/rollout-page-a`);
 });
 
 test('without the token the buttons send nothing, and an unknown rollout says so', async () => {

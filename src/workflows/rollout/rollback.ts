@@ -42,6 +42,10 @@ export async function rollBack(run: RunState): Promise<void> {
         traffic: run.plan.target.traffic,
         group,
         mode: run.plan.defaults.rollbackWith,
+        targetId: run.plan.target.id,
+        trigger: req.trigger,
+        // A rollback the checks called for counts from the check that showed the fault.
+        evidenceAt: (req.by === null ? run.status.lastCheck?.at : undefined) ?? run.status.rollback!.at,
       });
       run.setGroup(group, {
         percent: result.state.useDomainService ? (result.state.groups[group]?.percent ?? 0) : 0,

@@ -36,6 +36,7 @@ export async function takeOver(
         traffic: run.plan.target.traffic,
         group: ph.group,
         percent: 0,
+        targetId: run.plan.target.id,
       });
       run.setGroup(ph.group, { percent: state.groups[ph.group]?.percent ?? 0 });
       (run.cursor.appliedAt ??= {})[ph.group] = Date.now();

@@ -1,0 +1,68 @@
+/**
+ * `npm start` as a newcomer runs it (scripts/start.ts as a process, every port free, its state in a
+ * temporary directory): the banner names the rollout page, the worker's metrics and the PATH line,
+ * they answer, and SIGTERM (`kill`, `systemctl stop`, `docker stop`) stops every child as Ctrl-C does.
+ */
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort, ROOT, tempDir } from '../helpers/processes';
+
+jest.setTimeout(300_000);
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+test('npm start comes up with the page and the metrics, and SIGTERM stops everything', async () => {
+  const ports = {
+    TEMPORAL_PORT: await freePort(),
+    TEMPORAL_UI_PORT: await freePort(),
+    BACKEND_PORT: await freePort(),
+    ROLLOUT_UI_PORT: await freePort(),
+  };
+  const metricsPort = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: tempDir('npm-start'), ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
+  delete env.TEMPORAL_ADDRESS;
+  for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), '--rps', '5'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 240_000;
+    while (!/Ctrl-C stops everything/.test(output)) {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start not up after 240 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const page = /rollout page\s+(http:\/\/127\.0\.0\.1:(\d+)\/\?token=\S+)/.exec(output);
+    expect(page?.[2]).toBe(String(ports.ROLLOUT_UI_PORT));
+    expect(output).toContain(`metrics http://127.0.0.1:${metricsPort}/metrics`);
+    expect(output).toMatch(/export PATH=".*\.tools\/temporal:\$PATH"/);
+    const health = (await (await fetch(`http://127.0.0.1:${ports.ROLLOUT_UI_PORT}/healthz`)).json()) as { service: string };
+    expect(health.service).toBe('rollout-page');
+    const rollouts = await fetch(`http://127.0.0.1:${ports.ROLLOUT_UI_PORT}/api/rollouts`);
+    expect(rollouts.status).toBe(200);
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/^rollout_orchestrator_rollouts\{state="observing"\} 0$/m);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/SIGTERM: stopping the page, traffic, worker, backend, Temporal…\n(.*\n)*stopped\.\n$/);
+    for (const port of [...Object.values(ports).filter((p) => p !== ports.TEMPORAL_UI_PORT), metricsPort])
+      expect([port, await listening(port)]).toEqual([port, false]);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
