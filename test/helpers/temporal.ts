@@ -19,14 +19,15 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   return env;
 }
 
-/** The dev server (`temporal server start-dev`), its state in `dbFilename` when given. */
-export function createDevServerEnv(dbFilename?: string): Promise<TestWorkflowEnvironment> {
+/** The dev server (`temporal server start-dev`), its state in `dbFilename` when given; its Web UI on `uiPort`. */
+export function createDevServerEnv(dbFilename?: string, uiPort?: number): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: binaries.ensure('cli') },
       dbFilename,
       ip: '127.0.0.1',
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      ...(uiPort ? { ui: true, uiPort } : {}),
     },
   });
 }

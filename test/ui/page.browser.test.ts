@@ -13,7 +13,8 @@ import { startUi, type RunningUi } from '../../src/ui/server';
 import { TASK_QUEUE } from '../../src/workflows/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { ADMIN_TOKEN, E2E_P95_INCREASE, seedPlan, startBackend, targetAt, waitForStatus, type Backend } from '../e2e/support';
-import { startWorkerProcess, type Child } from '../helpers/processes';
+import { freePort, startWorkerProcess, type Child } from '../helpers/processes';
+import path from 'node:path';
 import { createDevServerEnv } from '../helpers/temporal';
 import { chromiumPath } from '../helpers/browser';
 import { rollout as cli } from '../cli/cli-process';
@@ -28,8 +29,12 @@ let backend: Backend | undefined;
 let ui: RunningUi | undefined;
 let browser: Browser | undefined;
 
+/** Temporal's own Web UI, to see what it shows of a rollout. */
+let temporalUiPort: number;
+
 beforeAll(async () => {
-  env = await createDevServerEnv();
+  temporalUiPort = await freePort();
+  env = await createDevServerEnv(undefined, temporalUiPort);
   worker = startWorkerProcess(env.address, { ADMIN_TOKEN });
   backend = await startBackend();
   backend.startTraffic({ rps: 80, writeRatio: 0 });
@@ -144,7 +149,8 @@ test('the list, a refused and an accepted approve, plots that fill, and a rollba
   expect(await page.textContent('#state')).toBe('observing');
   expect(await page.textContent('#percent')).toBe('10%');
   expect(await page.textContent('.step.current')).toContain('10%');
-  if (process.env.ROLLOUT_SCREENSHOT) await page.screenshot({ path: process.env.ROLLOUT_SCREENSHOT, fullPage: true });
+  if (process.env.ROLLOUT_SCREENSHOTS)
+    await page.screenshot({ path: path.join(process.env.ROLLOUT_SCREENSHOTS, 'rollout-page.png'), fullPage: true });
 
   const rolledBack = await click(page, 'rollback', 'bob', 'severe business impact');
   expect(rolledBack).toMatch(/rollback.*— now /);
@@ -175,6 +181,30 @@ test('without the token the buttons send nothing, and an unknown rollout says so
   await page.goto(`${ui!.url}/#/r/rollout-nope`);
   await page.waitForSelector('#load-error');
   expect(await page.textContent('#load-error')).toMatch(/no rollout "rollout-nope"/);
+  await page.close();
+  await handle.terminate('test over');
+});
+
+test("Temporal's own Web UI tells the story on the workflow's page: state, what it waits for, the command to run", async () => {
+  const handle = await startRollout('page-c');
+  const page = await browser!.newPage({ viewport: { width: 1440, height: 1100 } });
+  await page.goto(`http://127.0.0.1:${temporalUiPort}/namespaces/default/workflows/rollout-page-c`);
+  // The current details are markdown the workflow keeps up to date (src/workflows/rollout/details.ts).
+  // Temporal UI 2.x keeps the summary and current details under "User Metadata", the markdown in
+  // a sandboxed frame of its own.
+  await page.getByText('User Metadata').first().click({ timeout: 90_000 });
+  const framesText = async () =>
+    (await Promise.all(page.frames().map((f) => f.evaluate(() => document.body?.innerText ?? '').catch(() => '')))).join('\n');
+  let text = '';
+  for (const deadline = Date.now() + 90_000; !/waiting for approval/.test(text) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    text = await framesText();
+  }
+  expect(text).toMatch(/awaiting-approval phase2-read \(group read\) at 0%/);
+  expect(text).toContain('waiting for approval: approve to start phase2-read at 10%');
+  expect(text).toContain('npx rollout approve rollout-page-c --by alice');
+  if (process.env.ROLLOUT_SCREENSHOTS)
+    await page.screenshot({ path: path.join(process.env.ROLLOUT_SCREENSHOTS, 'temporal-workflow-page.png'), fullPage: true });
   await page.close();
   await handle.terminate('test over');
 });

@@ -150,9 +150,10 @@ export class RunState {
     const base = this.cursor.baseState;
     const shown: RolloutState =
       this.cursor.paused && !TERMINAL_STATES.includes(base) && base !== 'rolling-back' ? 'paused' : base;
-    if (shown !== this.status.state)
-      this.event({ kind: 'state', message: `${this.status.state} → ${shown}` });
+    const was = this.status.state;
     this.status.state = shown;
+    // After the change, so the details the event refreshes show the new state.
+    if (shown !== was) this.event({ kind: 'state', message: `${was} → ${shown}` });
     this.upsertSearchAttributes();
   }
 

@@ -42,6 +42,8 @@ export class Waiting extends RunState {
     done: () => boolean,
     window = false,
   ): Promise<'done' | 'rollback' | 'window-end' | 'metrics-hold'> {
+    // Temporal's UI shows what the rollout waits in: the state, prompt and window set just before.
+    this.showDetails();
     if (this.observing) return this.waitObserving(done, window);
     for (;;) {
       const ended = this.waitEnded(done, window);
