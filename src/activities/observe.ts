@@ -6,8 +6,12 @@ import type { ResolvedDeps } from './deps';
 import { readMetrics } from './metrics';
 import { runObservation } from './observation-loop';
 
-/** How often a running observation beats at least (it also beats at each check). */
-export const OBSERVATION_BEAT_MS = 10_000;
+/**
+ * A running observation beats at each check; between checks further apart than this it beats by
+ * itself (gaps under 1.5 × this, well inside its 20 s heartbeat timeout). Just over the default
+ * 10 s check interval, so a check a little late does not bring a second beat.
+ */
+export const OBSERVATION_BEAT_MS = 11_000;
 
 /** The state to go on from: the last heartbeat's after a retry (a worker died), else the input's. */
 function resumed(input: ObservationInput): ObservationState {
@@ -42,7 +46,8 @@ export function observeActivities(deps: ResolvedDeps) {
       // Beats between checks too (when checks are further apart than this), so a dead worker is
       // noticed within the heartbeat timeout. Every beat is a write on the server, and a
       // cancellation (pause, approval) reaches the activity only with a beat's answer: at 1,000
-      // rollouts, 2 s beats were 500 writes a second; every 10 s, an approval waits up to 10 s.
+      // rollouts, 2 s beats were 500 writes a second; at one beat per 10 s check, an approval waits
+      // up to 10 s (up to 16.5 s when checks are a minute apart).
       return keepAlive(
         () =>
           runObservation(

@@ -131,7 +131,7 @@ class RolloutRun extends Waiting {
       this.status.stepIndex = this.cursor.stepIndex;
       this.status.percent = this.status.groups[phase.group].percent;
       if (phase.approval === 'before-start') {
-        this.setState('awaiting-approval');
+        this.showStage();
         const prev = this.plan.phases[this.cursor.phaseIndex - 1];
         const prompt = prev
           ? `${prev.name} is at ${this.status.groups[prev.group].percent}% and passed; approve to start ${phase.name} at ${first.percent}%`
@@ -167,7 +167,7 @@ class RolloutRun extends Waiting {
     this.status.stepStartedAt = this.now();
     this.status.windowEndsAt = null;
     this.status.windowRemainingMs = null;
-    this.setState('applying');
+    this.showStage();
     if (!this.currentHistory()) {
       this.status.history.push({
         phase: phase.name,
@@ -209,7 +209,7 @@ class RolloutRun extends Waiting {
 
   private async verify(): Promise<void> {
     this.enter();
-    this.setState('verifying');
+    this.showStage();
     const evaluation = await this.watched(() => this.stageVerification());
     if (evaluation === ROLLBACK) return;
     if (evaluation.verdict === 'rollback') {
@@ -273,7 +273,7 @@ class RolloutRun extends Waiting {
       // An extension: the same window goes on with what it has gathered so far.
       this.cursor.extending = false;
       this.setGroup(phase.group, { state: 'observing' });
-      this.setState('observing');
+      this.showStage();
     } else if (entering) {
       const step = phase.steps[this.cursor.stepIndex];
       const windowMs =
@@ -290,7 +290,7 @@ class RolloutRun extends Waiting {
       if (this.cursor.observed)
         this.cursor.observed = startWindow(this.cursor.observed, Date.now(), this.checkIntervalMs);
       this.setGroup(phase.group, { state: kind === 'baseline' ? 'pending' : 'observing' });
-      this.setState(kind === 'baseline' ? 'verifying' : 'observing');
+      this.showStage();
       if (kind === 'baseline')
         this.event({
           kind: 'state',
@@ -351,7 +351,7 @@ class RolloutRun extends Waiting {
   private async windowEnd(): Promise<void> {
     const phase = this.phase;
     this.enter();
-    this.setState('verifying');
+    this.showStage();
     const stage = await this.stageVerification();
     const sample = this.cursor.window[phase.group];
     const judged = this.v3 ? this.cursor.judge?.[phase.group] : undefined;
@@ -428,7 +428,7 @@ class RolloutRun extends Waiting {
     const phase = this.phase;
     if (this.enter()) {
       this.setGroup(phase.group, { state: 'holding' });
-      this.setState('holding');
+      this.showStage();
       const prompt = `${phase.name} at ${this.status.percent}%: ${this.cursor.holdReason}. approve to go on, rollback to revert`;
       this.status.awaiting = { kind: 'hold', since: this.now(), prompt };
       await this.notify('holding', prompt);
@@ -449,7 +449,7 @@ class RolloutRun extends Waiting {
 
   private async monitor(): Promise<void> {
     if (this.enter()) {
-      this.setState('monitoring');
+      this.showStage();
       this.status.awaiting = {
         kind: 'complete',
         since: this.now(),

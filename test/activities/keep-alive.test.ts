@@ -52,7 +52,7 @@ describe('keepAlive', () => {
     for (const b of after) expect(b.details).toEqual({ checked: 3 });
   });
 
-  test("skips its beat within half an interval of the activity's own: a beating loop costs no extra writes", async () => {
+  test("skips its beat within an interval of the activity's own: a loop that beats often enough costs no extra writes", async () => {
     const { beats } = await beatsOf(() =>
       keepAlive(async () => {
         for (let i = 0; i < 12; i++) {
@@ -107,7 +107,8 @@ describe('activities that wait keep beating', () => {
 
   /** How long the stand-ins below take, well over two keep-alive intervals. */
   const SLOW_MS = 5_000;
-  const MAX_GAP = KEEP_ALIVE_MS + 700;
+  /** `keepAlive` promises gaps under 1.5 × its interval; 700 ms for a busy machine. */
+  const MAX_GAP = 1.5 * KEEP_ALIVE_MS + 700;
 
   test('applyTraffic through an admin API that answers its PUT slowly', async () => {
     let groups = { read: { percent: 0 }, write: { percent: 0 } };

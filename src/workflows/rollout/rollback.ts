@@ -31,7 +31,7 @@ export async function rollBack(run: RunState): Promise<void> {
       groups,
     };
     run.status.awaiting = null;
-    run.setState('rolling-back');
+    run.showStage();
   }
   await wf.CancellationScope.nonCancellable(async () => {
     for (const group of groups) {

@@ -28,7 +28,7 @@ import type { GuardView } from './guards';
 import { currentDetails } from './details';
 import { registerHandlers } from './handlers';
 import { OBSERVE_PATCH, RULES_PATCH, VERDICTS_PATCH } from './patches';
-import type { Carried, Cursor, Stage } from './state';
+import { STAGE_STATE, type Carried, type Cursor, type Stage } from './state';
 
 /**
  * Start a new run once a run's history passes this many events (Temporal suggests it much later):
@@ -138,6 +138,12 @@ export class RunState {
   /** What Temporal's UI shows as the rollout's current details. */
   showDetails(): void {
     wf.setCurrentDetails(currentDetails(this.status, Date.now()));
+  }
+
+  /** Shows the state of the stage the rollout is in (`STAGE_STATE`). */
+  showStage(): void {
+    const state = STAGE_STATE[this.cursor.stage];
+    if (state) this.setState(state);
   }
 
   setState(state: RolloutState): void {

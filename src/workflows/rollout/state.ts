@@ -21,6 +21,24 @@ export type Stage =
   | 'rollback'
   | 'done';
 
+/**
+ * The state (SPEC §3 `state`) each stage shows while it runs, set as it begins: the one table from
+ * stage to state. `phase-start` shows `awaiting-approval` only when the phase asks for one, and
+ * `done` shows how the rollout ended (`completed` or `rolled-back`); `paused` lies over any of them.
+ */
+export const STAGE_STATE = {
+  'phase-start': 'awaiting-approval',
+  baseline: 'verifying',
+  apply: 'applying',
+  verify: 'verifying',
+  observe: 'observing',
+  'window-end': 'verifying',
+  hold: 'holding',
+  monitor: 'monitoring',
+  rollback: 'rolling-back',
+  done: null,
+} as const satisfies Record<Stage, RolloutState | null>;
+
 /** A rollback asked for (by a check or a person) and not yet carried out. */
 export interface PendingRollback {
   trigger: Trigger;
