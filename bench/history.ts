@@ -62,7 +62,8 @@ async function runSeedPlan(wholeSlices: boolean): Promise<Row> {
         const s = await handle.query(statusQuery);
         if (s.state === 'monitoring' && s.group === 'write') break;
         if (s.state === 'awaiting-approval') await handle.signal(approveSignal, { by: 'bench' });
-        else if (s.state !== 'observing' && s.state !== 'verifying' && s.state !== 'applying' && s.state !== 'monitoring')
+        // `pending` while the input is checked (an activity since the input-check patch).
+        else if (!['pending', 'observing', 'verifying', 'applying', 'monitoring'].includes(s.state))
           throw new Error(`the seed plan stopped in ${s.state} at ${s.phase} ${s.percent}%`);
         if (i > 500) throw new Error('the seed plan did not finish');
         await env.sleep('30m');
