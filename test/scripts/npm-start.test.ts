@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, ROOT, tempDir } from '../helpers/processes';
+import { ROOT, tempDir } from '../helpers/processes';
 
 jest.setTimeout(300_000);
 
@@ -20,14 +20,36 @@ const listening = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+/**
+ * A free port below the kernel's ephemeral range: the ports `npm start` is told to use are only
+ * bound once its Temporal dev server is up, and that server binds ports of its own (metrics, HTTP)
+ * from the ephemeral range, which once took the backend's port first (EADDRINUSE in CI).
+ */
+async function freeFixedPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
 test('npm start comes up with the page and the metrics, and SIGTERM stops everything', async () => {
+  const taken = new Set<number>();
   const ports = {
-    TEMPORAL_PORT: await freePort(),
-    TEMPORAL_UI_PORT: await freePort(),
-    BACKEND_PORT: await freePort(),
-    ROLLOUT_UI_PORT: await freePort(),
+    TEMPORAL_PORT: await freeFixedPort(taken),
+    TEMPORAL_UI_PORT: await freeFixedPort(taken),
+    BACKEND_PORT: await freeFixedPort(taken),
+    ROLLOUT_UI_PORT: await freeFixedPort(taken),
   };
-  const metricsPort = await freePort();
+  const metricsPort = await freeFixedPort(taken);
   const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: tempDir('npm-start'), ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
   delete env.TEMPORAL_ADDRESS;
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
