@@ -10,13 +10,13 @@
  * Flags: --no-traffic, --rps N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { connectionOptions, temporalSettings } from '../src/config';
 import { registerSearchAttributes } from '../src/search-attributes';
+import { uiToken } from '../src/ui/server';
 import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
 
 // Plain JS, shared with `npm test` and the prestart install step.
@@ -174,7 +174,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const uiPort = portFromEnv(baseEnv, 'TEMPORAL_UI_PORT', temporalPort + 1000);
   const backendPort = portFromEnv(baseEnv, 'BACKEND_PORT', 8000);
   const pagePort = portFromEnv(baseEnv, 'ROLLOUT_UI_PORT', 8400);
-  const pageToken = baseEnv.ROLLOUT_UI_TOKEN?.trim() || crypto.randomBytes(12).toString('base64url');
+  const pageToken = uiToken(baseEnv.ROLLOUT_UI_TOKEN);
   // The worker's own metrics; ROLLOUT_METRICS_ADDRESS= (empty) turns them off.
   const metricsAddress = baseEnv.ROLLOUT_METRICS_ADDRESS ?? '127.0.0.1:9464';
   const adminToken = baseEnv.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;

@@ -54,7 +54,6 @@ export function trafficActivities(deps: ResolvedDeps) {
       }
       if (input.targetId) {
         const since = input.evidenceAt ? (Date.now() - Date.parse(input.evidenceAt)) / 1000 : null;
-        deps.metrics.percentApplied(input.targetId, input.group, 0);
         deps.metrics.rolledBack(input.targetId, input.group, input.trigger ?? 'manual', since);
       }
       return { state, verified: true };

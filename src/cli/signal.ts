@@ -4,6 +4,7 @@ import {
   statusQuery,
   type CommandOutcome,
   type RolloutEvent,
+  type RolloutState,
   type RolloutStatus,
   type SignalName,
 } from '../workflows/definitions';
@@ -36,7 +37,11 @@ export interface CommandAnswer {
   rolloutId: string;
   at: string;
   message: string;
+  /** The state it led to, as the workflow answered; `null` when it was not done in time. */
+  state: RolloutState | null;
 }
+
+type Answer = Omit<CommandAnswer, 'rolloutId'>;
 
 /**
  * Sends the request as an Update: a refusal comes back from its validator (a `CliError` with exit
@@ -69,8 +74,8 @@ export async function requestCommand(
     );
   }
   const answered = await viaUpdate(t, rollout, name, payload, timeoutMs);
-  const { at, message } = answered ?? (await viaSignal(t, rollout, name, payload, timeoutMs));
-  return { rolloutId: rollout.id, at, message };
+  const answer = answered ?? (await viaSignal(t, rollout, name, payload, timeoutMs));
+  return { rolloutId: rollout.id, ...answer };
 }
 
 /** `requestCommand`, then the line it led to and the status, printed. */
@@ -108,7 +113,7 @@ async function viaUpdate(
   name: SignalName,
   payload: { by: string } & Record<string, unknown>,
   timeoutMs: number,
-): Promise<{ at: string; message: string } | null> {
+): Promise<Answer | null> {
   const refused = async (err: unknown): Promise<CliError | null> => {
     const cause =
       err instanceof WorkflowUpdateFailedError
@@ -137,7 +142,7 @@ async function viaUpdate(
   const settleMs = Math.max(timeoutMs, SETTLE_MS[name]);
   try {
     const outcome = await t.timed(settleMs, () => update.result());
-    return { at, message: outcome.message };
+    return { at, message: outcome.message, state: outcome.state };
   } catch (err) {
     // A rejection can surface here too: the validator's answer comes with the result.
     if (isUnknownUpdate(err)) return null;
@@ -147,6 +152,7 @@ async function viaUpdate(
     return {
       at,
       message: `${name} accepted; not done after ${settleMs / 1000}s (follow it with \`npx rollout watch ${rollout.id}\`)`,
+      state: null,
     };
   }
 }
@@ -165,7 +171,7 @@ async function viaSignal(
   name: SignalName,
   payload: { by: string } & Record<string, unknown>,
   timeoutMs: number,
-): Promise<RolloutEvent> {
+): Promise<Answer> {
   const id = rollout.id;
   const before = await query(t, id);
   await t.timed(10_000, () => rollout.handle.signal(name, payload));
@@ -187,5 +193,5 @@ async function viaSignal(
   }
   if (!event.accepted)
     throw new CliError(`${event.message} — nothing changed; ${id} is still ${s.state}.`, EXIT.refused);
-  return event;
+  return { at: event.at, message: event.message, state: s.state };
 }

@@ -118,16 +118,24 @@ function sendError(res: Response, err: unknown): void {
   res.status(500).json({ error: `the rollout page failed: ${err instanceof Error ? err.message : String(err)}` });
 }
 
-/** What the list adds from a running rollout's status; nothing when it does not answer in time. */
-async function enrich(t: OpenTemporal, row: RolloutRow): Promise<ListEntry> {
+/**
+ * What the list adds from a rollout's status; nothing when it does not answer in time. A closed
+ * run's result never changes, so it is read once per run (`ended`), not at every poll.
+ */
+async function enrich(t: OpenTemporal, row: RolloutRow, ended: Map<string, RolloutStatus>): Promise<ListEntry> {
   const entry: ListEntry = { ...row, groups: null, windowRemainingMs: null, lastVerdict: null, awaiting: null };
   try {
-    const s =
-      row.workflowStatus === 'RUNNING'
-        ? await t.timed(5000, () => t.client.workflow.getHandle(row.id).query(statusQuery))
-        : row.workflowStatus === 'COMPLETED'
-          ? ((await t.timed(5000, () => t.client.workflow.getHandle(row.id).result())) as RolloutStatus)
-          : null;
+    let s: RolloutStatus | null = null;
+    if (row.workflowStatus === 'RUNNING')
+      s = await t.timed(5000, () => t.client.workflow.getHandle(row.id).query(statusQuery));
+    else if (row.workflowStatus === 'COMPLETED') {
+      s = ended.get(row.runId) ?? null;
+      if (!s) {
+        const handle = t.client.workflow.getHandle(row.id, row.runId);
+        s = (await t.timed(5000, () => handle.result())) as RolloutStatus;
+        ended.set(row.runId, s);
+      }
+    }
     if (s) {
       entry.groups = s.groups;
       entry.windowRemainingMs = s.windowRemainingMs;
@@ -157,6 +165,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 /** The routes under `/api`. */
 export function apiRouter(deps: ApiDeps): express.Router {
   const api = express.Router();
+  const ended = new Map<string, RolloutStatus>();
   api.use(express.json({ limit: '16kb', strict: true, type: () => true }));
 
   api.get('/config', (_req, res) => {
@@ -170,7 +179,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
       const rows = await t.timed(20_000, () =>
         listRollouts(t.client, { state: q.state, target: q.target, running: q.running === 'true' }, 50),
       );
-      return { rollouts: await mapLimited(rows, 6, (row) => enrich(t, row)) };
+      return { rollouts: await mapLimited(rows, 6, (row) => enrich(t, row, ended)) };
     }),
   );
 
@@ -201,10 +210,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
       const name = action as SignalName;
       const id = idOf(req);
       const body = parse(ACTION_BODIES[name] as z.ZodType<{ by: string } & Record<string, unknown>>, req.body ?? {}, 'body');
-      const answer = await requestCommand(t, id, name, body);
-      const rollout = await findRollout(t, answer.rolloutId);
-      const s = await readStatus(t, rollout).catch(() => null);
-      return { ...answer, state: s?.state ?? null };
+      return requestCommand(t, id, name, body);
     }),
   );
 

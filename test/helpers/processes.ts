@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -101,16 +100,8 @@ export function startBackendProcess(port: number, dataDir: string, extraEnv: Nod
   );
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port free now (the worker's own helper, for Core's metrics exporter). */
+export { freeLocalPort as freePort } from '../../src/worker-metrics';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `rollout-${prefix}-`));
