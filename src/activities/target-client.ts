@@ -75,3 +75,16 @@ export function describeCall(r: CallResult): string {
 export function isServerError(r: CallResult): boolean {
   return r.status === 0 || r.status >= 500;
 }
+
+/** A step's expected status: an exact code or a class (`2xx`). */
+export type StatusSpec = number | `${number}xx`;
+
+export function statusMatches(status: number, spec: StatusSpec): boolean {
+  if (typeof spec === 'number') return status === spec;
+  return status !== 0 && Math.floor(status / 100) === Number(spec[0]);
+}
+
+/** A status the probe expects to be an error (a request that must fail). */
+export function expectsFailure(spec: StatusSpec): boolean {
+  return typeof spec === 'number' ? spec >= 400 : spec === '4xx' || spec === '5xx';
+}

@@ -7,107 +7,54 @@ import { runShell } from '../providers/shell';
 import type { ResolvedDeps } from './deps';
 import { cancellationSignal, heartbeat, keptAlive } from './context';
 import { runConsistency } from './consistency';
-import { responseSchemaFor } from './response-schemas';
-import { compareStructure } from './structure';
-import { TargetClient, describeCall, isServerError, type CallResult } from './target-client';
-import { runWriteLifecycles, runWriteProbe } from './write-probe';
+import type { Probes, WriteLifecycle } from '../plan/probes-schema';
+import { lifecycleEndpoints, probeKey } from '../plan/probe-rules';
+import { probeSchemasFor, SchemaError, type ProbeSchemas } from '../probes/json-schemas';
+import { checkRead, defaultReadProbe } from './read-probe';
+import { TargetClient } from './target-client';
+import { runFunctionalLifecycles, runWriteProbe } from './write-lifecycle';
 
-/** Write endpoints the camera probe knows how to exercise. */
-const PROBED_WRITES = new Set([
-  'POST /api/v1/cameras',
-  'PUT /api/v1/cameras/{camera_id}',
-  'DELETE /api/v1/cameras/{camera_id}',
-]);
+const EMPTY_PROBES: Probes = { schemas: {}, reads: [], writes: [] };
 
-/**
- * Fills `{camera_id}` with a real camera so a templated GET can be called; other parameters
- * cannot be guessed.
- */
-async function resolvePath(client: TargetClient, route: string): Promise<string | { error: string }> {
-  const params = [...route.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-  if (params.length === 0) return route;
-  if (params.some((p) => p !== 'camera_id'))
-    return { error: `cannot fill ${params.map((p) => `{${p}}`).join(', ')} with a real value` };
-  const list = await client.call('GET', '/api/v1/cameras', { impl: 'legacy' });
-  const items = (list.body as { items?: Array<{ id?: unknown }> } | undefined)?.items;
-  const id = Array.isArray(items) ? items.find((c) => typeof c.id === 'string')?.id : undefined;
-  if (typeof id !== 'string')
-    return { error: `no camera to fill {camera_id} with (GET /api/v1/cameras: ${describeCall(list)})` };
-  return route.replace('{camera_id}', encodeURIComponent(id));
-}
-
-/** One GET endpoint through both implementations: 2xx, the known schema, the same structure. */
-async function checkRead(client: TargetClient, endpoint: string, report: FunctionalReport): Promise<void> {
-  const { method, route } = parseEndpoint(endpoint);
-  const path = await resolvePath(client, route);
-  if (typeof path !== 'string') {
-    report.failures.push(`${endpoint}: ${path.error}`);
-    return;
-  }
-  const schema = responseSchemaFor(method, route);
-  const bodies: Partial<Record<'legacy' | 'domain', unknown>> = {};
-  for (const impl of ['legacy', 'domain'] as const) {
-    const r: CallResult = await client.call(method, path, { impl });
-    const via = `${endpoint} via ${impl}`;
-    if (r.status < 200 || r.status >= 300) {
-      report.failures.push(`${via}: ${describeCall(r)}`);
-      if (isServerError(r)) report.serverErrors++;
-      continue;
-    }
-    if (r.servedBy && r.servedBy !== impl) {
-      report.failures.push(
-        `${via}: answered by ${r.servedBy} (X-Served-By); X-Rollout-Force is not honoured`,
-      );
-      continue;
-    }
-    if (schema) {
-      const parsed = schema.safeParse(r.body);
-      if (!parsed.success) {
-        const issues = parsed.error.issues
-          .slice(0, 3)
-          .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-          .join('; ');
-        report.failures.push(`${via}: response does not match the ${method} ${route} schema: ${issues}`);
-        continue;
-      }
-    }
-    bodies[impl] = r.body;
-  }
-  if (bodies.legacy !== undefined && bodies.domain !== undefined) {
-    const diff = compareStructure(bodies.legacy, bodies.domain);
-    if (diff.length)
-      report.failures.push(`${endpoint}: legacy and domain answers differ in structure: ${diff.join('; ')}`);
-  }
+/** The lifecycles that exercise any of `endpoints`. */
+function lifecyclesFor(probes: Probes, endpoints: string[]): WriteLifecycle[] {
+  const keys = new Set(endpoints.map(probeKey));
+  return probes.writes.filter((w) => [...lifecycleEndpoints(w)].some((k) => keys.has(k)));
 }
 
 /**
- * The functional check: every GET endpoint of the phase through both implementations, and the
- * write endpoints through one create → update → delete cycle per implementation.
+ * The functional check: every GET endpoint of the phase through both implementations (its read
+ * probe, or any 2xx), and the write endpoints through their lifecycles, once per implementation.
  */
 export async function runFunctional(
   client: TargetClient,
   input: VerifyStageInput,
+  probes: Probes,
+  schemas: ProbeSchemas,
 ): Promise<FunctionalReport> {
   const report: FunctionalReport = { ok: true, checked: 0, failures: [], serverErrors: 0 };
+  const reads = new Map(probes.reads.map((r) => [probeKey(r.request), r]));
+  const covered = new Set(probes.writes.flatMap((w) => [...lifecycleEndpoints(w)]));
   const writes: string[] = [];
   for (const endpoint of input.phase.endpoints) {
-    const { method, route } = parseEndpoint(endpoint);
+    const { method } = parseEndpoint(endpoint);
+    const key = probeKey(endpoint);
     if (method === 'GET') {
       heartbeat(`functional ${endpoint}`);
-      await checkRead(client, endpoint, report);
+      await checkRead({ client, schemas }, endpoint, reads.get(key) ?? defaultReadProbe(endpoint), report);
       report.checked++;
-    } else if (PROBED_WRITES.has(`${method} ${route}`)) {
+    } else if (covered.has(key)) {
       writes.push(endpoint);
     } else {
-      // Better a visible failure than a write endpoint nobody checked; the command check covers others.
-      report.failures.push(
-        `${endpoint}: no functional probe for this write endpoint (use the command check)`,
-      );
+      // Better a visible failure than a write endpoint nobody checked (plan validation refuses it too).
+      report.failures.push(`${endpoint}: no write lifecycle in target.probes.writes exercises this endpoint`);
     }
   }
   if (writes.length) {
-    heartbeat('functional write cycle');
-    const cycle = await runWriteLifecycles(client, input.rolloutId);
+    const cycle = await runFunctionalLifecycles(
+      { client, schemas, rolloutId: input.rolloutId },
+      lifecyclesFor(probes, writes),
+    );
     report.failures.push(...cycle.failures);
     report.serverErrors += cycle.serverErrors;
     report.checked += writes.length;
@@ -151,7 +98,20 @@ export function verificationActivities(deps: ResolvedDeps) {
       const client = new TargetClient(deps.http, input.target.baseUrl);
       const report: StageReport = { at: new Date().toISOString() };
       const wants = new Set(input.checks);
-      if (wants.has('functional')) report.functional = await runFunctional(client, input);
+      const probes = input.target.probes ?? EMPTY_PROBES;
+      let schemas: ProbeSchemas | undefined;
+      let schemaError: string | undefined;
+      try {
+        schemas = probeSchemasFor(probes.schemas);
+      } catch (err) {
+        // Plan validation compiles them too; a plan that skipped it must still fail visibly.
+        schemaError =
+          err instanceof SchemaError ? `target.probes.schemas.${err.schema}: ${err.message}` : messageOf(err);
+      }
+      if (wants.has('functional'))
+        report.functional = schemas
+          ? await runFunctional(client, input, probes, schemas)
+          : { ok: false, checked: 0, failures: [schemaError!], serverErrors: 0 };
       if (wants.has('writeProbe')) {
         heartbeat('write probe');
         let consistency;
@@ -160,7 +120,14 @@ export function verificationActivities(deps: ResolvedDeps) {
         } catch (err) {
           report.writeProbe = { ok: false, steps: [], failure: `consistency provider: ${messageOf(err)}` };
         }
-        report.writeProbe ??= await runWriteProbe(client, input.rolloutId, consistency);
+        if (!schemas) report.writeProbe ??= { ok: false, steps: [], failure: schemaError };
+        report.writeProbe ??= await runWriteProbe(
+          { client, schemas: schemas!, rolloutId: input.rolloutId, consistency },
+          lifecyclesFor(
+            probes,
+            input.phase.endpoints.filter((e) => !e.startsWith('GET ')),
+          ),
+        );
       }
       if (wants.has('command')) {
         heartbeat('command');

@@ -110,7 +110,7 @@ export interface Rollout {
   description: WorkflowExecutionDescription;
 }
 
-/** Finds a rollout by workflow id, or by target id (`camera-api` → `rollout-camera-api`). */
+/** Finds a rollout by workflow id, or by target id (`orders-api` → `rollout-orders-api`). */
 export async function findRollout(t: Temporal, idOrTarget: string): Promise<Rollout> {
   const candidates = [idOrTarget];
   if (!idOrTarget.startsWith('rollout-')) candidates.push(rolloutIdFor(idOrTarget));

@@ -41,7 +41,7 @@ Exit codes: 0 ok, 1 refused or failed, 2 invalid plan or options, 3 unknown roll
 4 Temporal unreachable or timed out, 5 (verify) hold or inconclusive.
 
 Try:  npx rollout start plans/phase2-3.yaml --time-scale 60
-      npx rollout watch rollout-camera-api`,
+      npx rollout list              (then watch one: npx rollout watch <id>)`,
   );
   return program;
 }

@@ -53,7 +53,7 @@ export interface ConsistencyReport {
   ok: boolean;
   /** Records compared. */
   checked: number;
-  /** Human-readable differences, e.g. `camera cam-7: name db="A" yaml="B"`. */
+  /** Human-readable differences, e.g. `order 7: status db="paid" yaml="open"`. */
   differences: string[];
   error?: string;
 }

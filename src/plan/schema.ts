@@ -3,6 +3,8 @@ import { CHECK_NAMES } from './checks';
 import { formatLimit, parseDuration } from './duration';
 import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
+import { endpoint, personName, text } from './fields';
+import { probesSchema } from './probes-schema';
 
 export { CHECK_NAMES, DEFAULT_CHECKS, type CheckName } from './checks';
 
@@ -39,15 +41,6 @@ function numberWithin(range: Range, whole = false) {
   return whole ? n.int(message) : n;
 }
 
-function text(max: number) {
-  return z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-}
-
-/** A name a person reads and types (approvers sign signals with it): no blank or padded names. */
-const personName = text(LIMITS.nameLength).regex(
-  /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
-  'must not be blank, start or end with spaces, or hold control characters',
-);
 const timeout = durationWithin(LIMITS.timeoutMs);
 const url = z
   .url({
@@ -96,7 +89,7 @@ const expositionMetrics = z.strictObject({
 const prometheusMetrics = z.strictObject({
   type: z.literal('prometheus'),
   url,
-  /** Label matchers added to every query, e.g. `job="camera-api"`. */
+  /** Label matchers added to every query, e.g. `job="orders-api"`. */
   selector: z
     .string()
     .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
@@ -104,16 +97,20 @@ const prometheusMetrics = z.strictObject({
   timeout: timeout.default('10s'),
 });
 
+const sqlName = z
+  .string()
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a table or column name (letters, digits, _)');
+
 const sqliteYamlConsistency = z.strictObject({
   type: z.literal('sqlite-yaml'),
   database: text(LIMITS.stringLength),
   yaml: text(LIMITS.stringLength),
+  /** The table in the database and the list in the YAML file; the YAML file's name when absent. */
+  collection: sqlName.optional(),
+  /** The column (and YAML field) that identifies a record; `id` when absent. */
+  key: sqlName.optional(),
 });
-
-const endpoint = text(LIMITS.stringLength).regex(
-  /^(GET|POST|PUT|PATCH|DELETE) \/\S*$/,
-  'must look like "GET /api/v1/path" (method, space, path)',
-);
 
 /** Bands: `target` is where a pass lies, `rollback` where evidence reverts (ordered in validate.ts). */
 const band = z.strictObject({ target: rate, rollback: rate });
@@ -218,6 +215,8 @@ export const planSchema = z.strictObject({
     traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic]),
     metrics: z.discriminatedUnion('type', [expositionMetrics, prometheusMetrics]),
     consistency: sqliteYamlConsistency.optional(),
+    /** How the functional check and the write probe exercise the target (probes-schema.ts). */
+    probes: probesSchema.optional(),
   }),
   /** Who may signal; when present, nobody else can (so an empty list would lock everyone out). */
   approvers: z

@@ -25,6 +25,9 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
  */
 export const isCommentKey = (key: string): boolean => key.startsWith('x-');
 
+/** Names every JavaScript object answers to. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -91,8 +94,17 @@ export function checkKeys(
   }
   if (s instanceof z.ZodRecord && isRecord(value)) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value))
+    for (const key of Object.keys(value)) {
+      // zod leaves such keys out of the record it builds: the plan would lose them without a word.
+      if (RESERVED_KEYS.has(key)) {
+        problems.push({
+          path: formatPath([...path, key]),
+          message: 'reserved name (__proto__, constructor and prototype cannot be keys here)',
+        });
+        continue;
+      }
       put(out, key, checkKeys(s._zod.def.valueType as z.ZodType, value[key], [...path, key], problems));
+    }
     return out;
   }
   return value;

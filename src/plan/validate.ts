@@ -1,6 +1,7 @@
 import { parseDuration } from './duration';
 import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
+import { probeProblems } from './probe-rules';
 import { planSchema, type Plan } from './schema';
 import { checkKeys, formatPath, type PlanProblem } from './strict-keys';
 
@@ -177,7 +178,7 @@ function capped(problems: PlanProblem[]): PlanProblem[] {
   return [...problems.slice(0, LIMITS.problems), { path: '(plan)', message: `and ${rest} more problems` }];
 }
 
-/** Validates a plan and reports every problem at once. Pure: safe in workflow code. */
+/** Validates a plan and reports every problem at once (not in workflow code: JSON Schemas compile with ajv). */
 export function validatePlan(input: unknown): PlanValidation {
   const fail = (problems: PlanProblem[]): PlanValidation => ({
     ok: false,
@@ -203,6 +204,7 @@ export function validatePlan(input: unknown): PlanValidation {
       ? []
       : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }))),
     ...crossFieldProblems(clean),
+    ...probeProblems(clean),
   ];
   if (!parsed.success || problems.length > 0) return fail(problems);
   return { ok: true, plan: parsed.data, input: clean, warnings: sharedVariableWarnings(parsed.data) };

@@ -3,6 +3,7 @@ import { createActivities } from '../../src/activities';
 import type { VerifyStageInput } from '../../src/contracts/activities';
 import type { Plan } from '../../src/plan/schema';
 import { createConsistencyProvider } from '../../src/providers/consistency';
+import { seedProbes } from '../helpers/seed-plan';
 import { ADMIN_TOKEN, serve, startTestBackend, type Backend } from '../providers/support';
 
 const READS = ['GET /api/v1/system/info', 'GET /api/v1/alerts/history-db', 'GET /api/v1/alerts/rules'];
@@ -12,10 +13,14 @@ const WRITES = [
   'DELETE /api/v1/cameras/{camera_id}',
 ];
 
+/** The seed plan's target at `baseUrl`; without `stores`, its lifecycles read the listings only. */
 function targetFor(baseUrl: string, stores?: { dbPath: string; yamlPath: string }): Plan['target'] {
+  const probes = seedProbes();
+  if (!stores) for (const w of probes.writes) delete w.lookup;
   return {
     id: 'camera-api',
     baseUrl,
+    probes,
     traffic: { type: 'http', url: `${baseUrl}/admin/rollout`, tokenEnv: 'CAMERA_ADMIN_TOKEN', timeout: '5s' },
     metrics: { type: 'exposition', url: `${baseUrl}/metrics`, timeout: '5s' },
     ...(stores
@@ -104,9 +109,8 @@ describe('verifyStage against the example backend', () => {
       }),
     );
     expect(report.functional!.failures).toEqual([
-      'GET /api/v1/cameras/{camera_id} via legacy: status 405: {"error":"method GET not allowed on /api/v1/cameras/{camera_id} (allowed: PUT, DELETE)"}',
-      'GET /api/v1/cameras/{camera_id} via domain: status 405: {"error":"method GET not allowed on /api/v1/cameras/{camera_id} (allowed: PUT, DELETE)"}',
-      'PATCH /api/v1/things: no functional probe for this write endpoint (use the command check)',
+      'GET /api/v1/cameras/{camera_id}: cannot fill {camera_id}: declare a read probe with params in target.probes.reads',
+      'PATCH /api/v1/things: no write lifecycle in target.probes.writes exercises this endpoint',
     ]);
     expect(report.functional!.serverErrors).toBe(0);
   });
@@ -119,9 +123,22 @@ describe('verifyStage against the example backend', () => {
     expect(report.writeProbe!.ok).toBe(true);
     const steps = report.writeProbe!.steps.join('\n');
     expect(steps).toMatch(/after create: rollout-probe-\w+ in database, yaml, legacy and domain listings/);
-    expect(steps).toContain('update with an injected yaml failure failed and changed nothing');
-    expect(steps).toContain('create with an injected yaml failure failed and left nothing behind');
-    expect(steps).toContain('create with an injected db failure failed and left nothing behind');
+    expect(steps).toMatch(
+      /after update: rollout-probe-\w+ in database, yaml, legacy and domain listings, with the sent fields/,
+    );
+    expect(steps).toContain('update with an injected yaml failure: failed as it must (5xx)');
+    expect(steps).toMatch(
+      /after update with an injected yaml failure: rollout-probe-\w+ unchanged in database, yaml/,
+    );
+    expect(steps).toMatch(
+      /after delete: rollout-probe-\w+ gone from database, yaml, legacy and domain listings/,
+    );
+    expect(steps).toMatch(
+      /after create with an injected yaml failure: rollout-probe-\w+-failed gone from database, yaml/,
+    );
+    expect(steps).toMatch(
+      /after create with an injected db failure: rollout-probe-\w+-failed gone from database, yaml/,
+    );
     expect(report.consistency).toEqual({ ok: true, checked: 5, differences: [] });
     expect(dbIds()).toEqual(SEED);
   });
@@ -144,7 +161,7 @@ describe('verifyStage against the example backend', () => {
     const report = await acts.verifyStage(input(targetFor(backend.url, backend), { checks: ['writeProbe'] }));
     expect(report.writeProbe!.ok).toBe(true);
     expect(report.writeProbe!.steps[0]).toBe(
-      'removed 2 leftover probe camera(s): cam-tagged, rollout-probe-crashed',
+      'removed 2 leftover probe record(s): cam-tagged, rollout-probe-crashed',
     );
     expect(dbIds()).toEqual(SEED);
   });
@@ -165,7 +182,7 @@ describe('verifyStage against the example backend', () => {
     const report = await acts.verifyStage(
       input(targetFor(backend.url, backend), { checks: ['writeProbe', 'dataConsistency'] }),
     );
-    expect(report.writeProbe!.steps[0]).toBe('removed 1 leftover probe camera(s): rollout-probe-half');
+    expect(report.writeProbe!.steps[0]).toBe('removed 1 leftover probe record(s): rollout-probe-half');
     expect(report.writeProbe!.ok).toBe(true);
     expect(dbIds()).toEqual(SEED);
     expect(report.consistency!.ok).toBe(true);
@@ -192,6 +209,14 @@ describe('verifyStage against the example backend', () => {
     expect(ok.writeProbe!.steps.join('\n')).toMatch(
       /after create: rollout-probe-\w+ in legacy and domain listings/,
     );
+
+    const withoutStores = { ...targetFor(backend.url), probes: seedProbes() };
+    const refused = await acts.verifyStage(input(withoutStores, { checks: ['writeProbe'] }));
+    expect(refused.writeProbe).toEqual({
+      ok: false,
+      steps: [],
+      failure: 'lookup: consistency needs target.consistency',
+    });
 
     await backend.admin('PUT', '/admin/faults', { domain: { yamlDesync: true } });
     const bad = await acts.verifyStage(input(targetFor(backend.url), { checks: ['writeProbe'] }));
@@ -293,7 +318,7 @@ describe('verifyStage: answers a contract check must catch', () => {
     [
       'a wrong type in the domain body',
       (impl) => ({ body: impl === 'domain' ? { ...good, version: 2 } : good }),
-      'GET /api/v1/system/info via domain: response does not match the GET /api/v1/system/info schema: version: Invalid input: expected string, received number',
+      'GET /api/v1/system/info via domain: response does not match the GET /api/v1/system/info schema: /version: must be string',
     ],
     [
       'an extra field only the domain has',
@@ -308,7 +333,7 @@ describe('verifyStage: answers a contract check must catch', () => {
     [
       'HTML instead of JSON',
       () => ({ body: '<html>maintenance</html>' }),
-      'GET /api/v1/system/info via legacy: response does not match the GET /api/v1/system/info schema: (root): Invalid input: expected object, received string',
+      'GET /api/v1/system/info via legacy: response does not match the GET /api/v1/system/info schema: (root): must be object',
     ],
   ];
   test.each(cases)('%s', async (_name, answer, failure) => {

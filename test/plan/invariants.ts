@@ -78,12 +78,24 @@ export function invariants(plan: Plan, input: unknown): string[] {
   }
   const json = JSON.stringify(plan);
   need(Buffer.byteLength(json) <= LIMITS.workflowInputBytes, 'plan too large');
-  need(
-    !/"x-[^"]*":/.test(json.replace(/"variables":\{[^}]*\}/g, '')),
-    'an x- key reached the validated plan',
-  );
+  need(!commentKeyIn(plan), 'an x- key reached the validated plan');
   out.push(...sameAsWritten(input, plan));
   return out;
+}
+
+/**
+ * Where keys are data, not the plan's own: group → variable names, and the probes' JSON (schemas,
+ * bodies, headers, params, captures), where an `x-` key is a field like any other.
+ */
+const FREE_FORM =
+  /(\.variables|\.probes\.schemas|\.probes\.reads\[\d+\]\.(schema|params|headers)|\.probes\.writes\[\d+\]\.steps\[\d+\]\.(body|schema|headers|capture))(\.|\[|$)/;
+
+/** An `x-` comment key anywhere the plan's own keys are. */
+function commentKeyIn(value: unknown, path = ''): boolean {
+  if (FREE_FORM.test(path)) return false;
+  if (Array.isArray(value)) return value.some((v, i) => commentKeyIn(v, `${path}[${i}]`));
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([k, v]) => k.startsWith('x-') || commentKeyIn(v, `${path}.${k}`));
 }
 
 /**
@@ -99,7 +111,7 @@ function sameAsWritten(input: unknown, plan: unknown, path = '', out: string[] =
     if (typeof plan !== 'object' || plan === null) out.push(`${path}: mapping changed`);
     else
       for (const [k, v] of Object.entries(input)) {
-        const inRecord = path.endsWith('.variables');
+        const inRecord = FREE_FORM.test(path);
         if (k.startsWith('x-') && !inRecord) continue;
         if (!Object.prototype.hasOwnProperty.call(plan, k))
           out.push(`${path}.${k}: written but not in the plan`);

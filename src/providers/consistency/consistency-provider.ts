@@ -6,6 +6,12 @@ export interface RecordPair {
   yaml?: Record<string, unknown>;
 }
 
+/** Every record of each store that matched a lookup. */
+export interface RecordLists {
+  db: Array<Record<string, unknown>>;
+  yaml: Array<Record<string, unknown>>;
+}
+
 /** Compares the stores a write endpoint must keep in step (the database and the YAML file). */
 export interface ConsistencyProvider {
   /** Every record of both stores, field by field. Throws when a store cannot be read. */
@@ -15,4 +21,6 @@ export interface ConsistencyProvider {
    * can check its own write landed in both. Optional: a provider may only offer `compare()`.
    */
   lookup?(id: string): Promise<RecordPair>;
+  /** Records of each store whose `field` holds `value`, normalised as `lookup`'s. Optional too. */
+  lookupWhere?(field: string, value: unknown): Promise<RecordLists>;
 }

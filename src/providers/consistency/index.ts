@@ -3,7 +3,7 @@ import { permanent } from '../errors';
 import type { ConsistencyProvider } from './consistency-provider';
 import { SqliteYamlConsistencyProvider, type SqliteYamlOptions } from './sqlite-yaml';
 
-export type { ConsistencyProvider, RecordPair } from './consistency-provider';
+export type { ConsistencyProvider, RecordLists, RecordPair } from './consistency-provider';
 export { SqliteYamlConsistencyProvider } from './sqlite-yaml';
 export { sameValue, formatValue } from './values';
 

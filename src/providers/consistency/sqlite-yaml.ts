@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
@@ -6,13 +7,13 @@ import { z } from 'zod';
 import type { ConsistencyConfig } from '../../plan/schema';
 import type { ConsistencyReport } from '../../contracts/samples';
 import { describeIssues, messageOf, sleep } from '../errors';
-import type { ConsistencyProvider, RecordPair } from './consistency-provider';
+import type { ConsistencyProvider, RecordLists, RecordPair } from './consistency-provider';
 import { formatValue, normalizeRow, sameValue } from './values';
 
 export type SqliteYamlConsistencyConfig = Extract<ConsistencyConfig, { type: 'sqlite-yaml' }>;
 
 export interface SqliteYamlOptions {
-  /** Table in the database and list in the YAML document holding the records. */
+  /** Table in the database and list in the YAML document holding the records (overrides the plan's). */
   collection?: string;
   /** Pause before the second read that confirms a mismatch. */
   recheckDelayMs?: number;
@@ -34,26 +35,33 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * The YAML version a file without a `%YAML` directive is read in: the one the example backend
  * writes (and declares). Reading in another version turns a stored string such as `0o17` into 15
- * on one side only, and the check would page about a camera's name.
+ * on one side only, and the check would page about a record's name.
  */
 export const YAML_VERSION = '1.2';
 
 /**
- * Compares the cameras table of a SQLite database with the `cameras:` list of a YAML file, both
- * ways and field by field. The database is opened read-only for each check and closed again, so
+ * Compares a table of a SQLite database with the list of the same name in a YAML file, both ways
+ * and field by field, records paired by their key column. The collection is the plan's, or the
+ * YAML file's name (`./data/orders.yaml` holds `orders:`). The database is opened read-only for each check and closed again, so
  * the checker never holds a lock on the target's data.
  */
 export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
   private readonly collection: string;
+  private readonly key: string;
   private readonly recheckDelayMs: number;
 
   constructor(
     private readonly config: SqliteYamlConsistencyConfig,
     options: SqliteYamlOptions = {},
   ) {
-    this.collection = options.collection ?? 'cameras';
+    this.collection =
+      options.collection ?? config.collection ?? path.basename(config.yaml).replace(/\.ya?ml$/i, '');
     if (!IDENT.test(this.collection))
-      throw new Error(`collection ${JSON.stringify(this.collection)} is not a table name`);
+      throw new Error(
+        `collection ${JSON.stringify(this.collection)} is not a table name (name it in target.consistency.collection)`,
+      );
+    this.key = config.key ?? 'id';
+    if (!IDENT.test(this.key)) throw new Error(`key ${JSON.stringify(this.key)} is not a column name`);
     this.recheckDelayMs = options.recheckDelayMs ?? 500;
   }
 
@@ -77,10 +85,22 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
 
   /** One read of each store: the write probe asks after its own record, which nobody else writes. */
   async lookup(id: string): Promise<RecordPair> {
+    const { db, yaml } = await this.readBoth();
+    return { db: db.get(id), yaml: yaml.get(id) };
+  }
+
+  /** Every record of each store whose `field` holds `value` (a probe's record before it has an id). */
+  async lookupWhere(field: string, value: unknown): Promise<RecordLists> {
+    const { db, yaml } = await this.readBoth();
+    const holds = (r: Record<string, unknown>) => sameValue(r[field], value);
+    return { db: [...db.values()].filter(holds), yaml: [...yaml.values()].filter(holds) };
+  }
+
+  private async readBoth(): Promise<{ db: Records; yaml: Records }> {
     const yaml = await this.readYaml(new Map());
     const db = this.openDb();
     try {
-      return { db: this.readRows(db).get(id), yaml: yaml.get(id) };
+      return { db: this.readRows(db), yaml };
     } finally {
       db.close();
     }
@@ -175,9 +195,12 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     const rows = db.prepare(`SELECT * FROM "${this.collection}"`).all() as Array<Record<string, unknown>>;
     const out: Records = new Map();
     for (const row of rows) {
-      if (row.id === undefined || row.id === null)
-        throw new Error(`database ${this.config.database}: table ${this.collection} has no id column`);
-      out.set(String(row.id), normalizeRow(row));
+      const id = row[this.key];
+      if (id === undefined || id === null)
+        throw new Error(
+          `database ${this.config.database}: table ${this.collection} has no ${this.key} column`,
+        );
+      out.set(String(id), normalizeRow(row));
     }
     return out;
   }
@@ -197,21 +220,19 @@ export class SqliteYamlConsistencyProvider implements ConsistencyProvider {
     }
     const schema = z.object({
       [this.collection]: z
-        .array(z.looseObject({ id: z.union([z.string(), z.number()]) }))
+        .array(z.looseObject({ [this.key]: z.union([z.string(), z.number()]) }))
         .nullable()
         .optional(),
     });
-    // An empty document or `cameras: null` is an empty list, as the backend itself reads it.
+    // An empty document or `<collection>: null` is an empty list, as the example backend reads it.
     const parsed = schema.safeParse(doc ?? {});
     if (!parsed.success)
       throw new Error(`yaml ${this.config.yaml}: unexpected content: ${describeIssues(parsed.error)}`);
-    const list = (parsed.data[this.collection] ?? []) as Array<
-      Record<string, unknown> & { id: string | number }
-    >;
+    const list = (parsed.data[this.collection] ?? []) as Array<Record<string, unknown>>;
     const out: Records = new Map();
     const noun = this.collection.replace(/s$/, '');
     for (const item of list) {
-      const id = String(item.id);
+      const id = String(item[this.key]);
       if (out.has(id)) problems.set(`${id}\u0000(duplicate)`, `${noun} ${id}: listed more than once in yaml`);
       out.set(id, item);
     }

@@ -56,7 +56,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&');
 }
 
-/** `job="camera-api"` or `{job="camera-api"}` → `job="camera-api"`. */
+/** `job="orders-api"` or `{job="orders-api"}` → `job="orders-api"`. */
 function selectorBody(selector: string | undefined): string {
   const s = (selector ?? '').trim();
   return s.startsWith('{') && s.endsWith('}') ? s.slice(1, -1).trim() : s;

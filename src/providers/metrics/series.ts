@@ -13,8 +13,8 @@ export const IMPLS = ['domain', 'legacy'] as const;
 export type Impl = (typeof IMPLS)[number];
 
 /**
- * Route templates are spelled `/cameras/{camera_id}` in plans (OpenAPI style) and often
- * `/cameras/:camera_id` in metrics (Express style); both name the same route.
+ * Route templates are spelled `/orders/{order_id}` in plans (OpenAPI style) and often
+ * `/orders/:order_id` in metrics (Express style); both name the same route.
  */
 export function normalizeRoute(route: string): string {
   return route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\/+$/, '') || '/';
