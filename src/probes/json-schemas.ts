@@ -38,8 +38,13 @@ export class ProbeSchemas {
   /** The compiled schema; throws `SchemaError` for an unknown name or a schema that does not compile. */
   compile(ref: SchemaRef): ValidateFunction {
     if (typeof ref === 'string') {
-      if (!Object.prototype.hasOwnProperty.call(this.named, ref))
-        throw new SchemaError(ref, new Error(`no schema named "${ref}" in target.probes.schemas`));
+      if (!Object.prototype.hasOwnProperty.call(this.named, ref)) {
+        const names = Object.keys(this.named);
+        throw new SchemaError(
+          ref,
+          `no schema named "${ref}" in target.probes.schemas (${names.length ? `named: ${names.join(', ')}` : 'none is named'})`,
+        );
+      }
       return this.ajv.getSchema(ref)!;
     }
     const key = JSON.stringify(ref);
@@ -67,12 +72,17 @@ export class ProbeSchemas {
   }
 }
 
+/** A schema that does not compile (`cause` from ajv), or a name no schema has (`cause` a message). */
 export class SchemaError extends Error {
   constructor(
     readonly schema: string,
     cause: unknown,
   ) {
-    super(`invalid JSON Schema: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      typeof cause === 'string'
+        ? cause
+        : `invalid JSON Schema: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }
 
