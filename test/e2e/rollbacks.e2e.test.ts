@@ -42,7 +42,10 @@ let metricsUrl: string;
 beforeAll(async () => {
   env = await createDevServerEnv();
   metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
-  worker = startWorkerProcess(env.address, { ADMIN_TOKEN, ROLLOUT_METRICS_ADDRESS: new URL(metricsUrl).host });
+  worker = startWorkerProcess(env.address, {
+    ADMIN_TOKEN,
+    ROLLOUT_METRICS_ADDRESS: new URL(metricsUrl).host,
+  });
   await worker.waitFor(/rollout worker:/, 180_000);
 });
 
@@ -196,11 +199,19 @@ test('a 50% domain error rate on the reads rolls the reads back (errorRate)', as
   // The worker's own metrics tell the same story, followed by the SDK's runtime metrics.
   const text = await (await fetch(metricsUrl)).text();
   const value = (line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
-  expect(value(/^rollout_orchestrator_rollbacks_total\{trigger="errorRate"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
-  expect(value(/^rollout_orchestrator_rollback_seconds_count\{trigger="errorRate"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(
+    value(/^rollout_orchestrator_rollbacks_total\{trigger="errorRate"\} (\d+)$/m),
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    value(/^rollout_orchestrator_rollback_seconds_count\{trigger="errorRate"\} (\d+)$/m),
+  ).toBeGreaterThanOrEqual(1);
   expect(value(/^rollout_orchestrator_percent\{target="e2e-error-rate",group="read"\} (\d+)$/m)).toBe(0);
-  expect(value(/^rollout_orchestrator_checks_total\{group="read",verdict="pass"\} (\d+)$/m)).toBeGreaterThan(0);
-  expect(value(/^rollout_orchestrator_checks_total\{group="read",verdict="rollback"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+  expect(value(/^rollout_orchestrator_checks_total\{group="read",verdict="pass"\} (\d+)$/m)).toBeGreaterThan(
+    0,
+  );
+  expect(
+    value(/^rollout_orchestrator_checks_total\{group="read",verdict="rollback"\} (\d+)$/m),
+  ).toBeGreaterThanOrEqual(1);
   expect(value(/^rollout_orchestrator_rollouts\{state="rolled-back"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
   expect(text).toMatch(/^rollout_orchestrator_metrics_source_errors_total \d+$/m);
   expect(text).toMatch(/^temporal_workflow_task_schedule_to_start_latency/m);

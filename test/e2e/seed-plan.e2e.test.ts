@@ -1,26 +1,26 @@
 /**
  * The seed plan end to end, compressed with `timeScale`: real Temporal dev server, the worker and
- * the example backend as processes, synthetic traffic from this process.
+ * the example backend as processes, synthetic traffic from this process. Then a second target the
+ * code has never heard of (the orders service), on the same server and worker.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PlanInput } from '../../src/plan/schema';
 import { parseDuration } from '../../src/plan/duration';
-import {
-  approveSignal,
-  completeSignal,
-  statusQuery,
-  TASK_QUEUE,
-  type RolloutStatus,
-} from '../../src/workflows/definitions';
+import { approveSignal, TASK_QUEUE } from '../../src/workflows/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { startWorkerProcess, type Child } from '../helpers/processes';
+import { freePort, ROOT, startProcess, startWorkerProcess, type Child } from '../helpers/processes';
+import { ordersPlanAt } from '../helpers/seed-plan';
+import { startOrdersTraffic } from '../fixtures/orders-service/traffic';
+import { rollout } from '../cli/cli-process';
 import { createDevServerEnv } from '../helpers/temporal';
 import {
   ADMIN_TOKEN,
   E2E_P95_INCREASE,
-  describeStatus,
+  driveRollout,
+  memoryDir,
   seedPlan,
-  sleep,
   startBackend,
   targetAt,
   type Backend,
@@ -40,8 +40,8 @@ const TIME_SCALE = 900;
  */
 const TRAFFIC = { rps: 100, writeRatio: 0.35 };
 
-function compressedSeedPlan(backend: Backend): PlanInput {
-  const plan = targetAt(seedPlan(), backend, 'e2e-seed');
+/** A plan's defaults for the compressed runs of this file. */
+function compressed<P extends Pick<PlanInput, 'defaults'>>(plan: P): P {
   const defaults = plan.defaults ?? {};
   return {
     ...plan,
@@ -88,7 +88,7 @@ afterAll(async () => {
 test('the compressed seed plan completes: reads 10→100, approval, writes 5→100, monitoring until complete', async () => {
   backend = await startBackend();
   backend.startTraffic(TRAFFIC);
-  const plan = compressedSeedPlan(backend);
+  const plan = compressed(targetAt(seedPlan(), backend, 'e2e-seed'));
   const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
     taskQueue: TASK_QUEUE,
     workflowId: 'rollout-e2e-seed',
@@ -96,42 +96,15 @@ test('the compressed seed plan completes: reads 10→100, approval, writes 5→1
   });
 
   const started = Date.now();
-  const signalled = new Set<string>();
-  const holds: string[] = [];
   let approvedPhase3 = false;
-  let status: RolloutStatus | undefined;
-  // Drive the rollout like an operator: approve phase 3, approve holds, complete the monitoring.
-  for (;;) {
-    status = await handle.query(statusQuery);
-    // One signal per prompt: a second hold at the same step (e.g. after a failed apply) has a new `since`.
-    const key = `${status.state}|${status.awaiting?.since ?? ''}|${status.phase}|${status.stepIndex}|${status.history.length}`;
-    if (status.state === 'completed') break;
-    if (status.state === 'rolled-back' || status.state === 'failed')
-      throw new Error(
-        `the seed plan ended ${status.state} (holds approved: ${holds.join(' | ') || 'none'}):\n${describeStatus(status)}`,
-      );
-    if (Date.now() - started > 240_000)
-      throw new Error(`the seed plan did not finish in 240 s:\n${describeStatus(status)}`);
-    if (!signalled.has(key)) {
-      if (status.state === 'awaiting-approval') {
-        signalled.add(key);
-        // Phase 3 starts only after phase 2 is at 100% and monitored.
-        expect(status.phase).toBe('phase3-write');
-        expect(status.groups.read).toEqual({ percent: 100, state: 'monitoring' });
-        expect((await backend.rollout()).groups).toEqual({ read: { percent: 100 }, write: { percent: 0 } });
-        await handle.signal(approveSignal, { by: 'alice', comment: 'phase 2 at 100% and stable' });
-        approvedPhase3 = true;
-      } else if (status.state === 'holding') {
-        signalled.add(key);
-        holds.push(`${status.group}:${status.percent}: ${status.awaiting?.prompt}`);
-        await handle.signal(approveSignal, { by: 'e2e', comment: 'hold approved by the test' });
-      } else if (status.state === 'monitoring') {
-        signalled.add(key);
-        await handle.signal(completeSignal, { by: 'alice' });
-      }
-    }
-    await sleep(100);
-  }
+  const { holds } = await driveRollout(handle, async (status) => {
+    // Phase 3 starts only after phase 2 is at 100% and monitored.
+    expect(status.phase).toBe('phase3-write');
+    expect(status.groups.read).toEqual({ percent: 100, state: 'monitoring' });
+    expect((await backend!.rollout()).groups).toEqual({ read: { percent: 100 }, write: { percent: 0 } });
+    await handle.signal(approveSignal, { by: 'alice', comment: 'phase 2 at 100% and stable' });
+    approvedPhase3 = true;
+  });
   const result = await handle.result();
   const wall = (Date.now() - started) / 1000;
   console.log(
@@ -195,4 +168,116 @@ test('the compressed seed plan completes: reads 10→100, approval, writes 5→1
   });
   // Most windows should pass on their own; more than half held would mean the tuning is off.
   expect(holds.length).toBeLessThanOrEqual(3);
+});
+
+/** The orders service (test/fixtures/orders-service) as its own process. */
+async function startOrdersProcess(): Promise<{
+  url: string;
+  dbPath: string;
+  yamlPath: string;
+  child: Child;
+  dataDir: string;
+}> {
+  const port = await freePort();
+  const dataDir = memoryDir('e2e-orders');
+  const child = startProcess(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'test/fixtures/orders-service/server.ts')],
+    { ...process.env, PORT: String(port), DATA_DIR: dataDir, ADMIN_TOKEN },
+  );
+  await child.waitFor(/orders listening on/, 60_000);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dbPath: path.join(dataDir, 'orders.db'),
+    yamlPath: path.join(dataDir, 'orders.yaml'),
+    child,
+    dataDir,
+  };
+}
+
+test('a service the orchestrator has never heard of: the orders plan runs every check, the write probe and its cleanup included, and `verify` runs its probes', async () => {
+  const orders = await startOrdersProcess();
+  const traffic = startOrdersTraffic({ target: orders.url, rps: 60, writeRatio: 0.35 });
+  try {
+    const call = async (
+      method: string,
+      route: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const res = await fetch(orders.url + route, {
+        method,
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}`, ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    // A probe order a crashed run left behind: the first write probe must remove it.
+    const leftover = await call('POST', '/orders', {
+      customer: 'rollout-probe',
+      amount_cents: 1,
+      currency: 'EUR',
+    });
+    expect(leftover.status).toBe(201);
+
+    const plan = compressed(ordersPlanAt(orders, 'e2e-orders') as PlanInput);
+    const handle = await env.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'rollout-e2e-orders',
+      args: [{ plan, timeScale: TIME_SCALE }],
+    });
+    const { reasons } = await driveRollout(handle, async (s) => {
+      throw new Error(
+        `the orders plan has no approval gate, yet it waits for one:\n${JSON.stringify(s.awaiting)}`,
+      );
+    });
+    const result = await handle.result();
+    expect(result.state).toBe('completed');
+    expect(result.history.map((h) => `${h.group}:${h.percent}`)).toEqual([
+      'read:10',
+      'read:100',
+      'write:25',
+      'write:100',
+    ]);
+    // Every stage check ran and passed: both phases' functional checks, the write probe and the stores.
+    expect([...reasons]).toEqual(
+      expect.arrayContaining([
+        'functional: 2 calls passed',
+        'functional: 3 calls passed',
+        'write probe passed (14 steps)',
+        expect.stringMatching(/^database and YAML agree on \d+ records$/),
+      ]),
+    );
+    expect(await call('GET', '/admin/rollout')).toMatchObject({
+      body: { groups: { read: { percent: 100 }, write: { percent: 100 } } },
+    });
+
+    // `rollout verify` runs the declared probes of the write phase the same way.
+    const file = path.join(orders.dataDir, 'orders-plan.json');
+    writeFileSync(file, JSON.stringify(plan));
+    const verify = await rollout(['verify', file, '--phase', 'orders-write', '--no-metrics'], {
+      ADMIN_TOKEN,
+    });
+    expect(verify.stderr).toBe('');
+    expect(verify.stdout).toMatch(/pass\s+functional\s+functional: 3 calls passed/);
+    expect(verify.stdout).toMatch(/pass\s+writeProbe\s+write probe passed \(14 steps\)/);
+    expect(verify.stdout).toMatch(/verdict: PASS/);
+    expect(verify.code).toBe(0);
+
+    // The probes' orders are gone, the crashed run's leftover with them; their requests were
+    // counted apart from the users' (a probe's invalid create is the only 422 there is).
+    const list = await call('GET', '/orders');
+    expect(list.body.data.filter((o: { customer: string }) => o.customer === 'rollout-probe')).toEqual([]);
+    const metrics = await (await fetch(`${orders.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /rollout_probe_requests_total\{route="\/orders",method="POST",impl="domain",status="422"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /rollout_probe_requests_total\{route="\/orders",method="POST",impl="legacy",status="201"\} [1-9]/,
+    );
+    expect(metrics).not.toMatch(/http_requests_total\{[^}]*status="422"\}/);
+  } finally {
+    await traffic.stop();
+    await orders.child.stop();
+  }
 });

@@ -9,7 +9,12 @@ import { parse } from 'yaml';
 import { startTraffic, type TrafficRun } from '../../example-backend/traffic';
 import type { PlanInput } from '../../src/plan/schema';
 import { observationOf, withLiveCheck } from '../../src/client/live-status';
-import { statusQuery, type RolloutStatus } from '../../src/workflows/definitions';
+import {
+  approveSignal,
+  completeSignal,
+  statusQuery,
+  type RolloutStatus,
+} from '../../src/workflows/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { freePort, ROOT, startBackendProcess, tempDir, type Child } from '../helpers/processes';
 
@@ -239,6 +244,56 @@ export async function waitForGroupAtZero(
     }
     if (Date.now() > deadline)
       throw new Error(`${group} not at 0% after ${timeoutMs}ms: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
+
+/** What `driveRollout` saw on the way. */
+export interface DriveLog {
+  /** Holds the driver approved, as `group:percent: prompt`. */
+  holds: string[];
+  /** Every reason of every check the status showed (the stage checks' among them). */
+  reasons: Set<string>;
+}
+
+/**
+ * Drives a rollout like an operator until it completes: approves holds (as `e2e`), completes
+ * monitoring steps (as alice), and hands an approval gate to `onApproval`. Fails when it ends
+ * otherwise or takes longer than `timeoutMs`.
+ */
+export async function driveRollout(
+  handle: RolloutHandle,
+  onApproval: (status: RolloutStatus) => Promise<void>,
+  timeoutMs = 240_000,
+): Promise<DriveLog> {
+  const started = Date.now();
+  const signalled = new Set<string>();
+  const log: DriveLog = { holds: [], reasons: new Set() };
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    for (const r of status.lastCheck?.reasons ?? []) log.reasons.add(r);
+    // One signal per prompt: a second hold at the same step (e.g. after a failed apply) has a new `since`.
+    const key = `${status.state}|${status.awaiting?.since ?? ''}|${status.phase}|${status.stepIndex}|${status.history.length}`;
+    if (status.state === 'completed') return log;
+    if (status.state === 'rolled-back' || status.state === 'failed')
+      throw new Error(
+        `the rollout ended ${status.state} (holds approved: ${log.holds.join(' | ') || 'none'}):\n${describeStatus(status)}`,
+      );
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`the rollout did not finish in ${timeoutMs / 1000} s:\n${describeStatus(status)}`);
+    if (!signalled.has(key)) {
+      if (status.state === 'awaiting-approval') {
+        signalled.add(key);
+        await onApproval(status);
+      } else if (status.state === 'holding') {
+        signalled.add(key);
+        log.holds.push(`${status.group}:${status.percent}: ${status.awaiting?.prompt}`);
+        await handle.signal(approveSignal, { by: 'e2e', comment: 'hold approved by the test' });
+      } else if (status.state === 'monitoring') {
+        signalled.add(key);
+        await handle.signal(completeSignal, { by: 'alice' });
+      }
+    }
     await sleep(100);
   }
 }
