@@ -5,6 +5,7 @@ import { methodNotAllowed } from './error-reply';
 import { fromZodError } from './errors';
 import { FaultPatch, type Faults } from './faults';
 import { jsonBody } from './json-body';
+import type { BackendMetrics } from './metrics';
 import { RolloutPatch, type Rollout } from './routing';
 
 /** Admin bodies are a few switches; anything bigger is not a patch. */
@@ -42,4 +43,24 @@ export function adminRouter(deps: { rollout: Rollout; faults: Faults; adminToken
   router.all('/faults', methodNotAllowed('/admin/faults', ['GET', 'PUT', 'DELETE']));
 
   return router;
+}
+
+/**
+ * What every example target serves besides its API: `/healthz`, `/metrics` and the admin routes
+ * (the camera API and the test's orders service alike).
+ */
+export function mountOperations(
+  app: express.Express,
+  deps: { rollout: Rollout; faults: Faults; metrics: BackendMetrics; adminToken?: string },
+): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    deps.metrics.expose().then((text) => res.type(deps.metrics.contentType()).send(text), next);
+  });
+  app.use(
+    '/admin',
+    adminRouter({ rollout: deps.rollout, faults: deps.faults, adminToken: deps.adminToken || undefined }),
+  );
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { adminRouter } from './admin';
+import { mountOperations } from './admin';
 import { apiRouter } from './api-routes';
 import { parseRolloutEnv } from './config';
 import { createDomainApi } from './domain/camera-api';
@@ -57,13 +57,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   app.set('etag', false);
   app.use(requireDecodablePath);
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/metrics', (_req, res, next) => {
-    metrics.expose().then((text) => res.type(metrics.contentType()).send(text), next);
-  });
-  app.use('/admin', adminRouter({ rollout, faults, adminToken: options.adminToken || undefined }));
+  mountOperations(app, { rollout, faults, metrics, adminToken: options.adminToken });
   app.use(apiRouter({ rollout, faults, metrics, apis }));
   app.use((req, _res, next) => next(new ApiError(404, `no route for ${req.method} ${req.path}`)));
 

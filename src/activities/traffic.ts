@@ -33,7 +33,12 @@ export function trafficActivities(deps: ResolvedDeps) {
         heartbeat('turning the kill switch on');
         state = await provider.setKillSwitch(true);
       }
-      if (input.targetId) deps.metrics.percentApplied(input.targetId, input.group, effectivePercent(state, input.group) ?? input.percent);
+      if (input.targetId)
+        deps.metrics.percentApplied(
+          input.targetId,
+          input.group,
+          effectivePercent(state, input.group) ?? input.percent,
+        );
       return state;
     },
 

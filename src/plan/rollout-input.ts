@@ -6,9 +6,13 @@
 import type { InputCheck } from '../contracts/activities';
 import { beyondLastStep } from './checks';
 import { rolloutInputSchema } from './schema';
-import { describeProblems, formatPath, validatePlan } from './validate';
+import { describeProblems, formatPath, type PlanValidation } from './validate-core';
 
-export function checkRolloutInput(input: unknown): InputCheck {
+/**
+ * `validate` is `validatePlan` in the activity; the workflow's own check of a rollout begun before
+ * the activity passes the core (the plan rules of its time, and no ajv in the workflow bundle).
+ */
+export function checkRolloutInput(input: unknown, validate: (plan: unknown) => PlanValidation): InputCheck {
   const args = rolloutInputSchema.safeParse(input ?? {});
   if (!args.success) {
     const problems = args.error.issues.map((i) => `${formatPath(['input', ...i.path])}: ${i.message}`);
@@ -19,7 +23,7 @@ export function checkRolloutInput(input: unknown): InputCheck {
       details: { problems },
     };
   }
-  const validation = validatePlan(args.data.plan);
+  const validation = validate(args.data.plan);
   if (!validation.ok) {
     const n = validation.problems.length;
     return {

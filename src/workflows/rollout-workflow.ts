@@ -70,7 +70,8 @@ async function checkInput(input: RolloutInput): Promise<InputCheck> {
     return validateRolloutInput(asked);
   }
   const { checkRolloutInput } = require('../plan/rollout-input') as typeof import('../plan/rollout-input');
-  return checkRolloutInput(input);
+  const { validatePlanCore } = require('../plan/validate-core') as typeof import('../plan/validate-core');
+  return checkRolloutInput(input, (plan) => validatePlanCore(plan));
 }
 class RolloutRun extends Waiting {
   async run(): Promise<RolloutStatus> {
