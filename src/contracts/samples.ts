@@ -61,7 +61,7 @@ export interface ConsistencyReport {
 export interface FunctionalReport {
   ok: boolean;
   checked: number;
-  /** e.g. `GET /api/v1/alerts/rules via domain: status 500`. */
+  /** e.g. `GET /orders via domain: status 500`. */
   failures: string[];
   /** Failures that are server errors or unreachable endpoints (5xx, timeouts), as opposed to wrong shapes. */
   serverErrors: number;

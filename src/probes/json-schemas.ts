@@ -86,7 +86,7 @@ export class SchemaError extends Error {
   }
 }
 
-/** How a schema reads in a message: `the camera schema`, or for one written in place, the request's. */
+/** How a schema reads in a message: `the order schema`, or for one written in place, the request's. */
 export function schemaLabel(ref: SchemaRef, request: string): string {
   return `the ${typeof ref === 'string' ? ref : request} schema`;
 }
