@@ -6,6 +6,7 @@ import { schemaLabel, type ProbeSchemas } from '../probes/json-schemas';
 import { fillPath, pathParams } from '../probes/templates';
 import { compareStructure } from './structure';
 import {
+  answeredElsewhere,
   describeCall,
   isServerError,
   statusMatches,
@@ -73,10 +74,9 @@ export async function checkRead(
       if (isServerError(r)) report.serverErrors++;
       continue;
     }
-    if (r.servedBy && r.servedBy !== impl) {
-      report.failures.push(
-        `${via}: answered by ${r.servedBy} (X-Served-By); X-Rollout-Force is not honoured`,
-      );
+    const elsewhere = answeredElsewhere(r, impl, via);
+    if (elsewhere) {
+      report.failures.push(elsewhere);
       continue;
     }
     if (probe.schema !== undefined) {

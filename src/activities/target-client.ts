@@ -88,3 +88,10 @@ export function statusMatches(status: number, spec: StatusSpec): boolean {
 export function expectsFailure(spec: StatusSpec): boolean {
   return typeof spec === 'number' ? spec >= 400 : spec === '4xx' || spec === '5xx';
 }
+
+/** The failure line of a probe another implementation answered than the one it forced, if it was. */
+export function answeredElsewhere(r: CallResult, impl: Impl, via: string): string | undefined {
+  return r.servedBy && r.servedBy !== impl
+    ? `${via}: answered by ${r.servedBy} (X-Served-By); X-Rollout-Force is not honoured`
+    : undefined;
+}

@@ -13,6 +13,7 @@ import { heartbeat } from './context';
 import { ProbeFailure, ProbeRecords, describeRecord, type RecordRef } from './probe-records';
 import { compareStructure } from './structure';
 import {
+  answeredElsewhere,
   describeCall,
   expectsFailure,
   isServerError,
@@ -42,23 +43,27 @@ function freshVars(rolloutId: string): Vars {
   return { rollout: rolloutId, token: randomBytes(5).toString('hex') };
 }
 
+/** What a step sent (its values filled in) and what came back (`undefined` for a step that must fail). */
+interface Sent {
+  body: unknown;
+  answer: unknown;
+}
+
 /** Sends one step through `impl` and checks its answer; captures land in `vars`. */
-async function sendStep(ctx: LifecycleContext, step: WriteStep, impl: Impl, vars: Vars): Promise<unknown> {
+async function sendStep(ctx: LifecycleContext, step: WriteStep, impl: Impl, vars: Vars): Promise<Sent> {
   const { method, route } = parseEndpoint(step.request);
   const body = fillValue(step.body, vars);
   const headers = fillValue(step.headers, vars) as Record<string, string> | undefined;
   const r = await ctx.client.call(method, fillPath(route, vars), { impl, body, headers });
   const via = `${step.request} via ${impl}`;
-  if (r.servedBy && r.servedBy !== impl)
-    throw new ProbeFailure(
-      `${via}: answered by ${r.servedBy} (X-Served-By); X-Rollout-Force is not honoured`,
-    );
+  const elsewhere = answeredElsewhere(r, impl, via);
+  if (elsewhere) throw new ProbeFailure(elsewhere);
   if (!statusMatches(r.status, step.status))
     throw new ProbeFailure(
       `${via}: ${describeCall(r)} (expected ${step.status})`,
       isServerError(r) && !expectsFailure(step.status),
     );
-  if (expectsFailure(step.status)) return undefined;
+  if (expectsFailure(step.status)) return { body, answer: undefined };
   if (step.schema !== undefined) {
     const issues = ctx.schemas.mismatches(step.schema, r.body);
     if (issues.length)
@@ -81,7 +86,7 @@ async function sendStep(ctx: LifecycleContext, step: WriteStep, impl: Impl, vars
       );
     vars[name] = value;
   }
-  return r.body;
+  return { body, answer: r.body };
 }
 
 function recordOf(step: WriteStep, vars: Vars): RecordRef {
@@ -130,7 +135,7 @@ async function probeLifecycle(
       throw new ProbeFailure(`cannot remove leftover probe records: ${before.failed.join('; ')}`);
     for (const s of life.steps.filter((x) => runsIn(x, 'writeProbe'))) {
       const name = stepName(s);
-      await sendStep(ctx, s, 'domain', vars);
+      const { body } = await sendStep(ctx, s, 'domain', vars);
       const failing = expectsFailure(s.status);
       step(failing ? `${name}: failed as it must (${s.status})` : `${name}: ${s.request} via domain`);
       if (s.stored === undefined) continue;
@@ -138,7 +143,6 @@ async function probeLifecycle(
       if ('id' in ref) ids.push(ref.id);
       const key = recordKey(ref);
       const prev = expected.get(key) ?? null;
-      const body = fillValue(s.body, vars);
       const now =
         s.stored === 'gone'
           ? null
@@ -219,7 +223,7 @@ export async function runFunctionalLifecycles(
         try {
           for (const [i, s] of steps.entries()) {
             heartbeat(`functional ${life.name} via ${impl}: ${stepName(s)}`);
-            answers[impl][i] = await sendStep(ctx, s, impl, vars);
+            answers[impl][i] = (await sendStep(ctx, s, impl, vars)).answer;
             for (const name of Object.keys(s.capture ?? {})) {
               const v = vars[name];
               if (typeof v === 'string' || typeof v === 'number') ids.push(v);

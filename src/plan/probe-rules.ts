@@ -1,3 +1,4 @@
+import { parseEndpoint } from '../contracts/samples';
 import { endpointKey } from '../providers/metrics/series';
 import { pick } from '../probes/json-path';
 import { probeSchemasFor, SchemaError, type ProbeSchemas, type SchemaRef } from '../probes/json-schemas';
@@ -19,13 +20,12 @@ const at = (i: number) => `target.probes.writes[${i}]`;
  * call the phase's `{order_id}` its `{id}`).
  */
 export function probeKey(request: string): string {
-  const [method, route] = request.split(' ');
+  const { method, route } = parseEndpoint(request);
   return endpointKey(method, route).replace(/\{[^}]*\}/g, '{}');
 }
 
 function split(request: string): { method: string; route: string; key: string } {
-  const [method, route] = request.split(' ');
-  return { method, route, key: probeKey(request) };
+  return { ...parseEndpoint(request), key: probeKey(request) };
 }
 
 function schemaProblems(
