@@ -33,7 +33,7 @@ import {
   rolloutPhaseKey,
   rolloutStateKey,
   rolloutTargetKey,
-} from '../src/workflows/definitions';
+} from '../src/contracts/definitions';
 import { freePort, ROOT, startProcess, startWorkerProcess, type Child } from '../test/helpers/processes';
 import { createDevServerEnv } from '../test/helpers/temporal';
 

@@ -13,7 +13,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { approveSignal, completeSignal, statusQuery } from '../src/workflows/definitions';
+import { approveSignal, completeSignal, statusQuery } from '../src/contracts/definitions';
 import { createTimeSkippingEnv } from '../test/helpers/temporal';
 import { FakeTarget, historiesOf, seedPlan, withRollout } from '../test/helpers/workflow-harness';
 

@@ -28,7 +28,7 @@ import {
   type PlanStep,
 } from '../src/simulate/scenarios';
 import { BACKEND_BUCKETS, DEFAULT_LATENCY, FINE_BUCKETS, trueP95Ms } from '../src/simulate/traffic-model';
-import { checkAlpha } from '../src/workflows/window-judge';
+import { checkAlpha } from '../src/judge/window-judge';
 
 const HOUR = 3_600_000;
 const BASE_ERRORS = 0.005;

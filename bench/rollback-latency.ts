@@ -11,7 +11,7 @@
 import type { PlanInput } from '../src/plan/schema';
 import { median } from '../src/simulate/figures';
 import type { rolloutWorkflow } from '../src/workflows';
-import { TASK_QUEUE } from '../src/workflows/definitions';
+import { TASK_QUEUE } from '../src/contracts/definitions';
 import { startWorkerProcess } from '../test/helpers/processes';
 import { createDevServerEnv } from '../test/helpers/temporal';
 import {

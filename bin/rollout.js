@@ -34,6 +34,7 @@ function registerSwc() {
 const built = path.join(root, 'dist/src/cli/main.js');
 const loader = process.env.ROLLOUT_CLI_LOADER || 'swc';
 let main;
+let src = path.join(root, 'src');
 if (loader === 'built') main = require(built);
 else if (loader === 'ts-node') {
   require('ts-node').register({ transpileOnly: true, project: path.join(root, 'tsconfig.json') });
@@ -47,8 +48,11 @@ else if (loader === 'ts-node') {
       main = require(built);
     else throw err;
   }
+if (main === require.cache[built]?.exports) src = path.join(root, 'dist/src');
 
-main.run(process.argv).then(
+// The rollout page's verb comes from ui/: cli/ and ui/ do not import each other, this file joins them.
+const extra = { ui: () => require(path.join(src, 'ui/verb')).register };
+main.run(process.argv, extra).then(
   (code) => process.exit(code),
   (err) => {
     if (process.env.ROLLOUT_DEBUG) console.error(err);

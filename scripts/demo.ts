@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { connectClient } from '../src/client';
-import { temporalSettings } from '../src/config';
-import { statusQuery, type RolloutStatus } from '../src/workflows/definitions';
+import { connectClient } from '../src/client/connection';
+import { temporalSettings } from '../src/client/config';
+import { statusQuery, type RolloutStatus } from '../src/contracts/definitions';
 import { DEFAULT_ADMIN_TOKEN, ROOT, startStack, StartError, type Stack } from './start';
 
 const PLAN = 'plans/phase2-3.yaml';

@@ -14,10 +14,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { connectionOptions, temporalSettings } from '../src/config';
-import { registerSearchAttributes } from '../src/search-attributes';
+import { connectionOptions, temporalSettings } from '../src/client/config';
+import { registerSearchAttributes } from '../src/client/search-attributes';
 import { uiToken } from '../src/ui/server';
-import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/workflows/definitions';
+import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/contracts/definitions';
 
 // Plain JS, shared with `npm test` and the prestart install step.
 const binaries = require('./temporal-binaries') as {

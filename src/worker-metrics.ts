@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { OrchestratorMetrics } from './contracts/orchestrator-metrics';
 import { listQuery } from './client/rollout-list';
-import { ROLLOUT_STATES } from './workflows/definitions';
+import { ROLLOUT_STATES } from './contracts/definitions';
 
 /** `host:port` from `ROLLOUT_METRICS_ADDRESS`, or `null` when it is not set. */
 export function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } | null {

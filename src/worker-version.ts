@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEnv } from './config';
+import { parseEnv } from './client/config';
 import { ROOT } from './workflow-bundle';
 
 /** The Worker Deployment every rollout worker belongs to. */

@@ -1,8 +1,8 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { connectClient } from './client';
+import { connectClient } from './client/connection';
 import { createWorkerMetrics, freeLocalPort, metricsAddress, serveMetrics } from './worker-metrics';
-import { connectionOptions, temporalSettings } from './config';
+import { connectionOptions, temporalSettings } from './client/config';
 import { parseDuration } from './plan/duration';
 import { chooseWorkflowSource } from './workflow-bundle';
 import { deploymentOptions, promoteIfFirst } from './worker-version';

@@ -1,5 +1,5 @@
 import type { CheckConsistencyInput } from '../contracts/activities';
-import type { ConsistencyReport } from '../contracts/samples';
+import type { ConsistencyReport } from '../judge/samples';
 import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';

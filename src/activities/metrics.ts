@@ -1,6 +1,6 @@
 import type { SampleMetricsInput } from '../contracts/activities';
-import type { GroupSample, MetricsReading } from '../contracts/samples';
-import { parseEndpoint } from '../contracts/samples';
+import type { GroupSample, MetricsReading } from '../judge/samples';
+import { parseEndpoint } from '../plan/endpoints';
 import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';

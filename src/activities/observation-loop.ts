@@ -15,11 +15,13 @@ import type {
   ObservationState,
 } from '../contracts/observation';
 import { formatDuration } from '../plan/duration';
-import type { CheckResult } from '../workflows/evaluate';
-import { addSamples, combine, evaluateConsistency, p95Ms } from '../workflows/evaluate';
+import type { CheckResult } from '../judge/verdicts';
+import { combine, p95Ms } from '../judge/verdicts';
+import { addSamples } from '../judge/samples';
+import { evaluateConsistency } from '../judge/stage-checks';
 import type { OrchestratorMetrics } from '../contracts/orchestrator-metrics';
-import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../contracts/samples';
-import { checkResults, judgeCheck, startJudge } from '../workflows/window-judge';
+import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../judge/samples';
+import { checkResults, judgeCheck, startJudge } from '../judge/window-judge';
 
 /** What the loop needs from the world. */
 export interface ObservationDeps {

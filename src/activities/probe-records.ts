@@ -1,4 +1,4 @@
-import { parseEndpoint } from '../contracts/samples';
+import { parseEndpoint } from '../plan/endpoints';
 import type { WriteLifecycle } from '../plan/probes-schema';
 import { carriesMarker } from '../plan/probe-rules';
 import type { ConsistencyProvider } from '../providers/consistency';

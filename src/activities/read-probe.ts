@@ -1,5 +1,5 @@
-import type { FunctionalReport } from '../contracts/samples';
-import { parseEndpoint } from '../contracts/samples';
+import type { FunctionalReport } from '../judge/samples';
+import { parseEndpoint } from '../plan/endpoints';
 import type { ReadProbe } from '../plan/probes-schema';
 import { pick } from '../probes/json-path';
 import { schemaLabel, type ProbeSchemas } from '../probes/json-schemas';

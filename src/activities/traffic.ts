@@ -1,5 +1,5 @@
 import type { ApplyTrafficInput, RollbackTrafficInput, RollbackTrafficResult } from '../contracts/activities';
-import type { TrafficState } from '../contracts/samples';
+import type { TrafficState } from '../contracts/traffic';
 import { permanent } from '../providers/errors';
 import { effectivePercent } from '../providers/traffic';
 import type { ResolvedDeps } from './deps';

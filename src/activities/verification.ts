@@ -1,6 +1,6 @@
 import type { VerifyStageInput } from '../contracts/activities';
-import type { CommandReport, FunctionalReport, StageReport } from '../contracts/samples';
-import { parseEndpoint } from '../contracts/samples';
+import type { CommandReport, FunctionalReport, StageReport } from '../judge/samples';
+import { parseEndpoint } from '../plan/endpoints';
 import { messageOf } from '../providers/errors';
 import { durationMs } from '../providers/settings';
 import { runShell } from '../providers/shell';

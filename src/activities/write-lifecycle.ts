@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { WriteProbeReport } from '../contracts/samples';
-import { parseEndpoint } from '../contracts/samples';
+import type { WriteProbeReport } from '../judge/samples';
+import { parseEndpoint } from '../plan/endpoints';
 import type { ProbeCheck, WriteLifecycle, WriteStep } from '../plan/probes-schema';
 import { defaultRecord } from '../plan/probe-rules';
 import type { ConsistencyProvider } from '../providers/consistency';

@@ -1,6 +1,6 @@
-import type { RolloutEvent, RolloutStatus } from '../workflows/definitions';
+import type { RolloutEvent, RolloutStatus } from '../contracts/definitions';
 import type { EvidenceRow } from '../contracts/observation';
-import { fmtDuration, fmtMetrics, nextCommand } from '../status-text';
+import { fmtDuration, fmtMetrics, nextCommand } from '../contracts/status-text';
 
 export { fmtDuration, fmtMetrics, nextCommand };
 
@@ -100,17 +100,6 @@ export function fmtEvent(e: RolloutEvent): string {
   const who = e.by && !e.message.includes(e.by) ? ` (by ${e.by})` : '';
   const tag = e.kind === 'signal' ? (e.accepted ? 'signal' : 'REFUSED') : e.kind;
   return `${fmtTime(e.at)}  ${tag.padEnd(7)} ${e.message}${who}`;
-}
-
-/** Events are capped in the workflow: the ones after `seen`, found by content, not by index. */
-export function newEvents(seen: RolloutEvent[], now: RolloutEvent[]): RolloutEvent[] {
-  if (seen.length === 0) return now;
-  const last = seen[seen.length - 1];
-  for (let i = now.length - 1; i >= 0; i--) {
-    const e = now[i];
-    if (e.at === last.at && e.message === last.message && e.kind === last.kind) return now.slice(i + 1);
-  }
-  return now;
 }
 
 /** A step's time series in one line: checks, and the requests and errors of each side. */

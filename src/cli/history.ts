@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action, out } from './action';
-import { parseArgument, parseOptions, workflowIdOption } from './options';
+import { action, out } from '../client/action';
+import { parseArgument, parseOptions, workflowIdOption } from '../client/options';
 import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, pausedMs, table } from './format';
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
       action(async (rawId: string, raw: unknown) => {
         const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
         const o = parseOptions('history', raw);
-        const { findRollout, hasStatus, readStatus, withTemporal } = await import('./connect');
+        const { findRollout, hasStatus, readStatus, withTemporal } = await import('../client/connect');
         return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const s = await readStatus(t, rollout);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { listQuery, listRollouts } from '../client/rollout-list';
-import { ROLLOUT_STATES } from '../workflows/definitions';
-import { action, out } from './action';
+import { ROLLOUT_STATES } from '../contracts/definitions';
+import { action, out } from '../client/action';
 import { fmtDateTime, table } from './format';
-import { parseOptions } from './options';
+import { parseOptions } from '../client/options';
 
 export function register(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function register(program: Command): void {
       action(async (raw: unknown) => {
         const o = parseOptions('list', raw);
         const limit = o.limit;
-        const { withTemporal } = await import('./connect');
+        const { withTemporal } = await import('../client/connect');
         return withTemporal(async (t) => {
           const query = listQuery(o);
           const rows = await t.timed(20_000, () => listRollouts(t.client, o, limit));

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT } from './errors';
-type Register = (program: Command) => void;
+import { EXIT } from '../client/errors';
+/** Adds one verb to the program. */
+export type Register = (program: Command) => void;
 
 /**
  * Verb → its file. Only the verb being run is loaded (start-up time is what an operator waits
@@ -22,10 +23,10 @@ const VERBS: Record<string, () => Register> = {
   verify: () => require('./verify').register,
   setup: () => require('./setup').register,
   simulate: () => require('./simulate').register,
-  ui: () => require('./ui').register,
+  ui: () => require('../ui/verb').register,
 };
 
-export function buildProgram(only?: string): Command {
+export function buildProgram(only?: string, extra: Record<string, () => Register> = {}): Command {
   const program = new Command('rollout')
     .description(
       'Staged canary rollouts on Temporal. Connection from TEMPORAL_ADDRESS (default 127.0.0.1:7233), ' +
@@ -33,7 +34,7 @@ export function buildProgram(only?: string): Command {
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const [verb, load] of Object.entries(VERBS)) if (!only || only === verb) load()(program);
+  for (const [verb, load] of Object.entries({ ...VERBS, ...extra })) if (!only || only === verb) load()(program);
   program.addHelpText(
     'after',
     `
@@ -46,10 +47,13 @@ Try:  npx rollout start plans/phase2-3.yaml --time-scale 60
   return program;
 }
 
-/** Runs the CLI; resolves to the exit code. */
-export async function run(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI; resolves to the exit code. `extra` adds verbs from outside `cli/` (the rollout
+ * page's `ui`, which `bin/rollout.js` brings: cli/ and ui/ do not import each other).
+ */
+export async function run(argv: string[], extra: Record<string, () => Register> = {}): Promise<number> {
   const verb = argv.slice(2).find((a) => !a.startsWith('-'));
-  const program = buildProgram(verb && verb in VERBS ? verb : undefined);
+  const program = buildProgram(verb && (verb in VERBS || verb in extra) ? verb : undefined, extra);
   try {
     await program.parseAsync(argv);
   } catch (err) {

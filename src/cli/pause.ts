@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action } from './action';
-import { parseArgument, parseOptions, workflowIdOption } from './options';
+import { action } from '../client/action';
+import { parseArgument, parseOptions, workflowIdOption } from '../client/options';
 
 export function register(program: Command): void {
   program

@@ -1,7 +1,7 @@
 import { PlanFileError, readPlanFile, validatePlanDocument } from '../plan/load';
 import type { Plan } from '../plan/schema';
 import type { PlanProblem } from '../plan/validate';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT } from '../client/errors';
 
 export interface LoadedPlan {
   /**

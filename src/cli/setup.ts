@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
-import { action, out } from './action';
-import { parseOptions } from './options';
+import { SEARCH_ATTRIBUTES } from '../contracts/definitions';
+import { action, out } from '../client/action';
+import { parseOptions } from '../client/options';
 
 export function register(program: Command): void {
   program
@@ -12,8 +12,8 @@ export function register(program: Command): void {
     .action(
       action(async (raw: unknown) => {
         parseOptions('setup', raw);
-        const { withTemporal } = await import('./connect');
-        const { registerSearchAttributes } = await import('../search-attributes');
+        const { withTemporal } = await import('../client/connect');
+        const { registerSearchAttributes } = await import('../client/search-attributes');
         return withTemporal(async (t) => {
           const added = await t.timed(30_000, () =>
             registerSearchAttributes(t.connection, t.settings.namespace),

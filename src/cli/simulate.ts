@@ -9,9 +9,9 @@ import { formatDuration } from '../plan/duration';
 import { faultText, simulatePlan } from '../simulate/plan-report';
 import { routingName } from '../simulate/scenarios';
 import { BUCKET_LAYOUTS, DEFAULT_LATENCY, trueP95Ms } from '../simulate/traffic-model';
-import { action, out } from './action';
-import { CliError, EXIT } from './errors';
-import { numberOption, textOption } from './options';
+import { action, out } from '../client/action';
+import { CliError, EXIT } from '../client/errors';
+import { numberOption, textOption } from '../client/options';
 import { loadPlanForCli } from './plan-file';
 
 /** Bounds of the options: past them a run takes hours or the model means nothing. */

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { rolloutIdFor } from '../client';
+import { rolloutIdFor } from '../client/connection';
 import { formatDuration, parseDuration } from '../plan/duration';
 import type { Plan } from '../plan/schema';
 import {
@@ -8,15 +8,15 @@ import {
   rolloutStateKey,
   rolloutTargetKey,
   statusQuery,
-  type CurrentShares,
   type RolloutInput,
-} from '../workflows/definitions';
+} from '../contracts/definitions';
+import { type CurrentShares } from '../plan/rollout-input';
 import { beyondLastStep } from '../plan/checks';
 import { readShares } from '../providers/traffic';
-import { out } from './action';
-import { hasWorker, withTemporal, type Temporal } from './connect';
-import { CliError, EXIT } from './errors';
-import type { VerbOptions } from './options';
+import { out } from '../client/action';
+import { hasWorker, withTemporal, type Temporal } from '../client/connect';
+import { CliError, EXIT } from '../client/errors';
+import type { VerbOptions } from '../client/options';
 import { loadPlanForCli } from './plan-file';
 
 function stepsLine(plan: Plan, timeScale: number): string[] {

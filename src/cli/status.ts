@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action, out } from './action';
-import { parseArgument, parseOptions, workflowIdOption } from './options';
+import { action, out } from '../client/action';
+import { parseArgument, parseOptions, workflowIdOption } from '../client/options';
 import { renderStatus } from './format';
 
 export function register(program: Command): void {
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       action(async (rawId: string, raw: unknown) => {
         const idOrTarget = parseArgument('<id>', workflowIdOption, rawId);
         const opts = parseOptions('status', raw);
-        const { findRollout, hasStatus, readStatus, withTemporal } = await import('./connect');
+        const { findRollout, hasStatus, readStatus, withTemporal } = await import('../client/connect');
         const { pageAddress, rolloutPage } = await import('../client/page-address');
         const page = opts.json ? Promise.resolve(null) : pageAddress(process.env);
         return withTemporal(async (t) => {

@@ -3,19 +3,16 @@ import { formatDuration } from '../plan/duration';
 import { checksOf, type CheckName } from '../plan/checks';
 import type { Phase, Plan } from '../plan/schema';
 import { readShares } from '../providers/traffic';
-import {
-  combine,
-  evaluateStage,
-  evaluateTraffic,
-  type CheckResult,
-  type Evaluation,
-} from '../workflows/evaluate';
-import type { GroupSample } from '../contracts/samples';
-import { p95BucketWarning } from '../workflows/window-judge';
-import { out } from './action';
-import { CliError, EXIT } from './errors';
+import { combine, type CheckResult, type Evaluation } from '../judge/verdicts';
+import { judgeWindow } from '../judge/judge-window';
+import { windowContext } from '../judge/window-context';
+import { evaluateStage } from '../judge/stage-checks';
+import type { GroupSample } from '../judge/samples';
+import { p95BucketWarning } from '../judge/window-judge';
+import { out } from '../client/action';
+import { CliError, EXIT } from '../client/errors';
 import { fmtMetrics } from './format';
-import type { VerbOptions } from './options';
+import type { VerbOptions } from '../client/options';
 import { loadPlanForCli } from './plan-file';
 
 /** Exit codes of `verify`: pass 0, rollback 1, invalid plan 2, hold or inconclusive 5. */
@@ -58,6 +55,31 @@ export function bucketWarnings(sample: GroupSample, plan: Plan, checks: CheckNam
   const bounds = sample.domain.buckets.map(([le]) => le);
   const warning = reference ? p95BucketWarning(reference, t, bounds) : null;
   return warning ? [`p95: ${warning}`] : [];
+}
+
+/**
+ * The traffic verdicts of verify's window: the rollout's own judge (`judgeWindow`) on a window of
+ * one check, with no baseline (verify measures none: at 100% the P95 has no reference).
+ */
+export function verifyTraffic(
+  sample: GroupSample,
+  plan: Plan,
+  checks: CheckName[],
+  percent: number,
+  windowMs: number,
+): CheckResult[] {
+  const ctx = windowContext({
+    thresholds: plan.defaults.thresholds,
+    checks,
+    percent,
+    baseline: null,
+    windowMs,
+    checkIntervalMs: windowMs,
+    maxExtensions: 0,
+    lookbackMs: windowMs,
+    continuousMs: windowMs,
+  });
+  return judgeWindow([sample], ctx).results;
 }
 
 /**
@@ -134,15 +156,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
     const sample = samples[phase.group];
     const warnings = o.metrics && percent > 0 && sample ? bucketWarnings(sample, plan, checks) : [];
     if (o.metrics && percent > 0) {
-      if (sample)
-        all.push(
-          ...evaluateTraffic(sample, {
-            percent,
-            thresholds: plan.defaults.thresholds,
-            checks,
-            baselineP95Ms: null,
-          }),
-        );
+      if (sample) all.push(...verifyTraffic(sample, plan, checks, percent, windowMs));
       else
         all.push({
           check: 'errorRate',

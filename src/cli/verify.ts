@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action } from './action';
-import { parseOptions } from './options';
+import { action } from '../client/action';
+import { parseOptions } from '../client/options';
 
 export function register(program: Command): void {
   program

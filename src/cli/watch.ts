@@ -1,19 +1,11 @@
 import type { Command } from 'commander';
-import { TERMINAL_STATES, type RolloutEvent, type RolloutStatus } from '../workflows/definitions';
-import { action, out } from './action';
-import type { Temporal } from './connect';
-import { CliError, EXIT } from './errors';
-import { parseArgument, parseOptions, workflowIdOption } from './options';
-import {
-  fmtEvent,
-  fmtMetrics,
-  fmtTime,
-  newEvents,
-  nextCommand,
-  phaseLines,
-  renderStatus,
-  windowLine,
-} from './format';
+import { TERMINAL_STATES, type RolloutEvent, type RolloutStatus } from '../contracts/definitions';
+import { action, out } from '../client/action';
+import type { Temporal } from '../client/connect';
+import { CliError, EXIT } from '../client/errors';
+import { parseArgument, parseOptions, workflowIdOption } from '../client/options';
+import { fmtEvent, fmtMetrics, fmtTime, nextCommand, phaseLines, renderStatus, windowLine } from './format';
+import { newEvents } from '../client/commands';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +51,7 @@ async function poll(
   t: Temporal,
   id: string,
 ): Promise<{ running: boolean; status: RolloutStatus | null; error?: string }> {
-  const { findRollout, hasStatus, readStatus } = await import('./connect');
+  const { findRollout, hasStatus, readStatus } = await import('../client/connect');
   const r = await findRollout(t, id);
   const s = await readStatus(t, r);
   if (!hasStatus(s)) return { running: false, status: null, error: s.error };
@@ -82,7 +74,7 @@ export function register(program: Command): void {
         const o = parseOptions('watch', raw);
         const intervalMs = o.interval * 1000;
         const tty = process.stdout.isTTY && !o.plain;
-        const { findRollout, withTemporal } = await import('./connect');
+        const { findRollout, withTemporal } = await import('../client/connect');
         return withTemporal(async (t) => {
           const rollout = await findRollout(t, idOrTarget);
           const id = rollout.id;

@@ -7,8 +7,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { ObservationState } from '../contracts/observation';
-import { combine } from '../workflows/evaluate';
-import type { RolloutStatus } from '../workflows/definitions';
+import { combine } from '../judge/verdicts';
+import type { RolloutStatus } from '../contracts/definitions';
 
 type Description = { raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse };
 

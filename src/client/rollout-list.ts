@@ -8,7 +8,7 @@ import {
   rolloutPhaseKey,
   rolloutStateKey,
   rolloutTargetKey,
-} from '../workflows/definitions';
+} from '../contracts/definitions';
 
 /** What `list --state/--target/--running` narrow the rows to. */
 export interface ListFilter {

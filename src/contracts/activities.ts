@@ -1,14 +1,8 @@
 import type { CheckName, ConsistencyConfig, MetricsConfig, Phase, Plan, TrafficConfig } from '../plan/schema';
-import type { PlanProblem } from '../plan/strict-keys';
-import type { CurrentShares } from '../workflows/definitions';
+import type { InputCheck } from '../plan/rollout-input';
 import type { ObservationInput, ObservationResult } from './observation';
-import type {
-  ConsistencyReport,
-  MetricsReading,
-  SavedReading,
-  StageReport,
-  TrafficState,
-} from './samples';
+import type { ConsistencyReport, MetricsReading, SavedReading, StageReport } from '../judge/samples';
+import type { TrafficState } from './traffic';
 
 /** Inputs and outputs of every activity; the workflow imports only these types. */
 export interface ApplyTrafficInput {
@@ -65,11 +59,6 @@ export interface NotifyInput {
   idempotencyKey: string;
   event: { kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed'; rolloutId: string; text: string; [k: string]: unknown };
 }
-
-/** A rollout's input as checked (`validateRolloutInput`): the plan with its defaults, or why not. */
-export type InputCheck =
-  | { ok: true; plan: Plan; timeScale: number; current?: CurrentShares; warnings: PlanProblem[] }
-  | { ok: false; type: 'InvalidInput' | 'InvalidPlan'; message: string; details: { problems: unknown[] } };
 
 /** The activity functions registered on the worker (see `createActivities`). */
 export interface RolloutActivities {

@@ -5,9 +5,9 @@
  * window ends, at the end of a slice, or when asked to stop. JSON throughout.
  */
 import type { ConsistencyConfig, MetricsConfig } from '../plan/schema';
-import type { CheckResult } from '../workflows/evaluate';
-import type { SavedReading } from './samples';
-import type { JudgeContext, JudgeState } from '../workflows/window-judge';
+import type { CheckResult } from '../judge/verdicts';
+import type { SavedReading } from '../judge/samples';
+import type { JudgeContext, JudgeState } from '../judge/window-judge';
 
 /** One group to watch. */
 export interface ObservedGroup {

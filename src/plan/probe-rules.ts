@@ -1,5 +1,5 @@
-import { parseEndpoint } from '../contracts/samples';
-import { endpointKey } from '../providers/metrics/series';
+import { parseEndpoint } from './endpoints';
+import { endpointKey } from './endpoints';
 import { pick } from '../probes/json-path';
 import { probeSchemasFor, SchemaError, type ProbeSchemas, type SchemaRef } from '../probes/json-schemas';
 import { BUILTIN_VARIABLES, pathParams, variablesIn } from '../probes/templates';

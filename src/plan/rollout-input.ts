@@ -3,10 +3,27 @@
  * plan. Pure, but it needs the plan's schema (zod), so the workflow asks for it in an activity
  * (`validateRolloutInput`) rather than evaluating zod in every cached rollout.
  */
-import type { InputCheck } from '../contracts/activities';
 import { beyondLastStep } from './checks';
 import { rolloutInputSchema } from './schema';
+import type { Plan } from './schema';
+import type { PlanProblem } from './strict-keys';
 import { describeProblems, formatPath, type PlanValidation } from './validate-core';
+
+/**
+ * A target already serving domain traffic at start (`npx rollout start --resume-from-current` or
+ * `--from-zero`): `resume-from-current` starts each such phase at its first step at or above the
+ * share; `from-zero` sets each such group to 0% first, then runs the plan from its first steps.
+ */
+export interface CurrentShares {
+  mode: 'resume-from-current' | 'from-zero';
+  /** Domain share per group, as the traffic switch reported it. */
+  shares: Record<string, number>;
+}
+
+/** A rollout's input as checked (`validateRolloutInput`): the plan with its defaults, or why not. */
+export type InputCheck =
+  | { ok: true; plan: Plan; timeScale: number; current?: CurrentShares; warnings: PlanProblem[] }
+  | { ok: false; type: 'InvalidInput' | 'InvalidPlan'; message: string; details: { problems: unknown[] } };
 
 /**
  * `validate` is `validatePlan` in the activity; the workflow's own check of a rollout begun before

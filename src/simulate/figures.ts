@@ -2,7 +2,7 @@
  * The arithmetic of a simulation table: medians, exact binomial bounds on a rate seen in a few
  * thousand runs, and Wald's SPRT expected sample size to measure the sequential test against.
  */
-import { normalQuantile } from '../workflows/statistics';
+import { normalQuantile } from '../judge/statistics';
 import { normalCdf } from './random';
 
 /** The `q` quantile (0..1) of ascending `sorted`, by the nearest rank; `null` when empty. */

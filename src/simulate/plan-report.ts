@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../plan/duration';
 import type { Plan } from '../plan/schema';
-import { checkAlpha, p95BucketWarning } from '../workflows/window-judge';
+import { checkAlpha, p95BucketWarning } from '../judge/window-judge';
 import { summarize, type CellSummary } from './experiment';
 import { median, p95IdealSamples } from './figures';
 import { createRandom } from './random';

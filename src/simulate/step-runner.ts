@@ -4,17 +4,19 @@
  * the window's end a window whose only shortfall is too few samples is extended (up to
  * `maxExtensions` more windows), else it passes or holds.
  */
+import { windowContext } from '../judge/window-context';
 import { parseDuration } from '../plan/duration';
 import type { CheckName, Plan, Thresholds } from '../plan/schema';
-import { addSamples, type CheckResult, type Trigger } from '../workflows/evaluate';
-import type { GroupSample, ImplStats } from '../contracts/samples';
+import { type CheckResult, type Trigger } from '../judge/verdicts';
+import { addSamples } from '../judge/samples';
+import type { GroupSample, ImplStats } from '../judge/samples';
 import {
   judgeCheck,
   judgeWindowEnd,
   sampleShortfall,
   startJudge,
   type JudgeContext,
-} from '../workflows/window-judge';
+} from '../judge/window-judge';
 import type { Random } from './random';
 import { startTraffic, type TrafficSettings } from './traffic-model';
 
@@ -82,16 +84,17 @@ export function judgeContext(
   settings: JudgeSettings,
   baseline: ImplStats | null,
 ): JudgeContext {
-  const perWindow = Math.max(1, Math.round(step.windowMs / checkIntervalMs));
-  return {
-    percent: step.percent,
+  return windowContext({
     thresholds: settings.thresholds,
     checks: settings.checks,
+    percent: step.percent,
     baseline,
-    plannedLooks: step.continuous ? null : perWindow * (1 + settings.maxExtensions),
-    continuousLooks: Math.max(1, Math.round(DAY_MS / checkIntervalMs)),
-    lookbackChecks: Math.max(1, Math.round(settings.lookbackMs / checkIntervalMs)),
-  };
+    windowMs: step.continuous ? null : step.windowMs,
+    checkIntervalMs,
+    maxExtensions: settings.maxExtensions,
+    lookbackMs: settings.lookbackMs,
+    continuousMs: DAY_MS,
+  });
 }
 
 /** Legacy traffic of the baseline window before a phase's first step (the group at 0%). */

@@ -4,7 +4,7 @@
  * errors, multinomial histogram buckets), never request by request, so an 8-hour window at
  * 50 requests/s takes milliseconds.
  */
-import type { GroupSample, ImplStats } from '../contracts/samples';
+import type { GroupSample, ImplStats } from '../judge/samples';
 import { binomial, multinomial, normalCdf, poisson, type Random } from './random';
 
 /** How the router picks the implementation. */

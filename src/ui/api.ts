@@ -7,11 +7,11 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { listRollouts, type RolloutRow } from '../client/rollout-list';
-import { CliError, EXIT } from '../cli/errors';
-import { findRollout, hasStatus, readStatus, type OpenTemporal } from '../cli/connect';
-import { VERB_OPTIONS, stateOption, targetIdOption, workflowIdOption } from '../cli/options';
-import { requestCommand } from '../cli/signal';
-import { SIGNAL_NAMES, statusQuery, type RolloutStatus, type SignalName } from '../workflows/definitions';
+import { CliError, EXIT } from '../client/errors';
+import { findRollout, hasStatus, readStatus, type OpenTemporal } from '../client/connect';
+import { VERB_OPTIONS, stateOption, targetIdOption, workflowIdOption } from '../client/options';
+import { requestCommand } from '../client/commands';
+import { SIGNAL_NAMES, statusQuery, type RolloutStatus, type SignalName } from '../contracts/definitions';
 import { plotData } from './plot-data';
 
 /** What the API needs: a Temporal connection (opened on first use) and the token of the buttons. */
@@ -115,15 +115,27 @@ function sendError(res: Response, err: unknown): void {
     res.status(HTTP_OF_EXIT[err.code] ?? 500).json({ error: err.message, details: err.details });
     return;
   }
-  res.status(500).json({ error: `the rollout page failed: ${err instanceof Error ? err.message : String(err)}` });
+  res
+    .status(500)
+    .json({ error: `the rollout page failed: ${err instanceof Error ? err.message : String(err)}` });
 }
 
 /**
  * What the list adds from a rollout's status; nothing when it does not answer in time. A closed
  * run's result never changes, so it is read once per run (`ended`), not at every poll.
  */
-async function enrich(t: OpenTemporal, row: RolloutRow, ended: Map<string, RolloutStatus>): Promise<ListEntry> {
-  const entry: ListEntry = { ...row, groups: null, windowRemainingMs: null, lastVerdict: null, awaiting: null };
+async function enrich(
+  t: OpenTemporal,
+  row: RolloutRow,
+  ended: Map<string, RolloutStatus>,
+): Promise<ListEntry> {
+  const entry: ListEntry = {
+    ...row,
+    groups: null,
+    windowRemainingMs: null,
+    lastVerdict: null,
+    awaiting: null,
+  };
   try {
     let s: RolloutStatus | null = null;
     if (row.workflowStatus === 'RUNNING')
@@ -209,7 +221,11 @@ export function apiRouter(deps: ApiDeps): express.Router {
       requireToken(deps.token, req);
       const name = action as SignalName;
       const id = idOf(req);
-      const body = parse(ACTION_BODIES[name] as z.ZodType<{ by: string } & Record<string, unknown>>, req.body ?? {}, 'body');
+      const body = parse(
+        ACTION_BODIES[name] as z.ZodType<{ by: string } & Record<string, unknown>>,
+        req.body ?? {},
+        'body',
+      );
       return requestCommand(t, id, name, body);
     }),
   );
@@ -220,7 +236,8 @@ export function apiRouter(deps: ApiDeps): express.Router {
   // express.json's failures (a body that is not JSON, too large) are the client's.
   api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed') sendError(res, new HttpError(400, `body: not valid JSON (${e.message})`));
+    if (e.type === 'entity.parse.failed')
+      sendError(res, new HttpError(400, `body: not valid JSON (${e.message})`));
     else if (e.type === 'entity.too.large') sendError(res, new HttpError(413, 'body: larger than 16 KiB'));
     else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
       sendError(res, new HttpError(e.status, e.message ?? 'bad request'));

@@ -4,7 +4,7 @@
  * tests need no browser; the page only hands the arrays to uPlot.
  */
 import type { EvidenceRow } from '../contracts/observation';
-import type { RolloutStatus } from '../workflows/definitions';
+import type { RolloutStatus } from '../contracts/definitions';
 
 /** A step began (or the rollout rolled back) at `at`: a vertical line on every plot. */
 export interface StepMark {
@@ -39,7 +39,9 @@ export interface GroupPlots {
 const rate = (errors: number, requests: number) => (requests > 0 ? errors / requests : null);
 
 /** The plots of every group that has checks, in plan order. */
-export function plotData(status: Pick<RolloutStatus, 'plan' | 'history' | 'rollback' | 'baselineP95Ms'>): GroupPlots[] {
+export function plotData(
+  status: Pick<RolloutStatus, 'plan' | 'history' | 'rollback' | 'baselineP95Ms'>,
+): GroupPlots[] {
   const t = status.plan.defaults.thresholds;
   const groups = [...new Set(status.plan.phases.map((p) => p.group))];
   const plots: GroupPlots[] = [];
@@ -64,16 +66,26 @@ export function plotData(status: Pick<RolloutStatus, 'plan' | 'history' | 'rollb
       if (entry.group !== group) continue;
       g.steps.push({ at: Date.parse(entry.startedAt) / 1000, label: `${entry.percent}%` });
       const expected = entry.percent / 100;
-      for (const row of entry.evidence ?? []) addRow(g, row, expected, t.servedShare.tolerance, t.p95Increase.rollback);
+      for (const row of entry.evidence ?? [])
+        addRow(g, row, expected, t.servedShare.tolerance, t.p95Increase.rollback);
     }
     if (status.rollback && status.rollback.groups.includes(group))
-      g.steps.push({ at: Date.parse(status.rollback.at) / 1000, label: `rollback (${status.rollback.trigger})` });
+      g.steps.push({
+        at: Date.parse(status.rollback.at) / 1000,
+        label: `rollback (${status.rollback.trigger})`,
+      });
     if (g.t.length > 0 || g.steps.length > 0) plots.push(g);
   }
   return plots;
 }
 
-function addRow(g: GroupPlots, row: EvidenceRow, expected: number, tolerance: number, p95Rollback: number): void {
+function addRow(
+  g: GroupPlots,
+  row: EvidenceRow,
+  expected: number,
+  tolerance: number,
+  p95Rollback: number,
+): void {
   const [atMs, , dReq, dErr, lReq, lErr, dP95, lP95] = row;
   g.t.push(atMs / 1000);
   g.domainErrorRate.push(rate(dErr, dReq));

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import { openTemporal, type OpenTemporal } from '../cli/connect';
+import { openTemporal, type OpenTemporal } from '../client/connect';
 import { apiRouter } from './api';
 
 /** How `npx rollout ui` and `npm start` run the page. */

@@ -11,8 +11,8 @@ import {
 } from '../../src/contracts/observation';
 import { runObservation, type ObservationDeps } from '../../src/activities/observation-loop';
 import { planSchema } from '../../src/plan/schema';
-import type { GroupSample, ImplStats, MetricsReading } from '../../src/contracts/samples';
-import type { JudgeContext } from '../../src/workflows/window-judge';
+import type { GroupSample, ImplStats, MetricsReading } from '../../src/judge/samples';
+import type { JudgeContext } from '../../src/judge/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const plan = planSchema.parse(seedPlan());

@@ -1,7 +1,7 @@
 import { createActivities } from '../../src/activities';
 import type { TrafficConfig } from '../../src/plan/schema';
 import type { TrafficProvider } from '../../src/providers/traffic';
-import type { TrafficState } from '../../src/contracts/samples';
+import type { TrafficState } from '../../src/contracts/traffic';
 import { ADMIN_TOKEN, rejectionOf, startTestBackend, type Backend } from '../providers/support';
 
 describe('traffic activities against the example backend', () => {

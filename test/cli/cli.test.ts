@@ -3,7 +3,7 @@
  * server, a worker with the real activities and the example backend.
  */
 import { execFile } from 'node:child_process';
-import { statusQuery, type RolloutStatus } from '../../src/workflows/definitions';
+import { statusQuery, type RolloutStatus } from '../../src/contracts/definitions';
 import { freePort } from '../helpers/processes';
 import { binaries } from '../helpers/temporal';
 import { approvalPlan, rollout, startStack, writePlan, type Stack } from './support';

@@ -1,5 +1,5 @@
 import { pausedMs } from '../../src/cli/format';
-import type { RolloutEvent } from '../../src/workflows/definitions';
+import type { RolloutEvent } from '../../src/contracts/definitions';
 
 const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min)).toISOString();
 const state = (min: number, message: string): RolloutEvent => ({ at: at(min), kind: 'state', message });

@@ -3,7 +3,7 @@
  * real CLI for the cases an operator hit). Every refusal is a CliError with exit code 2 whose
  * message starts with the option's name.
  */
-import { CliError, EXIT } from '../../src/cli/errors';
+import { CliError, EXIT } from '../../src/client/errors';
 import {
   durationOption,
   groupOption,
@@ -15,7 +15,7 @@ import {
   workflowIdOption,
   OPTION_LIMITS,
   type Verb,
-} from '../../src/cli/options';
+} from '../../src/client/options';
 import type { z } from 'zod';
 
 function refusal(f: () => unknown): CliError {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startBackend, type RunningBackend } from '../../example-backend/app';
 import { createActivities } from '../../src/activities';
-import { TASK_QUEUE } from '../../src/workflows/definitions';
+import { TASK_QUEUE } from '../../src/contracts/definitions';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { tempDir } from '../helpers/processes';
 

@@ -10,7 +10,7 @@ import { bucketWarnings } from '../../src/cli/verify-stage';
 import { planSchema, type CheckName } from '../../src/plan/schema';
 import { createRandom } from '../../src/simulate/random';
 import { BACKEND_BUCKETS, FINE_BUCKETS, startTraffic } from '../../src/simulate/traffic-model';
-import type { GroupSample } from '../../src/contracts/samples';
+import type { GroupSample } from '../../src/judge/samples';
 import { rollout } from './cli-process';
 
 jest.setTimeout(90_000);

@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { startObservation } from '../../src/contracts/observation';
 import { observationOf, withLiveCheck } from '../../src/client/live-status';
-import type { RolloutStatus } from '../../src/workflows/definitions';
+import type { RolloutStatus } from '../../src/contracts/definitions';
 
 const status = (lastAt: string | null): RolloutStatus =>
   ({

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseTemporalAddress, temporalSettings } from '../../src/config';
+import { parseTemporalAddress, temporalSettings } from '../../src/client/config';
 
 /** TEMPORAL_ADDRESS is checked before anything connects: a bad one is named with its value. */
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { temporalSettings } from '../../src/config';
+import { temporalSettings } from '../../src/client/config';
 
 /** Connection settings read like the SDKs and the `temporal` CLI read them (SPEC §3). */
 

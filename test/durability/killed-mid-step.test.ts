@@ -12,7 +12,7 @@ import {
   TASK_QUEUE,
   type RolloutState,
   type RolloutStatus,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { freePort, startBackendProcess, startWorkerProcess, tempDir, type Child } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { seedPlan } from '../helpers/workflow-harness';

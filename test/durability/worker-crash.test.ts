@@ -10,7 +10,7 @@ import {
   statusQuery,
   TASK_QUEUE,
   type RolloutStatus,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { freePort, startBackendProcess, startWorkerProcess, tempDir, type Child } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { seedPlan } from '../helpers/workflow-harness';

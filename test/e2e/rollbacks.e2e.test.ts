@@ -6,8 +6,8 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PlanInput } from '../../src/plan/schema';
-import type { Trigger } from '../../src/workflows/evaluate';
-import { approveSignal, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
+import type { Trigger } from '../../src/judge/verdicts';
+import { approveSignal, TASK_QUEUE, type RolloutStatus } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { freePort, startWorkerProcess, type Child } from '../helpers/processes';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PlanInput } from '../../src/plan/schema';
 import { parseDuration } from '../../src/plan/duration';
-import { approveSignal, TASK_QUEUE } from '../../src/workflows/definitions';
+import { approveSignal, TASK_QUEUE } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { freePort, ROOT, startProcess, startWorkerProcess, type Child } from '../helpers/processes';
 import { ordersPlanAt } from '../helpers/seed-plan';

@@ -14,7 +14,7 @@ import {
   completeSignal,
   statusQuery,
   type RolloutStatus,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { freePort, ROOT, startBackendProcess, tempDir, type Child } from '../helpers/processes';
 

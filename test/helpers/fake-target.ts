@@ -2,7 +2,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import type { RolloutActivities } from '../../src/contracts/activities';
 import { runObservation } from '../../src/activities/observation-loop';
 import { inputActivities } from '../../src/activities/validate-input';
-import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/contracts/samples';
+import type { GroupSample, ImplStats, MetricsReading, StageReport } from '../../src/judge/samples';
 
 /** A misbehaviour switched on once a group reaches a percent. */
 export interface Fault {

@@ -1,8 +1,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
-import { registerSearchAttributes } from '../../src/search-attributes';
-import { rolloutPercentKey, rolloutPhaseKey, rolloutStateKey, rolloutTargetKey } from '../../src/workflows/definitions';
+import { registerSearchAttributes } from '../../src/client/search-attributes';
+import { rolloutPercentKey, rolloutPhaseKey, rolloutStateKey, rolloutTargetKey } from '../../src/contracts/definitions';
 
 // Plain JS so `npm test` can install the binaries before TypeScript is involved.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -15,7 +15,7 @@ import {
   TERMINAL_STATES,
   type RolloutInput,
   type RolloutStatus,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { FakeTarget } from './fake-target';
 import { workflowBundle } from './temporal';
 

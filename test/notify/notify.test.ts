@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { rollbackSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/workflows/definitions';
+import { rollbackSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/contracts/definitions';
 import { approvalPlan, startStack, type Stack } from '../cli/support';
 
 jest.setTimeout(120_000);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadPlanForCli } from '../../src/cli/plan-file';
-import { CliError } from '../../src/cli/errors';
+import { CliError } from '../../src/client/errors';
 import { describeIoError, loadPlan, PlanFileError, readPlanFile } from '../../src/plan/load';
 import { LIMITS } from '../../src/plan/limits';
 import { seedPlan } from '../helpers/workflow-harness';

@@ -17,7 +17,7 @@ import {
   resumeUpdate,
   rollbackSignal,
   rollbackUpdate,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import {
   FakeTarget,
@@ -97,19 +97,19 @@ async function main() {
     // a manual rollback; and a sequential error-rate rollback.
     const t5 = new FakeTarget();
     t5.faults = [{ group: 'read', atPercent: 10, kind: 'fewSamples' }];
-    if (want('v3-extensions-hold-rollback'))
+    if (want('extensions-hold-rollback'))
       await withRollout(env, t5, p2, async (handle) => {
         await waitForStatus(env, handle, (s) => s.state === 'holding', '4h');
         await handle.signal(rollbackSignal, { by: 'bob', reason: 'not enough traffic to judge' });
         await handle.result();
-        await save('v3-extensions-hold-rollback', handle);
+        await save('extensions-hold-rollback', handle);
       });
     const t6 = new FakeTarget();
     t6.faults = [{ group: 'read', atPercent: 25, kind: 'errorRate' }];
-    if (want('v3-error-rate-rollback'))
+    if (want('sequential-error-rate-rollback'))
       await withRollout(env, t6, p2, async (handle) => {
         await handle.result();
-        await save('v3-error-rate-rollback', handle);
+        await save('sequential-error-rate-rollback', handle);
       });
 
     // Recorded with the observing activity (the observe-activity patch marker): a pause and a

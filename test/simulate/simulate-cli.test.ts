@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CliError } from '../../src/cli/errors';
+import { CliError } from '../../src/client/errors';
 import { parseSimulateOptions } from '../../src/cli/simulate';
 import { BACKEND_BUCKETS, FINE_BUCKETS } from '../../src/simulate/traffic-model';
 import { rollout, writePlan } from '../cli/cli-process';

@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { PlanInput } from '../../src/plan/schema';
 import { startUi, type RunningUi } from '../../src/ui/server';
-import { TASK_QUEUE } from '../../src/workflows/definitions';
+import { TASK_QUEUE } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { ADMIN_TOKEN, E2E_P95_INCREASE, seedPlan, startBackend, targetAt, waitForStatus, type Backend } from '../e2e/support';
 import { freePort, startWorkerProcess, type Child } from '../helpers/processes';

@@ -1,6 +1,6 @@
 import { plotData } from '../../src/ui/plot-data';
 import type { EvidenceRow } from '../../src/contracts/observation';
-import type { HistoryEntry, RolloutStatus } from '../../src/workflows/definitions';
+import type { HistoryEntry, RolloutStatus } from '../../src/contracts/definitions';
 import { planSchema } from '../../src/plan/schema';
 import { seedPlan } from '../e2e/support';
 

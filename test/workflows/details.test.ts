@@ -1,5 +1,5 @@
 import { currentDetails } from '../../src/workflows/rollout/details';
-import type { RolloutStatus } from '../../src/workflows/definitions';
+import type { RolloutStatus } from '../../src/contracts/definitions';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');

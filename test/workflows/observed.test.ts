@@ -1,5 +1,5 @@
 import type { EvidenceRow } from '../../src/contracts/observation';
-import type { HistoryEntry } from '../../src/workflows/definitions';
+import type { HistoryEntry } from '../../src/contracts/definitions';
 import { recordEvidence, resumeObserved, startWindow } from '../../src/workflows/rollout/observed';
 import type { Observed } from '../../src/workflows/rollout/state';
 

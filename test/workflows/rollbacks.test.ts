@@ -1,4 +1,4 @@
-import { approveSignal, rollbackSignal, type RolloutStatus } from '../../src/workflows/definitions';
+import { approveSignal, rollbackSignal, type RolloutStatus } from '../../src/contracts/definitions';
 import type { Fault } from '../helpers/fake-target';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import { FakeTarget, seedPlan, waitForStatus, withRollout, type RolloutHandle } from '../helpers/workflow-harness';

@@ -1,4 +1,4 @@
-import { approveSignal, completeSignal } from '../../src/workflows/definitions';
+import { approveSignal, completeSignal } from '../../src/contracts/definitions';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import { FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 

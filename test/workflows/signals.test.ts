@@ -7,7 +7,7 @@ import {
   resumeSignal,
   rollbackSignal,
   statusQuery,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import { endRollout, FakeTarget, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 

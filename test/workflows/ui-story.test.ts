@@ -4,7 +4,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { rollbackUpdate } from '../../src/workflows/definitions';
+import { rollbackUpdate } from '../../src/contracts/definitions';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import {
   FakeTarget,

@@ -14,7 +14,7 @@ import {
   resumeUpdate,
   rollbackUpdate,
   statusQuery,
-} from '../../src/workflows/definitions';
+} from '../../src/contracts/definitions';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import {
   FakeTarget,

@@ -1,4 +1,4 @@
-import type { ConsistencyReport } from '../../contracts/samples';
+import type { ConsistencyReport } from '../../judge/samples';
 
 /** One record as each store holds it; a store without it leaves its side `undefined`. */
 export interface RecordPair {

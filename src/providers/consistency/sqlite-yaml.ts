@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConsistencyConfig } from '../../plan/schema';
-import type { ConsistencyReport } from '../../contracts/samples';
+import type { ConsistencyReport } from '../../judge/samples';
 import { describeIssues, messageOf, sleep } from '../errors';
 import type { ConsistencyProvider, RecordLists, RecordPair } from './consistency-provider';
 import { formatValue, normalizeRow, sameValue } from './values';

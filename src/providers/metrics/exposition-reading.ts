@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Endpoint, ImplStats, SavedReading } from '../../contracts/samples';
+import type { ImplStats, SavedReading } from '../../judge/samples';
+import type { Endpoint } from '../../plan/endpoints';
 import {
   MetricsGarbageError,
   SeriesRegistry,

@@ -1,11 +1,12 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { MetricsConfig } from '../../plan/schema';
-import type { GroupSample, SavedReading } from '../../contracts/samples';
+import type { GroupSample, SavedReading } from '../../judge/samples';
 import { preview, transport } from '../errors';
 import { durationMs } from '../settings';
 import { difference, readingOf, saveReading } from './exposition-reading';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
-import { REQUESTS_METRIC, emptyStats, endpointKey } from './series';
+import { REQUESTS_METRIC, emptyStats } from './series';
+import { endpointKey } from '../../plan/endpoints';
 import { parseExposition, type ExpositionSample } from './text-format';
 
 export type ExpositionMetricsConfig = Extract<MetricsConfig, { type: 'exposition' }>;

@@ -1,4 +1,5 @@
-import type { Endpoint, GroupSample, SavedReading } from '../../contracts/samples';
+import type { GroupSample, SavedReading } from '../../judge/samples';
+import type { Endpoint } from '../../plan/endpoints';
 
 /** What one group's sample is asked for. */
 export interface MetricsQuery {

@@ -1,7 +1,8 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { MetricsConfig } from '../../plan/schema';
-import type { Endpoint, GroupSample } from '../../contracts/samples';
+import type { GroupSample } from '../../judge/samples';
+import type { Endpoint } from '../../plan/endpoints';
 import { describeIssues, permanent, preview, transport } from '../errors';
 import { durationMs } from '../settings';
 import {
@@ -14,18 +15,8 @@ import {
   type PlacedBucket,
 } from './garbage';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
-import {
-  DURATION_METRIC,
-  IMPLS,
-  REQUESTS_METRIC,
-  ROUTING_KEYS_METRIC,
-  addRequests,
-  bucketList,
-  emptyStats,
-  normalizeRoute,
-  routeSpellings,
-  type Impl,
-} from './series';
+import { DURATION_METRIC, IMPLS, REQUESTS_METRIC, ROUTING_KEYS_METRIC, addRequests, bucketList, emptyStats, routeSpellings, type Impl } from './series';
+import { normalizeRoute } from '../../plan/endpoints';
 
 export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus' }>;
 

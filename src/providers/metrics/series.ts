@@ -1,4 +1,5 @@
-import type { Endpoint, ImplStats } from '../../contracts/samples';
+import type { ImplStats } from '../../judge/samples';
+import { endpointKey, normalizeRoute, type Endpoint } from '../../plan/endpoints';
 
 /**
  * What both metrics providers share: which series belong to the endpoints being rolled out, and
@@ -12,13 +13,6 @@ export const ROUTING_KEYS_METRIC = 'rollout_routing_keys';
 export const IMPLS = ['domain', 'legacy'] as const;
 export type Impl = (typeof IMPLS)[number];
 
-/**
- * Route templates are spelled `/orders/{order_id}` in plans (OpenAPI style) and often
- * `/orders/:order_id` in metrics (Express style); both name the same route.
- */
-export function normalizeRoute(route: string): string {
-  return route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\/+$/, '') || '/';
-}
 
 /** Both spellings of a route template, for label matchers. */
 export function routeSpellings(route: string): string[] {
@@ -27,9 +21,6 @@ export function routeSpellings(route: string): string[] {
   return braces === colon ? [braces] : [braces, colon];
 }
 
-export function endpointKey(method: string, route: string): string {
-  return `${method.toUpperCase()} ${normalizeRoute(route)}`;
-}
 
 /** A predicate matching `method`/`route` labels against the endpoints of a group. */
 export function endpointMatcher(endpoints: Endpoint[]): (labels: Record<string, string>) => boolean {

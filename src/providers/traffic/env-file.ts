@@ -4,7 +4,7 @@ import { dirname, basename, join } from 'node:path';
 import axios from 'axios';
 import { z } from 'zod';
 import type { TrafficConfig } from '../../plan/schema';
-import type { TrafficState } from '../../contracts/samples';
+import type { TrafficState } from '../../contracts/traffic';
 import { messageOf, permanent, sleep } from '../errors';
 import { durationMs, type Env } from '../settings';
 import { runShell } from '../shell';

@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { TrafficConfig } from '../../plan/schema';
-import type { TrafficState } from '../../contracts/samples';
+import type { TrafficState } from '../../contracts/traffic';
 import { failForStatus, parseWith, permanent, transport } from '../errors';
 import { durationMs, requireEnv, type Env } from '../settings';
 import type { TrafficProvider } from './traffic-provider';

@@ -1,4 +1,4 @@
-import type { TrafficState } from '../../contracts/samples';
+import type { TrafficState } from '../../contracts/traffic';
 
 /** Moves traffic between the legacy and the domain implementation of a target. */
 export interface TrafficProvider {

@@ -20,7 +20,9 @@ const tokenInput = document.getElementById('token');
     history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`);
   }
   tokenInput.value = sessionStorage.getItem('rolloutToken') || '';
-  tokenInput.addEventListener('change', () => sessionStorage.setItem('rolloutToken', tokenInput.value.trim()));
+  tokenInput.addEventListener('change', () =>
+    sessionStorage.setItem('rolloutToken', tokenInput.value.trim()),
+  );
   whoInput.value = localStorage.getItem('rolloutWho') || '';
   whoInput.addEventListener('change', () => localStorage.setItem('rolloutWho', whoInput.value.trim()));
 })();
@@ -40,7 +42,8 @@ function el(tag, attrs, ...children) {
     else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat())
+    if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
   return node;
 }
 
@@ -91,20 +94,36 @@ function renderList(data) {
   if (rows.length === 0) {
     view.replaceChildren(
       el('h1', {}, 'Rollouts'),
-      el('p', { class: 'muted' }, 'No rollouts yet. Start one with ', el('code', {}, 'npx rollout start plans/phase2-3.yaml --time-scale 60'), '.'),
+      el(
+        'p',
+        { class: 'muted' },
+        'No rollouts yet. Start one with ',
+        el('code', {}, 'npx rollout start plans/phase2-3.yaml --time-scale 60'),
+        '.',
+      ),
     );
     return;
   }
   const table = el(
     'table',
     { id: 'rollouts' },
-    el('tr', {}, ...['rollout', 'state', 'phase', 'percent per group', 'time left', 'last verdict', 'started'].map((h) => el('th', {}, h))),
+    el(
+      'tr',
+      {},
+      ...['rollout', 'state', 'phase', 'percent per group', 'time left', 'last verdict', 'started'].map((h) =>
+        el('th', {}, h),
+      ),
+    ),
     rows.map((r) =>
       el(
         'tr',
         { class: 'row', 'data-id': r.id, onclick: () => (location.hash = `#/r/${encodeURIComponent(r.id)}`) },
         el('td', {}, el('a', { href: `#/r/${encodeURIComponent(r.id)}` }, r.id)),
-        el('td', {}, el('span', { class: `badge ${r.state || ''}` }, r.state || r.workflowStatus.toLowerCase())),
+        el(
+          'td',
+          {},
+          el('span', { class: `badge ${r.state || ''}` }, r.state || r.workflowStatus.toLowerCase()),
+        ),
         el('td', {}, r.phase || '—'),
         el('td', {}, groupsText(r)),
         el('td', {}, fmtDuration(r.windowRemainingMs)),
@@ -122,10 +141,15 @@ let plots = new Map(); // key → uPlot
 let countdown = null;
 
 function stepClass(s, phase, phaseIndex, stepIndex) {
-  const entries = s.history.filter((h) => h.phase === phase.name && h.percent === phase.steps[stepIndex].percent);
+  const entries = s.history.filter(
+    (h) => h.phase === phase.name && h.percent === phase.steps[stepIndex].percent,
+  );
   const last = entries[entries.length - 1];
   if (last && last.outcome === 'rolled-back') return 'rolled-back';
-  const current = s.phase === phase.name && s.stepIndex === stepIndex && !['completed', 'rolled-back', 'failed'].includes(s.state);
+  const current =
+    s.phase === phase.name &&
+    s.stepIndex === stepIndex &&
+    !['completed', 'rolled-back', 'failed'].includes(s.state);
   if (current) return 'current';
   if (last && last.endedAt) return 'done';
   const phaseNow = s.plan.phases.findIndex((p) => p.name === s.phase);
@@ -138,9 +162,23 @@ function stageBars(s) {
     el(
       'div',
       { class: 'phase', 'data-phase': phase.name },
-      el('span', { class: 'name' }, phase.name, el('div', { class: 'muted' }, `${phase.group}: ${s.groups[phase.group] ? s.groups[phase.group].percent : 0}% · ${s.groups[phase.group] ? s.groups[phase.group].state : ''}`)),
+      el(
+        'span',
+        { class: 'name' },
+        phase.name,
+        el(
+          'div',
+          { class: 'muted' },
+          `${phase.group}: ${s.groups[phase.group] ? s.groups[phase.group].percent : 0}% · ${s.groups[phase.group] ? s.groups[phase.group].state : ''}`,
+        ),
+      ),
       phase.steps.map((step, j) =>
-        el('span', { class: `step ${stepClass(s, phase, i, j)}` }, `${step.percent}%`, el('div', {}, step.observe)),
+        el(
+          'span',
+          { class: `step ${stepClass(s, phase, i, j)}` },
+          `${step.percent}%`,
+          el('div', {}, step.observe),
+        ),
       ),
     ),
   );
@@ -155,7 +193,12 @@ function whyBox(s, error) {
       `ROLLED BACK (${s.rollback.trigger}) ${fmtTime(s.rollback.at)}${s.rollback.by ? ` by ${s.rollback.by}` : ''}: ${s.rollback.reason}`,
       s.rollback.completedAt ? '' : '\nstill rolling back…',
     );
-  if (s.awaiting) return el('div', { class: 'why', id: 'why' }, `waiting for ${s.awaiting.kind} since ${fmtTime(s.awaiting.since)}: ${s.awaiting.prompt}`);
+  if (s.awaiting)
+    return el(
+      'div',
+      { class: 'why', id: 'why' },
+      `waiting for ${s.awaiting.kind} since ${fmtTime(s.awaiting.since)}: ${s.awaiting.prompt}`,
+    );
   return null;
 }
 
@@ -169,7 +212,10 @@ function suggested(s) {
 async function act(id, action, noteInput, buttons) {
   const by = whoInput.value.trim();
   if (!by) {
-    showMessage('error', `${action}: enter your name in "who" first (it is recorded, and checked against the plan's approvers).`);
+    showMessage(
+      'error',
+      `${action}: enter your name in "who" first (it is recorded, and checked against the plan's approvers).`,
+    );
     whoInput.focus();
     return;
   }
@@ -201,7 +247,11 @@ function actionsBar(id, s, running) {
   const note = el('input', { id: 'note', placeholder: 'comment / reason (optional)', size: 32 });
   const buttons = [];
   for (const a of ACTIONS) {
-    const b = el('button', { 'data-action': a, class: suggested(s) === a ? 'suggested' : '', disabled: !running }, a);
+    const b = el(
+      'button',
+      { 'data-action': a, class: suggested(s) === a ? 'suggested' : '', disabled: !running },
+      a,
+    );
     b.addEventListener('click', () => act(id, a, note, buttons));
     buttons.push(b);
   }
@@ -248,7 +298,13 @@ function plotSpecs(g) {
         { label: 'target', stroke: '#1a7f37', dash: [6, 4], value: (u, v) => pct(v) },
         { label: 'rollback', stroke: '#9a6700', dash: [2, 4], value: (u, v) => pct(v) },
       ],
-      data: [g.t, g.domainErrorRate, g.legacyErrorRate, flat(g.thresholds.errorTarget), flat(g.thresholds.errorRollback)],
+      data: [
+        g.t,
+        g.domainErrorRate,
+        g.legacyErrorRate,
+        flat(g.thresholds.errorTarget),
+        flat(g.thresholds.errorRollback),
+      ],
       y: (u, vals) => vals.map((v) => `${(v * 100).toFixed(1)}%`),
     },
     {
@@ -286,7 +342,11 @@ function renderPlots(container, groups) {
       let box = container.querySelector(`[data-plot="${CSS.escape(key)}"]`);
       const fresh = !box;
       if (fresh) {
-        box = el('div', { class: 'plot', 'data-plot': key, 'data-group': g.group }, el('h3', {}, `${g.group} · ${spec.title}`));
+        box = el(
+          'div',
+          { class: 'plot', 'data-plot': key, 'data-group': g.group },
+          el('h3', {}, `${g.group} · ${spec.title}`),
+        );
         container.append(box);
       } else box.querySelector('h3').textContent = `${g.group} · ${spec.title}`;
       box.setAttribute('data-points', String(g.t.length));
@@ -304,7 +364,10 @@ function renderPlots(container, groups) {
           height: 220,
           plugins: [marksPlugin(marks)],
           scales: { x: { time: true } },
-          series: [{}, ...spec.series.map((s) => ({ spanGaps: false, width: 1.5, points: { show: false }, ...s }))],
+          series: [
+            {},
+            ...spec.series.map((s) => ({ spanGaps: false, width: 1.5, points: { show: false }, ...s })),
+          ],
           axes: [{}, { values: spec.y, size: 56 }],
         },
         spec.data,
@@ -325,7 +388,13 @@ function historyTable(s) {
   return el(
     'table',
     { id: 'history' },
-    el('tr', {}, ...['phase', 'percent', 'started', 'ended', 'outcome', 'verdict', 'checks', 'reason'].map((h) => el('th', {}, h))),
+    el(
+      'tr',
+      {},
+      ...['phase', 'percent', 'started', 'ended', 'outcome', 'verdict', 'checks', 'reason'].map((h) =>
+        el('th', {}, h),
+      ),
+    ),
     s.history.map((h) =>
       el(
         'tr',
@@ -396,7 +465,9 @@ function renderRollout(id, data) {
     );
   }
   const state = s ? s.state : 'failed';
-  document.getElementById('title').replaceChildren(id, el('span', { class: `badge ${state}`, id: 'state' }, state));
+  document
+    .getElementById('title')
+    .replaceChildren(id, el('span', { class: `badge ${state}`, id: 'state' }, state));
   if (!s) {
     document.getElementById('summary').replaceChildren(whyBox(null, data.error));
     return;
@@ -407,21 +478,28 @@ function renderRollout(id, data) {
     const until = Date.now() + s.windowRemainingMs;
     countdown = setInterval(() => (left.textContent = fmtDuration(until - Date.now())), 1000);
   }
-  document.getElementById('summary').replaceChildren(
-    el(
-      'div',
-      { class: 'facts' },
-      el('div', {}, el('span', {}, 'target'), el('b', {}, s.plan.target.id)),
-      el('div', {}, el('span', {}, 'phase'), el('b', {}, s.phase || '—')),
-      el('div', {}, el('span', {}, 'percent'), el('b', { id: 'percent' }, `${s.percent}%`)),
-      el('div', {}, el('span', {}, 'window left'), left),
-      el('div', {}, el('span', {}, 'approvers'), el('b', {}, s.plan.approvers ? s.plan.approvers.join(', ') : 'anyone')),
-    ),
-    ...[whyBox(s, null)].filter(Boolean),
-    ...stageBars(s),
-    el('h2', {}, 'Last check'),
-    lastCheckBox(s),
-  );
+  document
+    .getElementById('summary')
+    .replaceChildren(
+      el(
+        'div',
+        { class: 'facts' },
+        el('div', {}, el('span', {}, 'target'), el('b', {}, s.plan.target.id)),
+        el('div', {}, el('span', {}, 'phase'), el('b', {}, s.phase || '—')),
+        el('div', {}, el('span', {}, 'percent'), el('b', { id: 'percent' }, `${s.percent}%`)),
+        el('div', {}, el('span', {}, 'window left'), left),
+        el(
+          'div',
+          {},
+          el('span', {}, 'approvers'),
+          el('b', {}, s.plan.approvers ? s.plan.approvers.join(', ') : 'anyone'),
+        ),
+      ),
+      ...[whyBox(s, null)].filter(Boolean),
+      ...stageBars(s),
+      el('h2', {}, 'Last check'),
+      lastCheckBox(s),
+    );
   const slot = document.getElementById('actions-slot');
   if (!slot.firstChild) slot.append(actionsBar(id, s, running));
   for (const b of slot.querySelectorAll('button')) {
@@ -455,7 +533,10 @@ async function refresh() {
   } catch (err) {
     if (mine !== generation) return;
     shownId = null;
-    view.replaceChildren(el('div', { class: 'why rollback', id: 'load-error' }, err.message), el('p', {}, el('a', { href: '#/' }, '← all rollouts')));
+    view.replaceChildren(
+      el('div', { class: 'why rollback', id: 'load-error' }, err.message),
+      el('p', {}, el('a', { href: '#/' }, '← all rollouts')),
+    );
     document.body.dataset.loaded = 'true';
   }
 }

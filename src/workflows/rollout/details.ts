@@ -3,8 +3,8 @@
  * what it does, what it waits for and the command to run; a rolled-back rollout says so first.
  * Pure: `nowMs` is the workflow's clock.
  */
-import { fmtDuration, fmtMetrics, nextCommand } from '../../status-text';
-import type { RolloutStatus } from '../definitions';
+import { fmtDuration, fmtMetrics, nextCommand } from '../../contracts/status-text';
+import type { RolloutStatus } from '../../contracts/definitions';
 
 export function currentDetails(s: RolloutStatus, nowMs: number): string {
   const lines: string[] = [];

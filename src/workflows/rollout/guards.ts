@@ -4,7 +4,7 @@
  * signal is recorded in `status.events`, a refused Update is rejected by its validator in the
  * same words.
  */
-import { TERMINAL_STATES, type RolloutState } from '../definitions';
+import { TERMINAL_STATES, type RolloutState } from '../../contracts/definitions';
 import type { Stage } from './state';
 
 /** What the guards look at. */

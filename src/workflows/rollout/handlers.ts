@@ -29,7 +29,7 @@ import {
   type RollbackSignal,
   type RolloutState,
   type SignalName,
-} from '../definitions';
+} from '../../contracts/definitions';
 import {
   approveRefusal,
   completeRefusal,

@@ -3,7 +3,7 @@
  * evidence the activities bring back. Pure: the workflow passes its clock in.
  */
 import type { EvidenceRow } from '../../contracts/observation';
-import type { HistoryEntry } from '../definitions';
+import type { HistoryEntry } from '../../contracts/definitions';
 import type { Observed } from './state';
 
 /** Evidence rows a step keeps (8 hours of 10-second checks; a continuous step keeps its latest). */

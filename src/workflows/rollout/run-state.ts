@@ -1,7 +1,8 @@
 /**
  * What every room of a rollout shares: the plan, `status` (what the query shows), `cursor` (where
  * the story is) and the bookkeeping on them: events, states, search attributes, step records,
- * the contexts the judges need, the history budget and notifications.
+ * the context the judge needs, the history budget and notifications. The stages, the waits and
+ * the handlers are functions over one `RunState` (composition; nothing extends it).
  */
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
@@ -17,23 +18,20 @@ import {
   type GroupState,
   type HistoryEntry,
   type RolloutEvent,
+  type RolloutInput,
   type RolloutState,
   type RolloutStatus,
-} from '../definitions';
-import type { Evaluation, Rules, TrafficContext } from '../evaluate';
-import type { rolloutWorkflow } from '../rollout-workflow';
-import type { JudgeContext } from '../window-judge';
+  type RolloutWorkflow,
+} from '../../contracts/definitions';
+import type { Evaluation } from '../../judge/verdicts';
+import { windowContext } from '../../judge/window-context';
+import type { JudgeContext } from '../../judge/window-judge';
 import { messageOf, notify } from './activities';
 import type { GuardView } from './guards';
 import { currentDetails } from './details';
-import { registerHandlers } from './handlers';
-import { OBSERVE_PATCH, RULES_PATCH, VERDICTS_PATCH } from './patches';
 import { STAGE_STATE, type Carried, type Cursor, type Stage } from './state';
 
-/**
- * Start a new run once a run's history passes this many events (Temporal suggests it much later):
- * anywhere in runs that check from the workflow, only between steps in runs that observe.
- */
+/** Start a new run at a step boundary once a run's history passes this many events. */
 export const HISTORY_LIMIT = 2000;
 const MAX_EVENTS = 200;
 
@@ -68,12 +66,6 @@ export class RunState {
   readonly status: RolloutStatus;
   readonly cursor: Cursor;
   readonly checkIntervalMs: number;
-  readonly lookbackTicks: number;
-  readonly rules: Rules;
-  /** Rules v3 (`VERDICTS_PATCH`). */
-  readonly v3: boolean;
-  /** One observing activity per wait (`OBSERVE_PATCH`). */
-  readonly observing: boolean;
   timer: { at: number; fired: boolean } | null = null;
 
   constructor(
@@ -82,7 +74,6 @@ export class RunState {
     carried?: Carried,
   ) {
     this.checkIntervalMs = this.scaled(plan.defaults.checkInterval);
-    this.lookbackTicks = Math.max(1, Math.round(this.scaled(plan.defaults.lookback) / this.checkIntervalMs));
     if (carried) {
       this.status = { ...carried.status, plan };
       this.cursor = carried.cursor;
@@ -96,13 +87,8 @@ export class RunState {
         baseState: 'pending',
         paused: false,
         windowRemainingMs: null,
-        nextCheckAt: null,
-        lastSampleAt: null,
         holdNext: 'next',
         holdReason: null,
-        window: {},
-        recent: {},
-        baseline: {},
         monitored: [],
         pendingRollback: null,
         approval: null,
@@ -110,10 +96,6 @@ export class RunState {
         lastUpsert: null,
       };
     }
-    this.rules = wf.patched(RULES_PATCH) ? 'current' : 'v1';
-    this.v3 = this.rules === 'current' && wf.patched(VERDICTS_PATCH);
-    this.observing = this.v3 && wf.patched(OBSERVE_PATCH);
-    registerHandlers(this);
   }
 
   scaled(duration: string): number {
@@ -268,34 +250,23 @@ export class RunState {
     return this.plan.phases.find((p) => p.group === group)!;
   }
 
-  trafficContext(phase: Phase): TrafficContext {
-    return {
-      rules: this.rules,
-      percent: this.status.groups[phase.group].percent,
-      thresholds: this.plan.defaults.thresholds,
-      checks: checksOf(phase),
-      baselineP95Ms: this.cursor.baseline[phase.group] ?? null,
-    };
-  }
-
-  /** What rules v3 judge a group's window against (see `JudgeContext`). */
+  /** What the judge weighs a group's window against: the current step, or the last one once monitored. */
   judgeContext(group: string): JudgeContext {
     const phase = this.phaseOf(group);
     const monitored = this.cursor.monitored.includes(group);
     const step = phase.steps[monitored ? phase.steps.length - 1 : this.cursor.stepIndex];
-    const checksIn = (ms: number) => Math.max(1, Math.ceil(ms / this.checkIntervalMs));
-    return {
-      percent: this.status.groups[group].percent,
-      thresholds: this.plan.defaults.thresholds,
+    const d = this.plan.defaults;
+    return windowContext({
+      thresholds: d.thresholds,
       checks: checksOf(phase),
+      percent: this.status.groups[group].percent,
       baseline: this.cursor.baselineStats?.[group] ?? null,
-      plannedLooks:
-        step.observe === 'continuous'
-          ? null
-          : checksIn(this.scaled(step.observe)) * (1 + this.plan.defaults.maxExtensions),
-      continuousLooks: checksIn(86_400_000 / this.timeScale),
-      lookbackChecks: this.lookbackTicks,
-    };
+      windowMs: step.observe === 'continuous' ? null : this.scaled(step.observe),
+      checkIntervalMs: this.checkIntervalMs,
+      maxExtensions: d.maxExtensions,
+      lookbackMs: this.scaled(d.lookback),
+      continuousMs: 86_400_000 / this.timeScale,
+    });
   }
 
   async maybeContinueAsNew(limit = HISTORY_LIMIT): Promise<void> {
@@ -306,13 +277,12 @@ export class RunState {
       status: { ...this.status, plan: undefined as unknown as Plan },
       cursor: this.cursor,
     };
-    const args = { plan: this.status.plan, timeScale: this.timeScale, resume: carried };
-    if (!this.observing) return wf.continueAsNew<typeof rolloutWorkflow>(args);
+    const args: RolloutInput = { plan: this.status.plan, timeScale: this.timeScale, resume: carried };
     // The run that closes claims no state any more (`RolloutState = 'observing'` finds only the
     // live run); the next one starts with the rollout's search attributes already set.
     const live = this.searchAttributes();
     wf.upsertSearchAttributes([{ key: rolloutStateKey, value: null }]);
-    await wf.makeContinueAsNewFunc<typeof rolloutWorkflow>({ typedSearchAttributes: live })(args);
+    await wf.makeContinueAsNewFunc<RolloutWorkflow>({ typedSearchAttributes: live })(args);
   }
 
   async notify(

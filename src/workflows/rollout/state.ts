@@ -3,10 +3,11 @@
  * what continue-as-new carries (`Carried`). Plain data, no behaviour.
  */
 import type { ObservationState } from '../../contracts/observation';
-import type { CurrentShares, RolloutState, RolloutStatus } from '../definitions';
-import type { Trigger } from '../evaluate';
-import type { GroupSample, ImplStats } from '../../contracts/samples';
-import type { JudgeState } from '../window-judge';
+import type { RolloutState, RolloutStatus } from '../../contracts/definitions';
+import type { CurrentShares } from '../../plan/rollout-input';
+import type { Trigger } from '../../judge/verdicts';
+import type { ImplStats } from '../../judge/samples';
+import type { JudgeState } from '../../judge/window-judge';
 
 /** Where the rollout's story is; `run()` dispatches on it. */
 export type Stage =
@@ -57,21 +58,14 @@ export interface Cursor {
   baseState: RolloutState;
   paused: boolean;
   windowRemainingMs: number | null;
-  nextCheckAt: number | null;
-  lastSampleAt: string | null;
   /** What an approval of the current hold does: retry applying the step, or go on. */
   holdNext: 'apply' | 'next';
   holdReason: string | null;
-  /** Samples since the current step's window began, per group. */
-  window: Record<string, GroupSample>;
-  /** Recent samples per group, for the "at any moment" judgement. */
-  recent: Record<string, GroupSample[]>;
-  baseline: Record<string, number | null>;
-  /** Rules v3: the judgement of the current window, per group. */
+  /** The judgement of the current window, per group. */
   judge?: Record<string, JudgeState>;
-  /** Rules v3: legacy traffic of each group's baseline window (the reference rates and P95 at 100%). */
+  /** Legacy traffic of each group's baseline window (the reference rates and P95 at 100%). */
   baselineStats?: Record<string, ImplStats | null>;
-  /** Rules v3: extra windows the current step has had for want of samples. */
+  /** Extra windows the current step has had for want of samples. */
   extensions?: number;
   /** The next `observe` continues the current window (an extension) instead of starting one. */
   extending?: boolean;
@@ -80,14 +74,14 @@ export interface Cursor {
   /** Groups whose last step is continuous and that are still being checked. */
   monitored: string[];
   pendingRollback: PendingRollback | null;
-  /** When each group's percent last changed (absent in runs started before it existed). */
+  /** When each group's percent last changed. */
   appliedAt?: Record<string, number>;
   approval: { by: string; comment: string | null } | null;
   completion: { by: string } | null;
   lastUpsert: string | null;
   /** The target's shares at start not yet taken over (`CurrentShares`; see `takeOver`). */
   found?: CurrentShares;
-  /** `OBSERVE_PATCH`: the observation's running state between activities (its judges live in `judge`). */
+  /** The observation's running state between activities (its judges live in `judge`). */
   observed?: Observed;
 }
 

@@ -1,5 +1,6 @@
 import type { RunState } from './run-state';
 import { described, messageOf } from './activities';
+import { toHold } from './transitions';
 
 /**
  * The shares the target had at start (`CurrentShares`), taken over once: with
@@ -7,10 +8,7 @@ import { described, messageOf } from './activities';
  * `from-zero` every group above 0% is set to 0% before the first phase (later phases first, as a
  * rollback goes). False when that could not be done (the rollout holds).
  */
-export async function takeOver(
-  run: RunState,
-  hold: (next: 'apply' | 'next', reason: string) => void,
-): Promise<boolean> {
+export async function takeOver(run: RunState): Promise<boolean> {
   const found = run.cursor.found!;
   const phase = run.phase;
   if (found.mode === 'resume-from-current') {
@@ -41,7 +39,8 @@ export async function takeOver(
       run.setGroup(ph.group, { percent: state.groups[ph.group]?.percent ?? 0 });
       (run.cursor.appliedAt ??= {})[ph.group] = Date.now();
     } catch (err) {
-      hold(
+      toHold(
+        run,
         'apply',
         `could not set ${ph.group} from ${share}% to 0% (--from-zero): ${messageOf(err)}; approve to go on from the first step, rollback to revert`,
       );

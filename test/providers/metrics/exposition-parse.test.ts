@@ -1,9 +1,10 @@
 import { Histogram, Registry } from 'prom-client';
 import { difference, readingOf, saveReading } from '../../../src/providers/metrics/exposition-reading';
 import { MetricsGarbageError } from '../../../src/providers/metrics/garbage';
-import { endpointMatcher, normalizeRoute } from '../../../src/providers/metrics/series';
+import { endpointMatcher } from '../../../src/providers/metrics/series';
+import { normalizeRoute } from '../../../src/plan/endpoints';
 import { parseExposition } from '../../../src/providers/metrics/text-format';
-import type { SavedReading } from '../../../src/contracts/samples';
+import type { SavedReading } from '../../../src/judge/samples';
 
 const WHERE = 'GET http://t/metrics';
 const eps = [{ method: 'GET', route: '/a' }];

@@ -1,5 +1,5 @@
 /**
- * The verdicts of one observation window (rules v3), as plain functions over plain state: the
+ * The verdicts of one observation window, as plain functions over plain state: the
  * workflow keeps `JudgeState` per group, `rollout simulate` and `bench/judgement.ts` drive the very
  * same functions on synthetic traffic. Pure; runs inside workflow code.
  *
@@ -9,8 +9,9 @@
  * and each spends its share over every look of the window, extensions included.
  */
 import type { CheckName, Thresholds } from '../plan/schema';
-import { addSamples, pct, tooFew, type CheckResult } from './evaluate';
-import type { GroupSample, ImplStats } from '../contracts/samples';
+import { pct, tooFew, type CheckResult } from './verdicts';
+import { addSamples } from './samples';
+import type { GroupSample, ImplStats } from './samples';
 import {
   startSequential,
   stepSequential,

@@ -2,7 +2,7 @@
  * Status in words, shared by the CLI (`status`, `watch`) and the workflow (the current details
  * Temporal's UI shows): pure, no I/O, no clock.
  */
-import type { RolloutStatus } from './workflows/definitions';
+import type { RolloutStatus } from './definitions';
 
 /** `1h02m`, `4m05s`, `12s`, `850ms`. */
 export function fmtDuration(ms: number | null | undefined): string {

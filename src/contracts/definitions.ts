@@ -1,8 +1,9 @@
-import type { EvidenceRow } from '../contracts/observation';
+import type { EvidenceRow } from './observation';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../plan/schema';
-import type { Verdict, Trigger } from './evaluate';
+import type { CurrentShares } from '../plan/rollout-input';
+import type { Verdict, Trigger } from '../judge/verdicts';
 
 export const TASK_QUEUE = 'rollouts';
 
@@ -32,16 +33,8 @@ export interface RolloutInput {
   resume?: unknown;
 }
 
-/**
- * A target already serving domain traffic at start (`npx rollout start --resume-from-current` or
- * `--from-zero`): `resume-from-current` starts each such phase at its first step at or above the
- * share; `from-zero` sets each such group to 0% first, then runs the plan from its first steps.
- */
-export interface CurrentShares {
-  mode: 'resume-from-current' | 'from-zero';
-  /** Domain share per group, as the traffic switch reported it. */
-  shares: Record<string, number>;
-}
+/** The workflow's signature, for clients and for continue-as-new (which must not import the workflow). */
+export type RolloutWorkflow = (input: RolloutInput) => Promise<RolloutStatus>;
 
 export interface ApproveSignal {
   by: string;
@@ -182,7 +175,7 @@ export interface RolloutStatus {
   /** Consecutive metrics-source errors so far. */
   metricErrors: number;
   /**
-   * The current window was extended for want of samples (rules v3): how many times, of how many
+   * The current window was extended for want of samples: how many times, of how many
    * allowed, and what is missing ("38 of 50 domain requests"). Absent or null otherwise.
    */
   extension?: { count: number; max: number; missing: string } | null;

@@ -1,5 +1,5 @@
 import { planSchema } from '../../src/plan/schema';
-import type { GroupSample, ImplStats } from '../../src/contracts/samples';
+import type { GroupSample, ImplStats } from '../../src/judge/samples';
 import {
   alternativeRates,
   logLikelihoodRatio,
@@ -7,8 +7,8 @@ import {
   stepSequential,
   threshold,
   type SequentialSettings,
-} from '../../src/workflows/sequential';
-import { bucketOfRank, bucketQuantileInterval, normalQuantile } from '../../src/workflows/statistics';
+} from '../../src/judge/sequential';
+import { bucketOfRank, bucketQuantileInterval, normalQuantile } from '../../src/judge/statistics';
 import {
   effectiveRequests,
   judgeCheck,
@@ -21,7 +21,7 @@ import {
   startJudge,
   type JudgeContext,
   type JudgeState,
-} from '../../src/workflows/window-judge';
+} from '../../src/judge/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const t = planSchema.parse(seedPlan()).defaults.thresholds;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { LIMITS } from '../plan/limits';
-import { ROLLOUT_STATES } from '../workflows/definitions';
+import { ROLLOUT_STATES } from '../contracts/definitions';
 import { CliError, EXIT } from './errors';
 
 /**

@@ -1,9 +1,9 @@
 import { planSchema } from '../../src/plan/schema';
 import { createRandom, multinomial, type Random } from '../../src/simulate/random';
 import { BACKEND_BUCKETS, bucketProbabilities, FINE_BUCKETS } from '../../src/simulate/traffic-model';
-import type { ImplStats } from '../../src/contracts/samples';
-import { judgeP95End, p95Test } from '../../src/workflows/p95-judge';
-import { BUDGET, P95_END_SHARE } from '../../src/workflows/window-judge';
+import type { ImplStats } from '../../src/judge/samples';
+import { judgeP95End, p95Test } from '../../src/judge/p95-judge';
+import { BUDGET, P95_END_SHARE } from '../../src/judge/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 
 const t = planSchema.parse(seedPlan()).defaults.thresholds;

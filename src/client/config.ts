@@ -2,7 +2,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
 import net from 'node:net';
 import { z } from 'zod';
-import { TASK_QUEUE } from './workflows/definitions';
+import { TASK_QUEUE } from '../contracts/definitions';
 
 /** Our own variables; the connection itself follows the SDK's environment configuration. */
 const envSchema = z.object({

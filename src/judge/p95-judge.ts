@@ -1,5 +1,5 @@
 /**
- * The P95 rules of a window (rules v3): a two-sample test on the requests above a latency, counted
+ * The P95 rules of a window: a two-sample test on the requests above a latency, counted
  * at bucket bounds only, so it claims no more than the buckets know. Pure; runs inside workflow code.
  *
  * Why not compare two quantile intervals: the domain's low bound over legacy's high bound adds both
@@ -7,8 +7,8 @@
  * ten times the requests that a test of the difference needs.
  */
 import type { Thresholds } from '../plan/schema';
-import { p95Ms, pct, tooFew, type CheckResult } from './evaluate';
-import type { GroupSample, ImplStats } from '../contracts/samples';
+import { p95Ms, pct, tooFew, type CheckResult } from './verdicts';
+import type { GroupSample, ImplStats } from './samples';
 import { bucketOfRank, bucketQuantileInterval, histogramQuantile } from './statistics';
 
 const msText = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}ms` : '∞');

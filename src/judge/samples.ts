@@ -1,3 +1,5 @@
+import { addBuckets } from './statistics';
+
 /**
  * What verification activities report back to the workflow. Plain data, small enough to sit in
  * workflow history at every check; the pure `evaluate()` judges it.
@@ -90,19 +92,20 @@ export interface StageReport {
   consistency?: ConsistencyReport;
 }
 
-/** Share of traffic as the traffic provider reports it. */
-export interface TrafficState {
-  useDomainService: boolean;
-  groups: Record<string, { percent: number }>;
-}
-
-/** An endpoint as metrics label it: method and route template. */
-export interface Endpoint {
-  method: string;
-  route: string;
-}
-
-export function parseEndpoint(text: string): Endpoint {
-  const [method, route] = text.split(' ');
-  return { method, route };
+/** Adds two samples of one group (a later interval to the window so far). */
+export function addSamples(a: GroupSample | undefined, b: GroupSample): GroupSample {
+  if (!a) return b;
+  const add = (x: ImplStats, y: ImplStats): ImplStats => {
+    const sum: ImplStats = {
+      requests: x.requests + y.requests,
+      errors: x.errors + y.errors,
+      successes: x.successes + y.successes,
+      buckets: addBuckets(x.buckets, y.buckets),
+    };
+    // A gauge of keys since the routing changed: the later reading covers the earlier one.
+    const keys = y.keys ?? x.keys;
+    if (keys !== undefined) sum.keys = keys;
+    return sum;
+  };
+  return { from: a.from, to: b.to, domain: add(a.domain, b.domain), legacy: add(a.legacy, b.legacy) };
 }

@@ -1,10 +1,10 @@
 import type { Client, Connection, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import net from 'node:net';
-import { connectClient, rolloutIdFor } from '../client';
-import { temporalSettings, type TemporalSettings } from '../config';
-import { observationOf, withLiveCheck } from '../client/live-status';
-import { statusQuery, type RolloutStatus } from '../workflows/definitions';
+import { connectClient, rolloutIdFor } from './connection';
+import { temporalSettings, type TemporalSettings } from './config';
+import { observationOf, withLiveCheck } from './live-status';
+import { statusQuery, type RolloutStatus } from '../contracts/definitions';
 import { CliError, EXIT, toCliError } from './errors';
 
 export interface Temporal {

@@ -1,7 +1,7 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { status } from '@grpc/grpc-js';
-import { SEARCH_ATTRIBUTES } from './workflows/definitions';
+import { SEARCH_ATTRIBUTES } from '../contracts/definitions';
 
 const TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

@@ -1,0 +1,38 @@
+/**
+ * What a window is judged against (`JudgeContext`), built alike by the workflow (a step's window
+ * or a monitored group), `rollout verify` (one window of one check) and the simulations.
+ */
+import type { CheckName, Thresholds } from '../plan/schema';
+import type { ImplStats } from './samples';
+import type { JudgeContext } from './window-judge';
+
+export interface WindowSettings {
+  thresholds: Thresholds;
+  checks: CheckName[];
+  /** The configured domain share of the group, 0..100. */
+  percent: number;
+  /** Legacy traffic of the baseline window before the phase's first step, if measured. */
+  baseline: ImplStats | null;
+  /** The window's length; `null` for a continuous window. */
+  windowMs: number | null;
+  checkIntervalMs: number;
+  /** Extensions a window may get for want of samples (`defaults.maxExtensions`). */
+  maxExtensions: number;
+  /** The span of checks summed for the "just now" figures (`defaults.lookback`). */
+  lookbackMs: number;
+  /** A continuous window spends its base threshold over this long (a day, scaled like the plan). */
+  continuousMs: number;
+}
+
+export function windowContext(w: WindowSettings): JudgeContext {
+  const checksIn = (ms: number) => Math.max(1, Math.ceil(ms / w.checkIntervalMs));
+  return {
+    percent: w.percent,
+    thresholds: w.thresholds,
+    checks: w.checks,
+    baseline: w.baseline,
+    plannedLooks: w.windowMs === null ? null : checksIn(w.windowMs) * (1 + w.maxExtensions),
+    continuousLooks: checksIn(w.continuousMs),
+    lookbackChecks: Math.max(1, Math.round(w.lookbackMs / w.checkIntervalMs)),
+  };
+}
