@@ -4,7 +4,8 @@ const tseslint = require('typescript-eslint');
 /**
  * The layers of src/, lowest first (docs/architecture.md): a file may import from its own layer
  * and the ones before it, never from a later one, and folders that share a layer do not import
- * each other. `npm test` runs lint first, so a violation fails CI.
+ * each other. `npm run lint` also looks for import circles in src/ (madge; type-only imports
+ * count), and `npm test` runs lint first, so a violation fails CI.
  */
 const LAYERS = [
   { name: 'plan', folders: ['plan', 'probes'] },
