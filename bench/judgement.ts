@@ -1,6 +1,6 @@
 /**
  * The standard table of issue 7's "Figures to reach": the seed plan's own verdict code
- * (`src/workflows/window-judge.ts`) driven through thousands of simulated steps of synthetic
+ * (`src/judge/window-judge.ts`) driven through thousands of simulated steps of synthetic
  * traffic (`src/simulate/`). Not a timed test: it prints figures.
  *
  *   npm run bench:judgement [-- --seed S --scale X --threads N --healthy-only]
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const line = (s = '') => lines.push(s);
   const t = plan.defaults.thresholds;
-  line(`# Verdict figures of the seed plan (${plan.name}), rules of src/workflows/window-judge.ts`);
+  line(`# Verdict figures of the seed plan (${plan.name}), rules of src/judge/window-judge.ts`);
   line(
     `seed "${o.seed}", scale ${o.scale}, ${totalRuns} simulated steps, ${o.threads} threads, ` +
       `${formatDuration(Date.now() - started)}; checks every ${plan.defaults.checkInterval}, lookback ${plan.defaults.lookback}, ` +

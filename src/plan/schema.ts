@@ -130,14 +130,8 @@ const thresholds = z.strictObject({
   minSamples: numberWithin(LIMITS.minSamples, true).default(50),
   /** z-score of the intervals that tell pass from hold at a window's end (1.96 ≈ 95%). */
   confidence: numberWithin(LIMITS.zScore).default(1.96),
-  /**
-   * z-score of the intervals behind a rollback. Stricter than `confidence` because the rollback
-   * question is asked at every check of every window (thousands of looks over an 8h window): at
-   * 4.5 a healthy canary fails a look less than once in 10,000 at any sample size (exact binomial
-   * figures in test/workflows/evaluate.test.ts), while a 30% error rate still fails the first
-   * look of 100 requests.
-   */
-  rollbackConfidence: numberWithin(LIMITS.zScore).default(4.5),
+  /** Retired in 0.2.0 (read by the v1/v2 rules only): accepted with a warning, so older plans load. */
+  rollbackConfidence: numberWithin(LIMITS.zScore).optional(),
   /**
    * The chance that a healthy step is rolled back, over all the looks of its whole window (the
    * sequential test spends it across the window; SPEC §2).

@@ -33,6 +33,18 @@ function sharedVariableWarnings(plan: Plan): PlanProblem[] {
     }));
 }
 
+/** Fields earlier versions read and 0.2.0 no longer does: accepted, with a warning, so old plans still load. */
+function retiredFieldWarnings(plan: Plan): PlanProblem[] {
+  if (plan.defaults.thresholds.rollbackConfidence === undefined) return [];
+  return [
+    {
+      path: 'defaults.thresholds.rollbackConfidence',
+      message:
+        'no rule reads it since 0.2.0 (the v1/v2 interval rules were retired): rollbacks are bounded by thresholds.falseRollback; remove it',
+    },
+  ];
+}
+
 interface Band {
   target?: unknown;
   rollback?: unknown;
@@ -213,7 +225,7 @@ export function validatePlanCore(input: unknown, rules: PlanRule[] = []): PlanVa
     ...rules.flatMap((rule) => rule(clean)),
   ];
   if (!parsed.success || problems.length > 0) return fail(problems);
-  return { ok: true, plan: parsed.data, input: clean, warnings: sharedVariableWarnings(parsed.data) };
+  return { ok: true, plan: parsed.data, input: clean, warnings: [...sharedVariableWarnings(parsed.data), ...retiredFieldWarnings(parsed.data)] };
 }
 
 export function describeProblems(problems: PlanProblem[]): string {

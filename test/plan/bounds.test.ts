@@ -277,13 +277,23 @@ test('the seed plan gets the two new defaults and is otherwise unchanged', () =>
       servedShare: { tolerance: 0.1 },
       minSamples: 50,
       confidence: 1.96,
-      rollbackConfidence: 4.5,
       falseRollback: 0.001,
     },
     maxMetricErrors: 6,
     maxExtensions: 3,
     rollbackWith: 'percent',
   });
+});
+
+test('rollbackConfidence, retired in 0.2.0, still loads with a warning naming it', () => {
+  const plan = seedPlan();
+  (plan.defaults.thresholds as Loose).rollbackConfidence = 4.5;
+  const v = validatePlan(plan);
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  expect(v.warnings).toEqual([
+    { path: 'defaults.thresholds.rollbackConfidence', message: expect.stringMatching(/no rule reads it since 0\.2\.0.*remove it/) },
+  ]);
+  expect(validatePlan(seedPlan()).warnings).toEqual([]);
 });
 
 test('a plan whose rendered input passes the workflow input limit is refused', () => {

@@ -43,7 +43,7 @@ export function invariants(plan: Plan, input: unknown): string[] {
   need(Number.isInteger(d.maxExtensions) && d.maxExtensions >= 0 && d.maxExtensions <= 20, 'maxExtensions');
   need(Number.isInteger(d.maxMetricErrors) && d.maxMetricErrors >= 1, 'maxMetricErrors');
   need(Number.isInteger(t.minSamples) && t.minSamples >= 1, 'minSamples');
-  for (const v of [t.confidence, t.rollbackConfidence, t.p95Increase.rollback, t.p95Increase.minDeltaMs])
+  for (const v of [t.confidence, t.rollbackConfidence ?? 0, t.p95Increase.rollback, t.p95Increase.minDeltaMs])
     need(Number.isFinite(v) && v >= 0, `threshold ${v} not finite`);
 
   need(plan.name.length >= 1 && plan.name.length <= LIMITS.nameLength, 'name length');
