@@ -6,7 +6,9 @@
  *
  * Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
  * BACKEND_PORT (8000), ADMIN_TOKEN (dev-admin-token), TRAFFIC_RPS (100), ROLLOUT_UI_PORT (8400, the
- * rollout page), ROLLOUT_UI_TOKEN (the page's button token; a random one by default).
+ * rollout page), ROLLOUT_UI_TOKEN (the page's token; a random one by default), ROLLOUT_MAKE_CURRENT
+ * (1 by default with its own dev server: its worker makes its build the current version; 0 leaves
+ * promoting to you).
  * Flags: --no-traffic, --rps N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +20,7 @@ import { connectionOptions, temporalSettings } from '../src/client/config';
 import { registerSearchAttributes } from '../src/client/search-attributes';
 import { uiToken } from '../src/ui/server';
 import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/contracts/definitions';
+import { deploymentOptions, describePinnedElsewhere, rolloutsPinnedElsewhere } from '../src/worker-version';
 
 // Plain JS, shared with `npm test` and the prestart install step.
 const binaries = require('./temporal-binaries') as {
@@ -66,6 +69,10 @@ export interface Stack {
   pageUrl: string;
   /** The worker's Prometheus metrics, or null when turned off. */
   metricsUrl: string | null;
+  /** The worker's build id (Worker Deployment version), or null when it runs unversioned. */
+  buildId: string | null;
+  /** Versions other than the worker's that still have running rollouts pinned to them, one line each. */
+  versionNotes: string[];
   backendUrl: string;
   adminToken: string;
   /** Environment for CLI commands and other children (TEMPORAL_ADDRESS, ADMIN_TOKEN, …). */
@@ -183,7 +190,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const settings = temporalSettings({ ...baseEnv, TEMPORAL_ADDRESS: temporalAddress });
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const env: NodeJS.ProcessEnv = { ...baseEnv, TEMPORAL_ADDRESS: temporalAddress, ADMIN_TOKEN: adminToken };
-  const workerEnv: NodeJS.ProcessEnv = { ...env, ROLLOUT_METRICS_ADDRESS: metricsAddress };
+  // The dev server is ours: its worker makes its own build current, so a worker of a new commit is
+  // never one nobody routes to. On someone else's cluster (TEMPORAL_ADDRESS) promoting is theirs.
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ROLLOUT_METRICS_ADDRESS: metricsAddress,
+    ...(external ? {} : { ROLLOUT_MAKE_CURRENT: baseEnv.ROLLOUT_MAKE_CURRENT ?? '1' }),
+  };
+  let buildId: string | null;
+  try {
+    buildId = deploymentOptions(workerEnv)?.version.buildId ?? null;
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
 
   // Ports first: one clear line instead of a child's stack trace.
   if (!external) {
@@ -217,7 +236,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `port ${pagePort} (the rollout page) is in use: stop what uses it (\`lsof -i :${pagePort}\`; another \`npm start\` or \`npx rollout ui\`?) or pick another with ROLLOUT_UI_PORT=8410.`,
     );
 
-  fs.mkdirSync(LOGS, { recursive: true });
+  // The logs hold the page's token (its address) and whatever the children print: the owner's only.
+  fs.mkdirSync(LOGS, { recursive: true, mode: 0o700 });
+  fs.chmodSync(LOGS, 0o700);
   const children: Child[] = [];
   let onCrash: (why: string) => void = () => undefined;
   const crashed = new Promise<string>((resolve) => (onCrash = resolve));
@@ -229,7 +250,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     childEnv: NodeJS.ProcessEnv,
     echo: boolean,
   ): Child => {
-    const logFile = fs.createWriteStream(path.join(LOGS, `${name}.log`), { flags: 'a' });
+    const logPath = path.join(LOGS, `${name}.log`);
+    const logFile = fs.createWriteStream(logPath, { flags: 'a', mode: 0o600 });
+    // `mode` applies to a new file only; one left by an older run is narrowed too.
+    if (fs.existsSync(logPath)) fs.chmodSync(logPath, 0o600);
     logFile.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
     // Own process group: Ctrl-C reaches only this script, which then stops the children in order.
     const proc = spawn(command, args, {
@@ -391,6 +415,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const worker = spawnChild('worker', node, [...ts, 'src/worker.ts'], workerEnv, false);
     await until('the worker', 120_000, async () => /rollout worker:/.test(worker.out), worker);
     worker.echo = opts.echo !== false;
+    // Versioned, it has then polled and set (or read) the current version: rollouts pinned to the
+    // other versions need a worker of theirs, which this stack does not run.
+    let versionNotes: string[] = [];
+    if (buildId) {
+      await until('the worker to join its deployment', 30_000, async () => /worker deployment \S+: /.test(worker.out), worker).catch(
+        () => undefined,
+      );
+      versionNotes = await pinnedNotes(settings, buildId);
+    }
 
     log(`starting the rollout page on http://127.0.0.1:${pagePort}…`);
     const page = spawnChild(
@@ -417,6 +450,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       uiUrl,
       pageUrl,
       metricsUrl: metricsAddress ? `http://${metricsAddress}/metrics` : null,
+      buildId,
+      versionNotes,
       backendUrl,
       adminToken,
       env,
@@ -426,6 +461,26 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * One line per other version of the deployment that still has running rollouts pinned to it (they
+ * wait for a worker of their own build), or a plain warning when the server cannot tell.
+ */
+async function pinnedNotes(settings: ReturnType<typeof temporalSettings>, buildId: string): Promise<string[]> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
+    const pinned = await rolloutsPinnedElsewhere(connection.workflowService, settings.namespace, buildId);
+    if (pinned) return describePinnedElsewhere(pinned);
+    return [
+      `could not tell whether rollouts are pinned to other versions than ${buildId}: those need a worker of their own build (docs/operations.md, "Upgrading")`,
+    ];
+  } catch {
+    return [];
+  } finally {
+    await connection?.close();
   }
 }
 
@@ -476,11 +531,11 @@ Rollout Orchestrator is up:
   Temporal      ${stack.temporalAddress} namespace ${stack.namespace}${stack.uiUrl ? ` (dev server, state in ${path.relative(ROOT, path.join(DATA, 'temporal.db'))})` : ''}
   rollout page  ${stack.pageUrl}
   Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
-  worker        task queue ${temporalSettings(stack.env).taskQueue}${stack.metricsUrl ? `, metrics ${stack.metricsUrl}` : ''}
+  worker        task queue ${temporalSettings(stack.env).taskQueue}${stack.buildId ? `, version ${stack.buildId}` : ', unversioned'}${stack.metricsUrl ? `, metrics ${stack.metricsUrl}` : ''}
   backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
   traffic       ${argv.includes('--no-traffic') ? 'off (--no-traffic)' : `${rpsShown} req/s of synthetic users`}
   logs          ${path.relative(ROOT, LOGS)}/
-${running.length ? `Resumed rollouts in flight: ${running.join(', ')}\n` : ''}
+${running.length ? `Resumed rollouts in flight: ${running.join(', ')}\n` : ''}${stack.versionNotes.map((n) => `Note: ${n}\n`).join('')}
 Next, in another terminal:
   npx rollout start plans/phase2-3.yaml --time-scale 60
   npx rollout watch rollout-camera-api

@@ -1,11 +1,12 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { policyFromEnv } from './providers/policy';
 import { connectClient } from './client/connection';
 import { createWorkerMetrics, freeLocalPort, metricsAddress, serveMetrics } from './worker-metrics';
 import { connectionOptions, temporalSettings } from './client/config';
 import { parseDuration } from './plan/duration';
 import { chooseWorkflowSource } from './workflow-bundle';
-import { deploymentOptions, promoteIfFirst } from './worker-version';
+import { deploymentOptions, makeCurrentWanted, promote, watchCurrentVersion } from './worker-version';
 
 /** `ROLLOUT_HEARTBEAT_THROTTLE` (a duration such as 500ms or 5s), default 2s. */
 export function heartbeatThrottle(env: NodeJS.ProcessEnv): number {
@@ -54,6 +55,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   // A file, not a bare path: the SDK stats it (index.ts under ts-node, index.js once built).
   const source = chooseWorkflowSource(require.resolve('./workflows'), env);
   const deployment = deploymentOptions(env);
+  // What plans may reach (ROLLOUT_ALLOW_*): a malformed variable stops the worker here, named.
+  const policy = policyFromEnv(env);
   const metricsAt = metricsAddress(env);
   let coreMetricsUrl: string | null = null;
   if (metricsAt) {
@@ -80,7 +83,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       ...(source.kind === 'bundle'
         ? { workflowBundle: { codePath: source.codePath } }
         : { workflowsPath: source.workflowsPath }),
-      activities: createActivities({ env, ...(metrics ? { metrics: metrics.recorder } : {}) }),
+      activities: createActivities({ env, policy, ...(metrics ? { metrics: metrics.recorder } : {}) }),
       // How often a running observation's heartbeat (its latest check) reaches the server, where
       // `status` and `watch` read it: at most every 2 s (the SDK's default is 80% of the 20 s
       // heartbeat timeout). Heartbeats are not history events.
@@ -96,15 +99,30 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
     console.log(
       `rollout worker: ${settings.address} namespace=${settings.namespace} task queue=${settings.taskQueue}; ${version}; workflows: ${source.why}`,
     );
+    console.log(`rollout worker policy (what plans may reach): ${policy.describe()}`);
     const running = worker.run();
-    if (deployment)
-      await promoteIfFirst(connection, settings.namespace, deployment.version.buildId, (line) => console.log(line)).catch(
-        (err: unknown) => {
-          worker.shutdown();
-          throw new Error(`could not read or set the current version of ${deployment.version.deploymentName}: ${err instanceof Error ? err.message : String(err)} (ROLLOUT_WORKER_VERSIONING=off runs unversioned)`);
-        },
-      );
-    await running;
+    let watch: { stop(): void } | undefined;
+    if (deployment) {
+      const buildId = deployment.version.buildId;
+      await promote(connection, settings.namespace, buildId, (line) => console.log(line), {
+        makeCurrent: makeCurrentWanted(env),
+      }).catch((err: unknown) => {
+        worker.shutdown();
+        throw new Error(`could not read or set the current version of ${deployment.version.deploymentName}: ${err instanceof Error ? err.message : String(err)} (ROLLOUT_WORKER_VERSIONING=off runs unversioned)`);
+      });
+      // A worker nobody routes to looks healthy and does nothing: say so, with the command that fixes it.
+      watch = watchCurrentVersion(connection.workflowService, {
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        buildId,
+        log: (line) => (line.startsWith('warning:') ? console.warn(line) : console.log(line)),
+      });
+    }
+    try {
+      await running;
+    } finally {
+      watch?.stop();
+    }
   } finally {
     metricsServer?.close();
     await counting?.connection.close();

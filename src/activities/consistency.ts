@@ -4,15 +4,19 @@ import { messageOf } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
 
-/** Runs the consistency provider; a store it cannot read is reported (`error`, not ok), not thrown. */
+/**
+ * Runs the consistency provider; a store it cannot read, or one the worker's policy refuses, is
+ * reported (`error`: inconclusive, never a pass), not thrown. Differences show stored values: what
+ * looks like a secret is redacted.
+ */
 export async function runConsistency(
   deps: ResolvedDeps,
   config: CheckConsistencyInput['consistency'],
 ): Promise<ConsistencyReport> {
   try {
-    return await deps.consistencyFor(config).compare();
+    return deps.policy.redactDeep(await deps.consistencyFor(config).compare());
   } catch (err) {
-    return { ok: false, checked: 0, differences: [], error: messageOf(err) };
+    return { ok: false, checked: 0, differences: [], error: deps.policy.redact(messageOf(err)) };
   }
 }
 

@@ -2,6 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { ConsistencyConfig, MetricsConfig, TrafficConfig } from '../plan/schema';
 import { createConsistencyProvider, type ConsistencyProvider } from '../providers/consistency';
 import { createMetricsProvider, type MetricsProvider } from '../providers/metrics';
+import { policyFromEnv, type WorkerPolicy } from '../providers/policy';
 import type { Env } from '../providers/settings';
 import { createTrafficProvider, type TrafficProvider } from '../providers/traffic';
 import { NO_METRICS, type OrchestratorMetrics } from '../contracts/orchestrator-metrics';
@@ -18,6 +19,11 @@ export interface ActivityDeps {
   http?: AxiosInstance;
   /** The worker's own metrics; none by default. */
   metrics?: OrchestratorMetrics;
+  /**
+   * What plans may reach (hosts, tokenEnv, commands, paths) and how outputs are redacted; from
+   * `env` (ROLLOUT_ALLOW_*) by default. The default providers are created through it.
+   */
+  policy?: WorkerPolicy;
 }
 
 export type ResolvedDeps = Required<ActivityDeps>;
@@ -42,18 +48,33 @@ function memoize<C, P>(create: (config: C) => P): (config: C) => P {
 
 export function resolveDeps(deps: ActivityDeps): ResolvedDeps {
   const env = deps.env as Env;
-  const http = deps.http ?? axios.create();
+  // The factories refuse what the policy does not allow (a refused config is never cached).
+  const policy = deps.policy ?? policyFromEnv(env);
+  const http =
+    deps.http ??
+    axios.create({
+      // A redirect is a request to another URL: allowed only where the plan's own URLs may go.
+      beforeRedirect: (options) => {
+        const to = String(options.href ?? `${options.protocol}//${options.host}`);
+        const problem = policy.hostProblem(to);
+        if (problem) throw new Error(`redirected: ${problem}`);
+      },
+    });
   return {
     env,
     http,
+    policy,
     metrics: deps.metrics ?? NO_METRICS,
     trafficFor:
       deps.trafficFor ??
       memoize((config: TrafficConfig) =>
-        createTrafficProvider(config, env, { onProgress: (message) => heartbeat(message) }),
+        createTrafficProvider(config, env, { policy, onProgress: (message) => heartbeat(message) }),
       ),
-    metricsFor: deps.metricsFor ?? memoize((config: MetricsConfig) => createMetricsProvider(config, env)),
+    metricsFor:
+      deps.metricsFor ??
+      memoize((config: MetricsConfig) => createMetricsProvider(config, env, { policy })),
     consistencyFor:
-      deps.consistencyFor ?? memoize((config: ConsistencyConfig) => createConsistencyProvider(config)),
+      deps.consistencyFor ??
+      memoize((config: ConsistencyConfig) => createConsistencyProvider(config, { policy })),
   };
 }

@@ -7,6 +7,7 @@ import { observeActivities } from './observe';
 import { trafficActivities } from './traffic';
 import { inputActivities } from './validate-input';
 import { verificationActivities } from './verification';
+import { redactError, type Redact } from '../providers/redact';
 
 export type { ActivityDeps } from './deps';
 export type * from '../contracts/activities';
@@ -21,13 +22,38 @@ export type * from '../contracts/activities';
  */
 export function createActivities(deps: ActivityDeps): RolloutActivities {
   const resolved = resolveDeps(deps);
-  return {
-    ...trafficActivities(resolved),
-    ...verificationActivities(resolved),
-    ...metricsActivities(resolved),
-    ...observeActivities(resolved),
-    ...consistencyActivities(resolved),
-    ...notifyActivities(resolved),
-    ...inputActivities(),
-  };
+  return redactedFailures(
+    {
+      ...trafficActivities(resolved),
+      ...verificationActivities(resolved),
+      ...metricsActivities(resolved),
+      ...observeActivities(resolved),
+      ...consistencyActivities(resolved),
+      ...notifyActivities(resolved),
+      ...inputActivities(resolved.policy),
+    },
+    resolved.policy.redact,
+  );
+}
+
+/**
+ * The same activities, each failure's message and stack redacted before Temporal records it: a
+ * target's error body, a restart command's output or a store's error text reaches status, the
+ * history and the page through them.
+ */
+function redactedFailures<A extends object>(activities: A, redact: Redact): A {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    // A named function, so stack traces and the SDK still see the activity's own name.
+    wrapped[name] = {
+      [name]: async (...args: unknown[]) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          throw redactError(err, redact);
+        }
+      },
+    }[name];
+  }
+  return wrapped as A;
 }

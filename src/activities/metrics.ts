@@ -18,7 +18,8 @@ export async function readMetrics(deps: ResolvedDeps, input: SampleMetricsInput)
   try {
     provider = deps.metricsFor(input.metrics);
   } catch (err) {
-    return { samples, error: messageOf(err) };
+    // A URL the worker's policy refuses too: an inconclusive reading that says why, never a pass.
+    return { samples, error: deps.policy.redact(messageOf(err)) };
   }
   const from = new Date(input.from);
   const to = new Date(input.to);
@@ -33,7 +34,7 @@ export async function readMetrics(deps: ResolvedDeps, input: SampleMetricsInput)
         ...(previous !== undefined ? { previous } : {}),
       });
     } catch (err) {
-      errors.push(`${group}: ${messageOf(err)}`);
+      errors.push(`${group}: ${deps.policy.redact(messageOf(err))}`);
     }
   }
   return errors.length ? { samples, error: errors.join('; ') } : { samples };

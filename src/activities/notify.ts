@@ -1,7 +1,13 @@
 import type { NotifyInput } from '../contracts/activities';
-import { preview } from '../providers/errors';
+import { KiB, MiB, bounded, preview, type HttpLimits } from '../providers/errors';
 import { keptAlive } from './context';
 import type { ResolvedDeps } from './deps';
+
+/**
+ * One webhook POST: 10 s in all, and at most 64 KiB of answer read (a receiver says "ok"; only
+ * the status counts). The event we send is small; 1 MiB bounds it all the same.
+ */
+export const NOTIFY_LIMITS = { deadlineMs: 10_000, maxBytes: 64 * KiB, maxRequestBytes: MiB };
 
 export function notifyActivities(deps: ResolvedDeps) {
   return keptAlive({
@@ -11,20 +17,28 @@ export function notifyActivities(deps: ResolvedDeps) {
      * receiver that got the first attempt can drop the repeat.
      */
     async notify(input: NotifyInput): Promise<void> {
-      const res = await deps.http.post(
-        input.webhookUrl,
-        { ...input.event, text: input.event.text },
-        {
-          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': input.idempotencyKey },
-          timeout: 10_000,
-          validateStatus: () => true,
-        },
+      // A webhook on a host the worker's policy does not allow is refused, never called.
+      deps.policy.assert(deps.policy.hostProblem(input.webhookUrl), 'notify.webhookUrl');
+      // Only the origin in messages: a webhook path often carries its own token.
+      const where = `webhook ${new URL(input.webhookUrl).origin}`;
+      const limits: HttpLimits = {
+        what: where,
+        ...NOTIFY_LIMITS,
+        describe: (err) => `${where}: ${err.message || err.code || 'request failed'}`,
+      };
+      const res = await bounded(limits, (bounds) =>
+        deps.http.post(
+          input.webhookUrl,
+          { ...input.event, text: input.event.text },
+          {
+            ...bounds,
+            headers: { 'Content-Type': 'application/json', 'Idempotency-Key': input.idempotencyKey },
+            validateStatus: () => true,
+          },
+        ),
       );
       if (res.status < 200 || res.status >= 300) {
-        // Only the origin: a webhook path often carries its own token.
-        throw new Error(
-          `webhook ${new URL(input.webhookUrl).origin}: HTTP ${res.status}: ${preview(res.data)}`,
-        );
+        throw new Error(`${where}: HTTP ${res.status}: ${preview(res.data)}`);
       }
     },
   });

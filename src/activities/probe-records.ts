@@ -1,11 +1,10 @@
 import { parseEndpoint } from '../plan/endpoints';
 import type { WriteLifecycle } from '../plan/probes-schema';
-import { carriesMarker } from '../plan/probe-rules';
 import type { ConsistencyProvider } from '../providers/consistency';
 import { formatValue, sameValue } from '../providers/consistency';
 import { messageOf } from '../providers/errors';
 import { pick } from '../probes/json-path';
-import { fillPath, pathParams } from '../probes/templates';
+import { fillPath, markerMatcher, pathParams } from '../probes/templates';
 import { describeCall, isServerError, statusMatches, type Impl, type TargetClient } from './target-client';
 
 /** A failed step of a lifecycle: ends the run with this message. */
@@ -32,12 +31,22 @@ type Item = Record<string, unknown>;
  * its stores through the consistency provider, and the cleanup that removes probe records.
  */
 export class ProbeRecords {
+  /** Whether a record's marker field holds this lifecycle's marker, with any run's token. */
+  private readonly isMarker: (value: unknown) => boolean;
+
   constructor(
     private readonly client: TargetClient,
     private readonly life: WriteLifecycle,
+    rolloutId: string,
     /** Set when the lifecycle looks records up in both stores (`lookup: consistency`). */
     private readonly stores?: ConsistencyProvider,
-  ) {}
+  ) {
+    // A marker without a per-run token (refused by plan validation) marks nothing: only the
+    // records the run itself created are removed then.
+    const marker = life.marker.value;
+    this.isMarker =
+      typeof marker === 'string' && marker.includes('${token}') ? markerMatcher(marker, rolloutId) : () => false;
+  }
 
   /** What the stored checks read, for the report's lines. */
   get reads(): string {
@@ -64,7 +73,8 @@ export class ProbeRecords {
   }
 
   /**
-   * Removes every record that carries the marker, and `extra`: leftovers of a probe that crashed
+   * Removes every record that carries the marker (its fixed text with any run's token), and
+   * `extra`: leftovers of a probe that crashed
    * half-way must neither pile up nor fail the next probe. Both listings are read (each
    * implementation may read its own store, and a half-written leftover may be in one only);
    * legacy, the proven path, deletes first, domain when legacy cannot.
@@ -75,7 +85,7 @@ export class ProbeRecords {
       try {
         for (const item of await this.list(impl)) {
           const id = this.idOf(item);
-          if (id !== undefined && carriesMarker(pick(item, this.life.marker.field), this.life.marker.value))
+          if (id !== undefined && this.isMarker(pick(item, this.life.marker.field)))
             ids.set(String(id), id);
         }
       } catch {

@@ -1,7 +1,10 @@
 import type { AxiosInstance } from 'axios';
-import { messageOf } from '../providers/errors';
+import { MiB, bounded, messageOf } from '../providers/errors';
 
 export type Impl = 'legacy' | 'domain';
+
+/** Default cap on one probe's answer. */
+export const PROBE_MAX_BYTES = 4 * MiB;
 
 export interface CallResult {
   /** 0 when no HTTP answer came (refused, timed out). */
@@ -28,7 +31,10 @@ export class TargetClient {
   constructor(
     private readonly http: AxiosInstance,
     private readonly baseUrl: string,
+    /** Total deadline of one call: connect, headers and the whole body. */
     private readonly timeoutMs = 10_000,
+    /** The most of an answer read; past it the call is cut off and reported like a refused one. */
+    private readonly maxBytes = PROBE_MAX_BYTES,
   ) {}
 
   url(path: string): string {
@@ -36,17 +42,25 @@ export class TargetClient {
   }
 
   async call(method: string, path: string, options: CallOptions): Promise<CallResult> {
+    const url = this.url(path);
+    const limits = {
+      what: `probe ${method.toUpperCase()} ${url}`,
+      deadlineMs: this.timeoutMs,
+      maxBytes: this.maxBytes,
+    };
     try {
-      const res = await this.http.request({
-        method,
-        url: this.url(path),
-        data: options.body,
-        headers: { Accept: 'application/json', 'X-Rollout-Force': options.impl, ...options.headers },
-        timeout: this.timeoutMs,
-        validateStatus: () => true,
-        responseType: 'text',
-        transformResponse: (d: unknown) => d,
-      });
+      const res = await bounded(limits, (bounds) =>
+        this.http.request({
+          ...bounds,
+          method,
+          url,
+          data: options.body,
+          headers: { Accept: 'application/json', 'X-Rollout-Force': options.impl, ...options.headers },
+          validateStatus: () => true,
+          responseType: 'text',
+          transformResponse: (d: unknown) => d,
+        }),
+      );
       const text = typeof res.data === 'string' ? res.data : '';
       let body: unknown = text;
       if (text !== '') {

@@ -50,7 +50,7 @@ export function trafficActivities(deps: ResolvedDeps) {
       const provider = deps.trafficFor(input.traffic);
       if (input.mode === 'kill-switch') await provider.setKillSwitch(false);
       else await provider.setPercent(input.group, 0);
-      const state = await provider.get([input.group]);
+      const state = await provider.get([...new Set([input.group, ...(input.readBack ?? [])])]);
       const now = effectivePercent(state, input.group);
       if (now !== 0) {
         throw new Error(

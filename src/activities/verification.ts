@@ -2,8 +2,8 @@ import type { VerifyStageInput } from '../contracts/activities';
 import type { CommandReport, FunctionalReport, StageReport } from '../judge/samples';
 import { parseEndpoint } from '../plan/endpoints';
 import { messageOf } from '../providers/errors';
+import type { PolicyProblem } from '../providers/policy';
 import { durationMs } from '../providers/settings';
-import { runShell } from '../providers/shell';
 import type { ResolvedDeps } from './deps';
 import { cancellationSignal, heartbeat, keptAlive } from './context';
 import { runConsistency } from './consistency';
@@ -63,14 +63,16 @@ export async function runFunctional(
   return report;
 }
 
-/** Runs the phase's command with a shell: exit 0 passes. The rollout's context is in `ROLLOUT_*`. */
+/**
+ * Runs the phase's command as the worker's policy runs commands (an allowed program, a minimal
+ * environment, its output redacted): exit 0 passes. The rollout's context is in `ROLLOUT_*`.
+ */
 export async function runCommand(deps: ResolvedDeps, input: VerifyStageInput): Promise<CommandReport> {
   const command = input.phase.command;
   if (!command) return { ok: false, exitCode: null, timedOut: false, output: 'the phase has no command' };
-  const res = await runShell(command.run, {
+  const res = await deps.policy.runCommand(command.run, `phase ${input.phase.name} command.run`, {
     timeoutMs: durationMs(command.timeout, `phase ${input.phase.name} command.timeout`, '2m'),
-    env: {
-      ...deps.env,
+    extraEnv: {
       ROLLOUT_ID: input.rolloutId,
       ROLLOUT_PHASE: input.phase.name,
       ROLLOUT_GROUP: input.phase.group,
@@ -87,6 +89,26 @@ export async function runCommand(deps: ResolvedDeps, input: VerifyStageInput): P
   };
 }
 
+/**
+ * What the requested checks would reach, refused (non-retryable) unless the worker's policy allows
+ * it: a refusal is about the plan, never a finding about the canary.
+ */
+function refuseByPolicy(deps: ResolvedDeps, input: VerifyStageInput, wants: Set<string>): void {
+  const { policy } = deps;
+  const problems: PolicyProblem[] = [];
+  if (wants.has('functional') || wants.has('writeProbe')) {
+    const problem = policy.hostProblem(input.target.baseUrl);
+    if (problem) problems.push({ path: 'target.baseUrl', message: problem });
+  }
+  if (input.target.consistency && (wants.has('dataConsistency') || wants.has('writeProbe')))
+    problems.push(...policy.consistencyProblems(input.target.consistency));
+  if (wants.has('command') && input.phase.command) {
+    const problem = policy.commandProblem(input.phase.command.run);
+    if (problem) problems.push({ path: `phase ${input.phase.name} command.run`, message: problem });
+  }
+  policy.refuse(problems);
+}
+
 export function verificationActivities(deps: ResolvedDeps) {
   return keptAlive({
     /**
@@ -95,9 +117,10 @@ export function verificationActivities(deps: ResolvedDeps) {
      * broken configuration throws.
      */
     async verifyStage(input: VerifyStageInput): Promise<StageReport> {
+      const wants = new Set(input.checks);
+      refuseByPolicy(deps, input, wants);
       const client = new TargetClient(deps.http, input.target.baseUrl);
       const report: StageReport = { at: new Date().toISOString() };
-      const wants = new Set(input.checks);
       const probes = input.target.probes ?? EMPTY_PROBES;
       let schemas: ProbeSchemas | undefined;
       let schemaError: string | undefined;
@@ -139,7 +162,8 @@ export function verificationActivities(deps: ResolvedDeps) {
           ? await runConsistency(deps, input.target.consistency)
           : { ok: false, checked: 0, differences: [], error: 'dataConsistency needs target.consistency' };
       }
-      return report;
+      // Answers, bodies and outputs go into status and history: nothing that looks like a secret.
+      return deps.policy.redactDeep(report);
     },
   });
 }

@@ -38,7 +38,10 @@ const isMapping = (v: unknown): v is Item => typeof v === 'object' && v !== null
 const stepName = (step: WriteStep) => step.name ?? step.request;
 const runsIn = (step: WriteStep, check: ProbeCheck) => !step.checks || step.checks.includes(check);
 
-/** A lifecycle's variables at its start: the rollout and a token no other run shares. */
+/**
+ * A lifecycle's variables at its start: the rollout and a token no other run shares (spelled as
+ * `TOKEN_PATTERN` says, which cleanup relies on to recognise a crashed run's records).
+ */
 function freshVars(rolloutId: string): Vars {
   return { rollout: rolloutId, token: randomBytes(5).toString('hex') };
 }
@@ -118,6 +121,7 @@ async function probeLifecycle(
   const records = new ProbeRecords(
     ctx.client,
     life,
+    ctx.rolloutId,
     life.lookup === 'consistency' ? ctx.consistency : undefined,
   );
   const vars = freshVars(ctx.rolloutId);
@@ -210,7 +214,7 @@ export async function runFunctionalLifecycles(
   const failures: string[] = [];
   let serverErrors = 0;
   for (const life of lifecycles) {
-    const records = new ProbeRecords(ctx.client, life);
+    const records = new ProbeRecords(ctx.client, life, ctx.rolloutId);
     const steps = life.steps.filter((s) => runsIn(s, 'functional'));
     const answers: Record<Impl, unknown[]> = { legacy: [], domain: [] };
     const ids: Array<string | number> = [];

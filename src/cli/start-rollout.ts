@@ -13,6 +13,7 @@ import {
 import { type CurrentShares } from '../plan/rollout-input';
 import { beyondLastStep } from '../plan/checks';
 import { readShares } from '../providers/traffic';
+import { policyFromEnv } from '../providers/policy';
 import { out } from '../client/action';
 import { hasWorker, withTemporal, type Temporal } from '../client/connect';
 import { CliError, EXIT } from '../client/errors';
@@ -94,6 +95,21 @@ async function liveShares(plan: Plan, opts: VerbOptions<'start'>): Promise<Curre
 }
 
 /**
+ * What the worker's policy would refuse, judged with this shell's ROLLOUT_ALLOW_* (the same as the
+ * worker's when both run from one environment, as with `npm start`): warnings, since the worker
+ * decides with its own environment (and then fails the rollout at once, before any traffic moves).
+ */
+function policyWarnings(plan: Plan): string[] {
+  try {
+    return policyFromEnv(process.env)
+      .planProblems(plan)
+      .map((p) => `warning: ${p.path}: ${p.message} (judged with this shell's environment; the worker decides with its own)`);
+  } catch (err) {
+    return [`warning: cannot judge the plan against the worker's policy: ${(err as Error).message}`];
+  }
+}
+
+/**
  * `start`: loads and validates the plan, refuses a second rollout of the same target, starts the
  * workflow and says what to run next. The options were checked by the command (options.ts).
  */
@@ -101,6 +117,7 @@ export async function startRollout(file: string, opts: VerbOptions<'start'>): Pr
   const timeScale = opts.timeScale ?? 1;
   const { raw, plan, warnings } = await loadPlanForCli(file, { targetUrl: opts.targetUrl });
   for (const w of warnings) out.error(`warning: ${w.path}: ${w.message}`);
+  for (const w of policyWarnings(plan)) out.error(w);
   const id = opts.id ?? rolloutIdFor(plan.target.id);
   return withTemporal(async (t) => {
     // Another id for the same target (--id) is caught through the search attribute.

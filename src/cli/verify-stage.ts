@@ -3,6 +3,7 @@ import { formatDuration } from '../plan/duration';
 import { checksOf, type CheckName } from '../plan/checks';
 import type { Phase, Plan } from '../plan/schema';
 import { readShares } from '../providers/traffic';
+import { policyFromEnv } from '../providers/policy';
 import { combine, type CheckResult, type Evaluation } from '../judge/verdicts';
 import { judgeWindow } from '../judge/judge-window';
 import { windowContext } from '../judge/window-context';
@@ -90,7 +91,21 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
   const windowMs = o.window;
   const { plan } = await loadPlanForCli(file, { targetUrl: o.targetUrl });
   const env = process.env;
-  const activities = createActivities({ env });
+  // verify acts itself, with this shell's environment: its policy (ROLLOUT_ALLOW_*) is the worker's.
+  let policy;
+  try {
+    policy = policyFromEnv(env);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.invalid);
+  }
+  const refused = policy.planProblems(plan).filter((p) => p.path !== 'notify.webhookUrl');
+  if (refused.length)
+    throw new CliError(
+      `plan ${file} reaches what the worker's policy does not allow (ROLLOUT_ALLOW_* of this shell); nothing was called:`,
+      EXIT.invalid,
+      refused.map((p) => `  ${p.path}: ${p.message}`),
+    );
+  const activities = createActivities({ env, policy });
   const groups = plan.phases.map((p) => p.group);
   if (o.phase && o.phase !== 'auto') pickPhases(plan, o.phase, {}); // a wrong name fails before any call
 

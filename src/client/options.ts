@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { LIMITS } from '../plan/limits';
 import { ROLLOUT_STATES } from '../contracts/definitions';
+import { BY_RULE, checkGroup, checkText, NOTE_RULE, REQUEST_LIMITS, type TextRule } from '../contracts/requests';
 import { CliError, EXIT } from './errors';
 
 /**
@@ -15,12 +16,8 @@ import { CliError, EXIT } from './errors';
  */
 export const OPTION_LIMITS = {
   workflowIdBytes: 1000,
-  /** `--by`: a person's name or login; it goes into every event and history entry. */
-  byLength: 200,
-  /** `--comment`, `--reason`: kept in the workflow's events, which every status query returns. */
-  noteLength: 1000,
-  /** `--phase`, `--group`: names from the plan. */
-  nameLength: 200,
+  /** `--by`, `--comment`, `--reason`, `--group`: the workflow checks the same (contracts/requests.ts). */
+  ...REQUEST_LIMITS,
   /** `watch --interval`, seconds: under 0.1 s is a busy loop; past an hour nobody is watching. */
   intervalSeconds: { min: 0.1, max: 3600 },
   /** `list --limit`. */
@@ -29,9 +26,8 @@ export const OPTION_LIMITS = {
   verifyWindowMs: { min: 1_000, max: 3_600_000 },
 } as const;
 
-// Control characters in a name break the one-line output and the record; notes may hold line breaks.
+// Control characters in an id break the one-line output and the record.
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 /** Plain decimal notation: no hex, binary, `Infinity` or empty string (all of which `Number` takes). */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
@@ -67,25 +63,17 @@ export function durationOption(b: { min: number; max: number }) {
 }
 
 /** Text that is trimmed, not empty, at most `max` characters, without control characters. */
-export function textOption(b: { max: number; hint: string; lines?: boolean }) {
+export function textOption(rule: TextRule) {
   return z.string().transform((raw, ctx) => {
-    const s = raw.trim();
-    if (s === '') return fail(ctx, `must not be empty ${got(raw)}; ${b.hint}`);
-    if (s.length > b.max) return fail(ctx, `must be at most ${b.max} characters (got ${s.length})`);
-    if ((b.lines ? CONTROL_BUT_LINES : CONTROL).test(s))
-      return fail(ctx, `must not contain control characters ${got(raw)}`);
-    return s;
+    const r = checkText(raw, rule);
+    return r.ok ? r.value : fail(ctx, r.problem);
   });
 }
 
 /** `--by`: who sends the signal (the workflow records and matches it trimmed). */
-export const byOption = textOption({ max: OPTION_LIMITS.byLength, hint: 'name who sends it' });
+export const byOption = textOption(BY_RULE);
 /** `--comment`, `--reason`. */
-export const noteOption = textOption({
-  max: OPTION_LIMITS.noteLength,
-  hint: 'leave the option out instead',
-  lines: true,
-});
+export const noteOption = textOption(NOTE_RULE);
 
 /**
  * A workflow id as given (`--id`, or the `<id>` of a verb): not trimmed, since Temporal would keep
@@ -115,9 +103,8 @@ export const targetIdOption = z.string().transform((raw, ctx) => {
 
 /** A group name as plans spell it (`rollback --group`). */
 export const groupOption = z.string().transform((raw, ctx) => {
-  if (!/^[a-z][a-z0-9-]*$/.test(raw) || raw.length > OPTION_LIMITS.nameLength)
-    return fail(ctx, `must be a group name of the plan, lower-case like "read" ${got(raw)}`);
-  return raw;
+  const r = checkGroup(raw);
+  return r.ok ? r.value : fail(ctx, r.problem);
 });
 
 /** `--target-url`: an http(s) URL (an empty one used to be ignored without a word). */

@@ -21,9 +21,12 @@ export interface RollbackTrafficInput {
   targetId?: string;
   trigger?: string;
   evidenceAt?: string;
+  /** Every group of the plan: all are read back once the rollback is confirmed, so none is shown at a stale percent. */
+  readBack?: string[];
 }
 
 export interface RollbackTrafficResult {
+  /** The state read back after the rollback: `group` and every `readBack` group. */
   state: TrafficState;
   /** Always true on return: an activity that cannot confirm the rollback throws and is retried. */
   verified: true;
@@ -53,11 +56,14 @@ export interface CheckConsistencyInput {
   consistency: ConsistencyConfig;
 }
 
+/** What a notification is about; `rollback-failing` is the alert of a rollback the target has not confirmed yet. */
+export type NotifyKind = 'awaiting-approval' | 'holding' | 'rollback-failing' | 'rolled-back' | 'completed';
+
 export interface NotifyInput {
   webhookUrl: string;
   /** Same key on a retry: the receiver may drop duplicates. */
   idempotencyKey: string;
-  event: { kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed'; rolloutId: string; text: string; [k: string]: unknown };
+  event: { kind: NotifyKind; rolloutId: string; text: string; [k: string]: unknown };
 }
 
 /** The activity functions registered on the worker (see `createActivities`). */

@@ -63,6 +63,8 @@ export const resumeSignal = defineSignal<[ResumeSignal]>('resume');
 export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
 export const completeSignal = defineSignal<[CompleteSignal]>('complete');
 export const statusQuery = defineQuery<RolloutStatus>('status');
+/** A few hundred bytes per rollout, for lists that poll many (the rollout page's list). */
+export const summaryQuery = defineQuery<RolloutSummary>('summary');
 
 /** What an accepted Update answers: the state the request led to. */
 export interface CommandOutcome {
@@ -146,6 +148,50 @@ export interface RolloutEvent {
 }
 
 /** The `status` query (SPEC §3). */
+/** What a list shows of a running rollout (`summary` query): small, whatever the rollout's length. */
+export interface RolloutSummary {
+  rolloutId: string;
+  state: RolloutState;
+  phase: string | null;
+  percent: number;
+  groups: Record<string, { percent: number; state: GroupState }>;
+  windowRemainingMs: number | null;
+  /** `pass (read)`: the last check's verdict and group. */
+  lastVerdict: string | null;
+  /** What the rollout waits for, as `awaiting.prompt` says it. */
+  awaiting: string | null;
+  rollback: { trigger: Trigger; completedAt: string | null; failing: boolean } | null;
+}
+
+/** The summary of a status (`summaryQuery`). */
+export function summaryOf(s: RolloutStatus): RolloutSummary {
+  return {
+    rolloutId: s.rolloutId,
+    state: s.state,
+    phase: s.phase,
+    percent: s.percent,
+    groups: s.groups,
+    windowRemainingMs: s.windowRemainingMs,
+    lastVerdict: s.lastCheck ? `${s.lastCheck.verdict} (${s.lastCheck.group})` : null,
+    awaiting: s.awaiting?.prompt ?? null,
+    rollback: s.rollback
+      ? { trigger: s.rollback.trigger, completedAt: s.rollback.completedAt, failing: !!s.rollback.failing }
+      : null,
+  };
+}
+
+/** A rollback the target has not confirmed yet (`status.rollback.failing`). */
+export interface RollbackFailure {
+  group: string;
+  attempts: number;
+  since: string;
+  /** The latest error, as the activity reported it (bounded). */
+  error: string;
+  nextAttemptAt: string;
+  /** What an operator can do meanwhile. */
+  hint: string;
+}
+
 export interface RolloutStatus {
   rolloutId: string;
   plan: Plan;
@@ -170,6 +216,11 @@ export interface RolloutStatus {
     completedAt: string | null;
     by: string | null;
     groups: string[];
+    /**
+     * The rollback is not confirmed yet: what fails and since when. It is retried until the
+     * target confirms it (never given up); cleared once it is.
+     */
+    failing?: RollbackFailure | null;
   } | null;
   events: RolloutEvent[];
   /** Consecutive metrics-source errors so far. */

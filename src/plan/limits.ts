@@ -32,6 +32,8 @@ export const LIMITS = {
   observeMaxMs: 30 * 86_400_000,
   /** `lookback`. */
   lookbackMs: { min: 1_000, max: 86_400_000 },
+  /** `lookback` in checks: the judge keeps each of them in the rollout's state. */
+  lookbackChecks: 360,
   /** `baselineWindow`. */
   baselineWindowMs: { min: 1_000, max: 86_400_000 },
   /** Every `timeout` and `healthTimeout`. */

@@ -2,7 +2,7 @@ import { parseEndpoint } from './endpoints';
 import { endpointKey } from './endpoints';
 import { pick } from '../probes/json-path';
 import { probeSchemasFor, SchemaError, type ProbeSchemas, type SchemaRef } from '../probes/json-schemas';
-import { BUILTIN_VARIABLES, pathParams, variablesIn } from '../probes/templates';
+import { BUILTIN_VARIABLES, fixedText, pathParams, variablesIn } from '../probes/templates';
 import { checksOf, type CheckName } from './checks';
 import { probesSchema, type Probes, type WriteLifecycle, type WriteStep } from './probes-schema';
 import type { PlanProblem } from './strict-keys';
@@ -118,6 +118,41 @@ function stepProblems(
   return out;
 }
 
+/** Fixed text a marker needs besides its variables (unless it names the rollout). */
+const MARKER_FIXED_TEXT = 4;
+
+/**
+ * Cleanup deletes every listed record whose marker field matches, so the marker must be something
+ * only a probe writes: a per-run `${token}` (any run's token matches, so a crashed run's leftovers
+ * are found) with fixed text around it. `{field: currency, value: EUR}` would delete real orders.
+ */
+function markerProblems(life: WriteLifecycle, i: number): PlanProblem[] {
+  const path = `${at(i)}.marker.value`;
+  const value = life.marker.value;
+  const field = life.marker.field.replace(/^\$\.?/, '') || '$';
+  const vars = typeof value === 'string' ? variablesIn(value) : [];
+  if (!vars.includes('token'))
+    return [
+      {
+        path,
+        message: `must contain \${token} (fresh for each probe run), like "rollout-probe-\${token}": cleanup deletes every listed record whose ${field} matches the marker, and a fixed ${JSON.stringify(value)} could match real records`,
+      },
+    ];
+  const out: PlanProblem[] = [];
+  const others = vars.filter((v) => v !== 'token' && v !== 'rollout');
+  if (others.length)
+    out.push({
+      path,
+      message: `may use only \${token} and \${rollout} (not \${${others[0]}}): cleanup must recognise a leftover of any run`,
+    });
+  if (!vars.includes('rollout') && fixedText(value as string).length < MARKER_FIXED_TEXT)
+    out.push({
+      path,
+      message: `needs fixed text around \${token} (at least ${MARKER_FIXED_TEXT} characters, like "rollout-probe-\${token}"), so only probe records can match it`,
+    });
+  return out;
+}
+
 function lifecycleProblems(
   life: WriteLifecycle,
   i: number,
@@ -140,6 +175,7 @@ function lifecycleProblems(
     });
   if (life.lookup === 'consistency' && !hasConsistency)
     out.push({ path: `${at(i)}.lookup`, message: 'lookup: consistency needs target.consistency' });
+  out.push(...markerProblems(life, i));
   const known = new Set<string>(BUILTIN_VARIABLES);
   life.steps.forEach((step, j) => {
     const path = `${at(i)}.steps[${j}]`;

@@ -23,7 +23,13 @@ export interface CurrentShares {
 /** A rollout's input as checked (`validateRolloutInput`): the plan with its defaults, or why not. */
 export type InputCheck =
   | { ok: true; plan: Plan; timeScale: number; current?: CurrentShares; warnings: PlanProblem[] }
-  | { ok: false; type: 'InvalidInput' | 'InvalidPlan'; message: string; details: { problems: unknown[] } };
+  | {
+      ok: false;
+      /** `PlanRefused`: valid, but it reaches what the worker's policy does not allow. */
+      type: 'InvalidInput' | 'InvalidPlan' | 'PlanRefused';
+      message: string;
+      details: { problems: unknown[] };
+    };
 
 /**
  * `validate` is `validatePlan` in the activity; the workflow's own check of a rollout begun before

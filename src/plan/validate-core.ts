@@ -52,7 +52,7 @@ interface Band {
 interface LoosePlan {
   target?: { consistency?: unknown };
   approvers?: unknown;
-  defaults?: { checkInterval?: unknown; thresholds?: { errorRate?: Band; successRate?: Band } };
+  defaults?: { checkInterval?: unknown; lookback?: unknown; thresholds?: { errorRate?: Band; successRate?: Band } };
   phases?: Array<{
     name?: unknown;
     group?: unknown;
@@ -125,6 +125,14 @@ function crossFieldProblems(input: unknown): PlanProblem[] {
       : defaults.checkInterval;
   const checkIntervalMs =
     interval === undefined ? 10_000 : typeof interval === 'number' ? interval : undefined;
+  const lookbackMs =
+    defaults.lookback === undefined ? 120_000 : typeof defaults.lookback === 'string' ? parseDuration(defaults.lookback) : undefined;
+  // The judge keeps every check of the lookback in the rollout's state (carried at continue-as-new).
+  if (lookbackMs !== undefined && checkIntervalMs !== undefined && lookbackMs / checkIntervalMs > LIMITS.lookbackChecks)
+    out.push({
+      path: 'defaults.lookback',
+      message: `must span at most ${LIMITS.lookbackChecks} checks of defaults.checkInterval (${String(defaults.checkInterval ?? '10s')}; got ${Math.round(lookbackMs / checkIntervalMs)}): the judge keeps each of them`,
+    });
   phases.forEach((p, i) => {
     const steps = asList(p.steps).map((s) => asObject<{ percent?: unknown; observe?: unknown }>(s));
     steps.forEach((s, j) => {

@@ -58,3 +58,34 @@ export function fillPath(route: string, vars: Variables): string {
     name in vars ? encodeURIComponent(text(vars[name])) : m,
   );
 }
+
+/**
+ * How `${token}` is spelled in a probe record: 5 random bytes in hex, fresh for each run of a
+ * lifecycle (write-lifecycle.ts makes it). Cleanup recognises leftovers of any run by it.
+ */
+export const TOKEN_PATTERN = '[0-9a-f]{10}';
+
+/** The fixed text of a template: what is left with every `${name}` taken out. */
+export function fixedText(template: string): string {
+  return template.replace(VARIABLE, '');
+}
+
+/**
+ * The test that a value is a probe record's marker: the marker template with `${rollout}` the
+ * rollout's id and `${token}` any run's token, the whole value (or one item of a list). A fixed
+ * marker would let cleanup delete real records that happen to hold it; a per-run token cannot be.
+ */
+export function markerMatcher(template: string, rolloutId: string): (value: unknown) => boolean {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let source = '';
+  let last = 0;
+  for (const m of template.matchAll(VARIABLE)) {
+    source += escape(template.slice(last, m.index));
+    source += m[1] === 'token' ? TOKEN_PATTERN : m[1] === 'rollout' ? escape(rolloutId) : escape(m[0]);
+    last = m.index! + m[0].length;
+  }
+  source += escape(template.slice(last));
+  const re = new RegExp(`^${source}$`);
+  const one = (v: unknown) => typeof v === 'string' && re.test(v);
+  return (value) => (Array.isArray(value) ? value.some(one) : one(value));
+}

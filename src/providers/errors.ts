@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { AxiosError } from 'axios';
 import type { z } from 'zod';
+import { formatLimit } from '../plan/duration';
 
 /**
  * Helpers shared by every provider: how a failure is classified (retry or not) and how garbage
@@ -107,14 +108,84 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs an HTTP call and turns a transport failure (refused, reset, timed out) into a plain,
- * retryable `Error` that names the method and URL, instead of axios's bare `connect ECONNREFUSED`.
+ * The bounds of one outbound HTTP call. `deadlineMs` is the whole call: connect, headers and every
+ * byte of the body (axios's own `timeout` is an idle timer, which a target sending a byte a second
+ * never trips); `maxBytes` caps the response body as it arrives (decompressed), so a huge answer is
+ * cut off instead of buffered.
  */
-export async function transport<T>(call: () => Promise<T>): Promise<T> {
+export interface HttpLimits {
+  /** What is asked and of whom, for messages: `metrics from http://…/metrics`. */
+  what: string;
+  deadlineMs: number;
+  maxBytes: number;
+  /** Cap on the request body we send; `maxBytes` unless given. */
+  maxRequestBytes?: number;
+  /** Other transport failures (refused, reset); `describeAxiosError` unless given. */
+  describe?: (err: AxiosError) => string;
+}
+
+/** The axios options that enforce an `HttpLimits`; spread them into the request config. */
+export interface BoundedOptions {
+  signal: AbortSignal;
+  timeout: number;
+  maxContentLength: number;
+  maxBodyLength: number;
+}
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+/** `20971520` → `20 MiB`, `65536` → `64 KiB`. */
+export function formatBytes(n: number): string {
+  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
+  if (n >= KiB && n % KiB === 0) return `${n / KiB} KiB`;
+  return `${n} bytes`;
+}
+
+/**
+ * Runs one HTTP call within `limits`: `call` gets the axios options to pass on. A call that is not
+ * complete by the deadline is aborted, and a body past the cap is cut off; either is a plain,
+ * retryable `Error` naming what was asked, the limit and what happened. Other transport failures
+ * (refused, reset) become a plain, retryable `Error` too, named by `limits.describe` (by default the
+ * method and URL, instead of axios's bare `connect ECONNREFUSED`).
+ */
+export async function bounded<T>(
+  limits: HttpLimits,
+  call: (options: BoundedOptions) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), limits.deadlineMs);
   try {
-    return await call();
+    return await call({
+      signal: deadline.signal,
+      timeout: limits.deadlineMs,
+      maxContentLength: limits.maxBytes,
+      maxBodyLength: limits.maxRequestBytes ?? limits.maxBytes,
+    });
   } catch (err) {
-    if (err instanceof AxiosError) throw new Error(describeAxiosError(err));
+    // By the error, not by the signal alone: a refusal that came first stays a refusal. axios's own
+    // `timeout` (set to the deadline too) says `timeout of Nms exceeded`; an OS `connect ETIMEDOUT`
+    // is not ours.
+    const timedOut =
+      err instanceof AxiosError &&
+      ((err.code === AxiosError.ERR_CANCELED && deadline.signal.aborted) ||
+        /^timeout (of \d+ms )?exceeded$/.test(err.message));
+    if (timedOut) {
+      throw new Error(
+        `${limits.what}: no complete answer within ${formatLimit(limits.deadlineMs)} (deadline)`,
+      );
+    }
+    if (err instanceof AxiosError && /maxContentLength/.test(err.message)) {
+      throw new Error(`${limits.what}: body larger than ${formatBytes(limits.maxBytes)} (cut off)`);
+    }
+    if (err instanceof AxiosError && /maxBodyLength/.test(err.message)) {
+      throw new Error(
+        `${limits.what}: request body larger than ${formatBytes(limits.maxRequestBytes ?? limits.maxBytes)} (not sent)`,
+      );
+    }
+    if (err instanceof AxiosError) throw new Error((limits.describe ?? describeAxiosError)(err));
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }

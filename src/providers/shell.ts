@@ -28,8 +28,11 @@ export interface ShellOptions {
  * server in the background would otherwise keep our pipes open for as long as the server runs.
  * Such scripts should redirect the server's output to a file (`>server.log 2>&1 &`); once the
  * shell exits we stop reading, and a server still writing to our pipe would get EPIPE.
+ *
+ * Given a list (program and its arguments) instead of a string, runs the program itself, with no
+ * shell to read anything in its words (the worker's policy runs plans' commands so).
  */
-export function runShell(command: string, options: ShellOptions): Promise<ShellResult> {
+export function runShell(command: string | readonly string[], options: ShellOptions): Promise<ShellResult> {
   const started = Date.now();
   const tailBytes = options.tailBytes ?? 4096;
   return new Promise((resolve, reject) => {
@@ -42,7 +45,8 @@ export function runShell(command: string, options: ShellOptions): Promise<ShellR
         truncated = true;
       }
     };
-    const child = spawn('/bin/sh', ['-c', command], {
+    const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
+    const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env as NodeJS.ProcessEnv | undefined,
       detached: true,

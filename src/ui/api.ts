@@ -11,13 +11,24 @@ import { CliError, EXIT } from '../client/errors';
 import { findRollout, hasStatus, readStatus, type OpenTemporal } from '../client/connect';
 import { VERB_OPTIONS, stateOption, targetIdOption, workflowIdOption } from '../client/options';
 import { requestCommand } from '../client/commands';
-import { SIGNAL_NAMES, statusQuery, type RolloutStatus, type SignalName } from '../contracts/definitions';
+import {
+  SIGNAL_NAMES,
+  statusQuery,
+  summaryOf,
+  summaryQuery,
+  type RolloutStatus,
+  type RolloutSummary,
+  type SignalName,
+} from '../contracts/definitions';
 import { plotData } from './plot-data';
 
-/** What the API needs: a Temporal connection (opened on first use) and the token of the buttons. */
+/** What the API needs: a Temporal connection (opened on first use) and the page's token. */
 export interface ApiDeps {
   temporal(): Promise<OpenTemporal>;
-  /** Requests (approve, pause, …) need `Authorization: Bearer <token>`; `null` lets anyone act. */
+  /**
+   * Every read and request needs `Authorization: Bearer <token>`: a rollout's status carries its
+   * whole plan (webhook URLs, hosts, commands). `null` lets anyone read and act.
+   */
   token: string | null;
 }
 
@@ -82,16 +93,32 @@ function sameToken(given: string, token: string): boolean {
   return crypto.timingSafeEqual(a, b);
 }
 
-function requireToken(token: string | null, req: Request): void {
+function requireToken(token: string | null, req: Request, what = 'this action'): void {
   if (token === null) return;
   const header = req.get('authorization') ?? '';
   const m = /^Bearer (.+)$/.exec(header);
   if (!m)
     throw new HttpError(
       401,
-      'this action needs the page token: open the address `npx rollout ui` printed (it ends in ?token=…) or enter the token in the token field',
+      `${what} needs the page token: open the address \`npx rollout ui\` printed (it ends in ?token=…) or enter the token in the token field`,
     );
-  if (!sameToken(m[1], token)) throw new HttpError(403, 'wrong page token: nothing was sent to the rollout');
+  if (!sameToken(m[1], token))
+    throw new HttpError(
+      403,
+      what === 'this action' ? 'wrong page token: nothing was sent to the rollout' : 'wrong page token',
+    );
+}
+
+/** Reads need the token too (checked before Temporal is asked anything). */
+function readGuard(deps: ApiDeps) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    try {
+      requireToken(deps.token, req, 'reading rollouts');
+      next();
+    } catch (err) {
+      sendError(res, err);
+    }
+  };
 }
 
 /** Runs `fn(t)` and answers with its JSON, or with the error's status and message. */
@@ -127,7 +154,7 @@ function sendError(res: Response, err: unknown): void {
 async function enrich(
   t: OpenTemporal,
   row: RolloutRow,
-  ended: Map<string, RolloutStatus>,
+  ended: Map<string, RolloutSummary>,
 ): Promise<ListEntry> {
   const entry: ListEntry = {
     ...row,
@@ -137,22 +164,28 @@ async function enrich(
     awaiting: null,
   };
   try {
-    let s: RolloutStatus | null = null;
-    if (row.workflowStatus === 'RUNNING')
-      s = await t.timed(5000, () => t.client.workflow.getHandle(row.id).query(statusQuery));
-    else if (row.workflowStatus === 'COMPLETED') {
-      s = ended.get(row.runId) ?? null;
+    if (row.workflowStatus === 'RUNNING') {
+      // The lean query: a few hundred bytes, not the whole status with its plan and evidence.
+      const s = await t.timed(5000, () => t.client.workflow.getHandle(row.id).query(summaryQuery));
+      Object.assign(entry, {
+        groups: s.groups,
+        windowRemainingMs: s.windowRemainingMs,
+        lastVerdict: s.lastVerdict,
+        awaiting: s.awaiting,
+      });
+    } else if (row.workflowStatus === 'COMPLETED') {
+      let s = ended.get(row.runId) ?? null;
       if (!s) {
         const handle = t.client.workflow.getHandle(row.id, row.runId);
-        s = (await t.timed(5000, () => handle.result())) as RolloutStatus;
+        s = summaryOf((await t.timed(5000, () => handle.result())) as RolloutStatus);
         ended.set(row.runId, s);
       }
-    }
-    if (s) {
-      entry.groups = s.groups;
-      entry.windowRemainingMs = s.windowRemainingMs;
-      entry.lastVerdict = s.lastCheck ? `${s.lastCheck.verdict} (${s.lastCheck.group})` : null;
-      entry.awaiting = s.awaiting?.prompt ?? null;
+      Object.assign(entry, {
+        groups: s.groups,
+        windowRemainingMs: s.windowRemainingMs,
+        lastVerdict: s.lastVerdict,
+        awaiting: s.awaiting,
+      });
     }
   } catch {
     // A rollout without a worker still gets its row, from the search attributes.
@@ -177,7 +210,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 /** The routes under `/api`. */
 export function apiRouter(deps: ApiDeps): express.Router {
   const api = express.Router();
-  const ended = new Map<string, RolloutStatus>();
+  const ended = new Map<string, RolloutSummary>();
   api.use(express.json({ limit: '16kb', strict: true, type: () => true }));
 
   api.get('/config', (_req, res) => {
@@ -186,6 +219,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
 
   api.get(
     '/rollouts',
+    readGuard(deps),
     handler(deps, async (t, req) => {
       const q = parse(listQuerySchema, req.query, 'query');
       const rows = await t.timed(20_000, () =>
@@ -197,6 +231,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
 
   api.get(
     '/rollouts/:id',
+    readGuard(deps),
     handler(deps, async (t, req) => {
       const rollout = await findRollout(t, idOf(req));
       const s = await readStatus(t, rollout);

@@ -5,8 +5,9 @@
  */
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { openTemporal, type OpenTemporal } from '../client/connect';
 import { apiRouter } from './api';
 
@@ -15,9 +16,12 @@ export interface UiOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** Guards the buttons; `null` leaves them open (only sensible on 127.0.0.1). */
+  /** Guards the API (reads and buttons); `null` leaves it open (only sensible on 127.0.0.1). */
   token: string | null;
-  /** TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, … as for every verb. */
+  /**
+   * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, … as for every verb; `ROLLOUT_UI_ALLOWED_HOSTS` adds
+   * names the page may be reached by (behind a proxy, a DNS name) to loopback and `host`.
+   */
   env: NodeJS.ProcessEnv;
 }
 
@@ -32,6 +36,61 @@ export interface RunningUi {
 /** `ROLLOUT_UI_TOKEN`, or a fresh random one: the buttons are never open by accident. */
 export function uiToken(given: string | undefined): string {
   return given && given.trim() !== '' ? given.trim() : crypto.randomBytes(12).toString('base64url');
+}
+
+/**
+ * The host names a request may name in its `Host` header: loopback, the address the page listens
+ * on, `ROLLOUT_UI_ALLOWED_HOSTS`, and on a wildcard address the machine's own names and addresses.
+ * Any other name is a browser led here by DNS rebinding (a name of the attacker's resolving to
+ * 127.0.0.1), and its pages must not read or act on rollouts.
+ */
+export function allowedHostNames(host: string, env: NodeJS.ProcessEnv): Set<string> {
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  if (!wildcard) names.add(bracket(host.toLowerCase()));
+  else {
+    names.add(os.hostname().toLowerCase());
+    for (const list of Object.values(os.networkInterfaces()))
+      for (const a of list ?? []) names.add(bracket(a.address.toLowerCase()));
+  }
+  for (const h of (env.ROLLOUT_UI_ALLOWED_HOSTS ?? '').split(','))
+    if (h.trim()) names.add(h.trim().toLowerCase());
+  return names;
+}
+
+/** The host name of a `Host` header (`[::1]:8400` → `[::1]`, `Example.com:80` → `example.com`). */
+function hostName(header: string): string {
+  const h = header.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.split(':')[0];
+}
+
+/**
+ * Refuses (403) a request whose `Host` is not one of the page's names, and one whose `Origin` (a
+ * browser sends it with cross-origin fetches and every POST) is not the page's own: another site's
+ * script, or a site reached by DNS rebinding, neither reads nor acts.
+ */
+function sameSiteOnly(names: Set<string>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const host = req.headers.host ?? '';
+    const refuse = (why: string) => res.status(403).json({ error: `refused: ${why}` });
+    if (!names.has(hostName(host)))
+      return refuse(
+        `Host ${JSON.stringify(host)} is not this page's (${[...names].join(', ')}; ROLLOUT_UI_ALLOWED_HOSTS adds names)`,
+      );
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let same = false;
+      try {
+        same = new URL(origin).host.toLowerCase() === host.toLowerCase();
+      } catch {
+        // `null` (a sandboxed frame, a file) or garbage: not this page.
+      }
+      if (!same) return refuse(`Origin ${JSON.stringify(origin)} is not this page's (http://${host})`);
+    }
+    next();
+  };
 }
 
 // The page's files are not TypeScript: a build (dist/src/ui) reads them from the sources.
@@ -50,6 +109,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   };
   const app = express();
   app.disable('x-powered-by');
+  app.use(sameSiteOnly(allowedHostNames(opts.host, opts.env)));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, service: 'rollout-page' });
   });

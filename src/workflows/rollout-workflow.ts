@@ -19,16 +19,20 @@ import { apply, observeWindow, verify, windowEnd } from './rollout/step-stages';
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatus> {
   // `status` answers while the input is being checked (`registerHandlers` replaces it).
   wf.setHandler(statusQuery, () => statusBeforeCheck(input));
-  // What a continued run carries is the workflow's own state, not the operator's input.
-  const asked =
-    typeof input === 'object' && input !== null && !Array.isArray(input)
-      ? { ...input, resume: undefined }
-      : input;
-  const checked = await validateRolloutInput(asked);
-  if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.message, checked.type, checked.details);
-  const run = new RunState(checked.plan, checked.timeScale, input.resume as Carried | undefined);
+  const run = input?.resume ? continued(input) : await started(input);
   registerHandlers(run);
-  if (!input.resume && checked.current) {
+  return story(run);
+}
+
+/**
+ * A new rollout: its input and plan checked by the worker (`validateRolloutInput`) before anything
+ * else; the warnings and the target's shares at start recorded.
+ */
+async function started(input: RolloutInput): Promise<RunState> {
+  const checked = await validateRolloutInput(input);
+  if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.message, checked.type, checked.details);
+  const run = new RunState(checked.plan, checked.timeScale);
+  if (checked.current) {
     run.cursor.found = { mode: checked.current.mode, shares: { ...checked.current.shares } };
     const shares = Object.entries(checked.current.shares).map(([g, p]) => `${g} ${p}%`);
     run.event({
@@ -36,9 +40,35 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutStatu
       message: `the target's shares at start: ${shares.join(', ')} (${checked.current.mode})`,
     });
   }
-  if (!input.resume)
-    for (const w of checked.warnings) run.event({ kind: 'warning', message: `${w.path}: ${w.message}` });
-  return story(run);
+  for (const w of checked.warnings) run.event({ kind: 'warning', message: `${w.path}: ${w.message}` });
+  return run;
+}
+
+/**
+ * A run continued as new: its plan was checked when the rollout started (by this same build: runs
+ * are pinned to it) and is not checked again, so a live rollout never fails at a new run for a
+ * check that could fail or time out. Only the carried state's shape is looked at.
+ */
+function continued(input: RolloutInput): RunState {
+  const carried = input.resume as Partial<Carried> | undefined;
+  const plan = input.plan as Plan | undefined;
+  const usable =
+    typeof carried === 'object' &&
+    carried !== null &&
+    typeof carried.status === 'object' &&
+    carried.status !== null &&
+    typeof carried.cursor === 'object' &&
+    carried.cursor !== null &&
+    typeof plan === 'object' &&
+    plan !== null &&
+    Array.isArray(plan.phases) &&
+    typeof plan.defaults === 'object';
+  if (!usable)
+    throw ApplicationFailure.nonRetryable(
+      'invalid rollout input: "resume" is the state a rollout carries to its next run; start a rollout with {plan, timeScale} only',
+      'InvalidInput',
+    );
+  return new RunState(plan, typeof input.timeScale === 'number' ? input.timeScale : 1, carried as Carried);
 }
 
 /** A continued run's carried status; a new one's, pending, with its plan as given. */
@@ -90,8 +120,8 @@ async function story(run: RunState): Promise<RolloutStatus> {
   }
 }
 
-/** The result, once every request in flight has had its answer (an Update waits for the end). */
+/** The result, once every request in flight has had its answer and every notification is out. */
 async function finished(run: RunState): Promise<RolloutStatus> {
-  await wf.condition(wf.allHandlersFinished);
+  await wf.condition(() => wf.allHandlersFinished() && run.notificationsDone());
   return run.status;
 }

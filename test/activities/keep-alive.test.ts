@@ -2,6 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
+import { TEST_POLICY_ENV } from '../helpers/policy';
 import { heartbeat, KEEP_ALIVE_MS, keepAlive, keptAlive } from '../../src/activities/context';
 import type { TrafficConfig } from '../../src/plan/schema';
 import { serve, tempDir, type Served } from '../providers/support';
@@ -155,8 +156,10 @@ describe('activities that wait keep beating', () => {
       healthTimeout: '20s',
     };
     const start = Date.now();
+    // The worker's policy allows the temporary env file and shell commands here.
+    const env = { ...TEST_POLICY_ENV, ROLLOUT_ALLOW_COMMANDS: '*' };
     const { result, beats } = await beatsOf(() =>
-      createActivities({ env: {} }).rollbackTraffic({ traffic, group: 'read', mode: 'percent' }),
+      createActivities({ env }).rollbackTraffic({ traffic, group: 'read', mode: 'percent' }),
     );
     const end = Date.now();
     expect(result.state.groups.read.percent).toBe(0);

@@ -6,12 +6,13 @@ import { createActivities } from '../../src/activities';
 import type { VerifyStageInput } from '../../src/contracts/activities';
 import type { Plan } from '../../src/plan/schema';
 import { createConsistencyProvider } from '../../src/providers/consistency';
+import { TEST_POLICY_ENV } from '../helpers/policy';
 import { ordersPlanAt, validated } from '../helpers/seed-plan';
 import { ADMIN_TOKEN, startOrders, type OrdersUnderTest } from '../orders-service/helpers';
 
 let service: OrdersUnderTest;
 let plan: Plan;
-const acts = createActivities({ env: { ADMIN_TOKEN } });
+const acts = createActivities({ env: { ADMIN_TOKEN, ...TEST_POLICY_ENV } });
 
 beforeEach(async () => {
   service = await startOrders();
@@ -32,7 +33,7 @@ function input(phase: 0 | 1, checks: VerifyStageInput['checks'], target = plan.t
 
 const orderIds = () => service.dbOrders().map((o) => o.order_id);
 const yamlIds = () => service.yamlOrders().map((o) => o.order_id);
-const probeOrders = () => service.dbOrders().filter((o) => o.customer === 'rollout-probe');
+const probeOrders = () => service.dbOrders().filter((o) => String(o.customer).startsWith('rollout-probe'));
 
 test('functional, reads: the list and one order picked from it, through both implementations', async () => {
   const report = await acts.verifyStage(input(0, ['functional']));
@@ -81,13 +82,24 @@ test('writeProbe: every step through domain, each record checked in both stores 
 
 test('writeProbe removes a leftover probe order of a crashed run, found by its marker', async () => {
   const left = await service.call('POST', '/orders', {
-    body: { customer: 'rollout-probe', amount_cents: 5, currency: 'GBP', note: 'crashed' },
+    body: { customer: 'rollout-probe-0a1b2c3d4e', amount_cents: 5, currency: 'GBP', note: 'crashed' },
   });
   expect(left.status).toBe(201);
   const report = await acts.verifyStage(input(1, ['writeProbe']));
   expect(report.writeProbe!.steps[0]).toBe(`removed 1 leftover probe record(s): ${left.body.order_id}`);
   expect(report.writeProbe!.ok).toBe(true);
   expect(orderIds()).toEqual([1, 2, 3]);
+});
+
+test("cleanup removes only records carrying the marker with a run's token, never look-alikes", async () => {
+  // The fixed part alone, or something around it, is a real customer's: the marker needs its token.
+  const lookAlikes = [];
+  for (const customer of ['rollout-probe', 'rollout-probe-', 'rollout-probe-0a1b2c3d4', 'rollout-probe-0a1b2c3d4e-x'])
+    lookAlikes.push((await service.call('POST', '/orders', { body: { customer, amount_cents: 7, currency: 'EUR' } })).body.order_id);
+  const report = await acts.verifyStage(input(1, ['writeProbe']));
+  expect(report.writeProbe!.ok).toBe(true);
+  expect(report.writeProbe!.steps.filter((s) => s.startsWith('removed'))).toEqual([]);
+  expect(orderIds()).toEqual([1, 2, 3, ...lookAlikes]);
 });
 
 test('writeProbe catches a domain write that skips the YAML file, and still cleans up', async () => {

@@ -7,7 +7,8 @@ import { ADMIN_TOKEN, rejectionOf, startTestBackend, type Backend } from '../pro
 describe('traffic activities against the example backend', () => {
   let backend: Backend;
   let traffic: TrafficConfig;
-  const env = { CAMERA_ADMIN_TOKEN: ADMIN_TOKEN };
+  // The worker's policy lets plans name this variable as their tokenEnv (not in the defaults).
+  const env = { CAMERA_ADMIN_TOKEN: ADMIN_TOKEN, ROLLOUT_ALLOW_TOKEN_ENV: 'CAMERA_ADMIN_TOKEN' };
 
   beforeEach(async () => {
     backend = await startTestBackend({ USE_DOMAIN_SERVICE: 'true' });

@@ -3,6 +3,7 @@ import { createActivities } from '../../src/activities';
 import type { VerifyStageInput } from '../../src/contracts/activities';
 import type { Plan } from '../../src/plan/schema';
 import { createConsistencyProvider } from '../../src/providers/consistency';
+import { TEST_POLICY_ENV } from '../helpers/policy';
 import { seedProbes } from '../helpers/seed-plan';
 import { ADMIN_TOKEN, serve, startTestBackend, type Backend } from '../providers/support';
 
@@ -49,7 +50,7 @@ function input(
 
 describe('verifyStage against the example backend', () => {
   let backend: Backend;
-  const acts = createActivities({ env: { CAMERA_ADMIN_TOKEN: ADMIN_TOKEN } });
+  const acts = createActivities({ env: { CAMERA_ADMIN_TOKEN: ADMIN_TOKEN, ...TEST_POLICY_ENV } });
 
   beforeEach(async () => {
     backend = await startTestBackend({ USE_DOMAIN_SERVICE: 'true' });
@@ -148,14 +149,14 @@ describe('verifyStage against the example backend', () => {
       id: 'rollout-probe-crashed',
       name: 'left over',
       rtsp_url: 'rtsp://127.0.0.1/x',
-      tags: ['rollout-probe'],
+      tags: ['rollout-probe-0a1b2c3d4e'],
     };
     expect((await backend.call('POST', '/api/v1/cameras', leftover)).status).toBe(201);
     const tagged = {
       id: 'cam-tagged',
       name: 'tagged',
       rtsp_url: 'rtsp://127.0.0.1/y',
-      tags: ['x', 'rollout-probe'],
+      tags: ['x', 'rollout-probe-99aa88bb77'],
     };
     expect((await backend.call('POST', '/api/v1/cameras', tagged)).status).toBe(201);
     const report = await acts.verifyStage(input(targetFor(backend.url, backend), { checks: ['writeProbe'] }));
@@ -172,7 +173,7 @@ describe('verifyStage against the example backend', () => {
       id: 'rollout-probe-half',
       name: 'half',
       rtsp_url: 'rtsp://127.0.0.1/h',
-      tags: ['rollout-probe'],
+      tags: ['rollout-probe-5f5f5f5f5f'],
     };
     expect(
       (await backend.call('POST', '/api/v1/cameras', half, { 'X-Rollout-Force': 'domain' })).status,
@@ -263,8 +264,10 @@ describe('verifyStage against the example backend', () => {
   });
 });
 
-describe('verifyStage: the command check', () => {
-  const acts = createActivities({ env: { PATH: process.env.PATH, GREETING: 'hello' } });
+describe('verifyStage: the command check (a worker that trusts plans with shell commands)', () => {
+  const acts = createActivities({
+    env: { PATH: process.env.PATH, GREETING: 'hello', ROLLOUT_ALLOW_COMMANDS: '*', ROLLOUT_COMMAND_ENV: 'GREETING' },
+  });
   const target = targetFor('http://127.0.0.1:9');
 
   test('exit 0 passes, with the tail of the output and the rollout context in the environment', async () => {

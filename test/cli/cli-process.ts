@@ -8,6 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import type { PlanInput } from '../../src/plan/schema';
 import { ROOT } from '../helpers/processes';
+import { TEST_POLICY_ENV } from '../helpers/policy';
 
 const BIN = path.join(ROOT, 'bin/rollout.js');
 
@@ -25,7 +26,8 @@ export function rollout(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_0
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ROLLOUT_DEBUG: '', ...env },
+      // Stores of the test's targets live in temporary directories (the CLI's verify reads them).
+      env: { ...process.env, ROLLOUT_DEBUG: '', ...TEST_POLICY_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -12,6 +12,7 @@ import { createActivities } from '../../src/activities';
 import { TASK_QUEUE } from '../../src/contracts/definitions';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { tempDir } from '../helpers/processes';
+import { TEST_POLICY_ENV } from '../helpers/policy';
 
 export { approvalPlan, rollout, writePlan, type CliResult } from './cli-process';
 
@@ -46,7 +47,7 @@ export async function startStack(): Promise<Stack> {
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ env: { ADMIN_TOKEN } }),
+    activities: createActivities({ env: { ADMIN_TOKEN, ...TEST_POLICY_ENV } }),
   });
   const running = worker.run();
   const dir = tempDir('cli');

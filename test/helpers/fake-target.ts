@@ -46,6 +46,13 @@ export class FakeTarget {
    */
   stuckApply: { group: string; percent: number; onStart?: () => void } | null = null;
   applyCancelled = 0;
+  /**
+   * Each observation first takes this long in real time, beating but deaf to cancellation (a slow
+   * metrics source): a request that wakes the workflow meanwhile waits for it to settle.
+   */
+  observeDelayMs = 0;
+  /** Observations begun so far. */
+  observations = 0;
 
   private active(group: string, kind: Fault['kind']): boolean {
     return this.faults.some(
@@ -151,6 +158,11 @@ export class FakeTarget {
       // The observation on a virtual clock, from where the last one left off: it returns at once,
       // with the time it observed in its state (the time-skipping server skips no activity's time).
       observeWindow: async (input) => {
+        this.observations += 1;
+        for (const end = Date.now() + this.observeDelayMs; Date.now() < end; ) {
+          Context.current().heartbeat();
+          await new Promise((r) => setTimeout(r, 100));
+        }
         const scheduled = Context.current().info.currentAttemptScheduledTimestampMs;
         let now = Math.max(input.state.lastCheckAtMs ?? scheduled, scheduled);
         const due = Math.max(now, input.state.nextCheckAt ?? now + input.checkIntervalMs);

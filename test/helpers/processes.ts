@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TEST_POLICY_ENV } from './policy';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -86,6 +87,8 @@ export function startWorkerProcess(
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       ROLLOUT_HEARTBEAT_THROTTLE: '250ms',
+      // The tests' targets keep their stores in temporary directories: the worker's policy allows them.
+      ...TEST_POLICY_ENV,
       ...extraEnv,
     },
   );

@@ -66,6 +66,11 @@ const rejected: Array<[string, (p: Plan) => void, string]> = [
     'defaults.lookback: must be between 1s and 1d (got 25h)',
   ],
   [
+    'a lookback of more checks than the judge keeps (1 day of 1-second checks)',
+    (p) => ((p.defaults.checkInterval = '1s'), (p.defaults.lookback = '1d')),
+    'defaults.lookback: must span at most 360 checks of defaults.checkInterval (1s; got 86400): the judge keeps each of them',
+  ],
+  [
     'lookback of 0s',
     (p) => (p.defaults.lookback = '0s'),
     'defaults.lookback: must be between 1s and 1d (got 0s)',

@@ -3,6 +3,7 @@
  * (or check nothing) is refused when the plan is validated, with the path to it.
  */
 import { validatePlan } from '../../src/plan/validate';
+import { markerMatcher } from '../../src/probes/templates';
 import { ordersPlanInput } from '../helpers/seed-plan';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -85,8 +86,36 @@ const cases: Array<[string, (d: Doc) => void, { path: string; message: string | 
     {
       path: 'target.probes.writes[0].steps[0].body',
       message:
-        'must carry the marker (customer holds "rollout-probe"), so a leftover can be found and removed',
+        'must carry the marker (customer holds "rollout-probe-${token}"), so a leftover can be found and removed',
     },
+  ],
+  [
+    // Cleanup deletes every listed record whose marker field matches: real orders in EUR, here.
+    'a fixed marker (no per-run token)',
+    (d) => (life(d).marker = { field: '$.currency', value: 'EUR' }),
+    {
+      path: 'target.probes.writes[0].marker.value',
+      message:
+        'must contain ${token} (fresh for each probe run), like "rollout-probe-${token}": cleanup deletes every listed record whose currency matches the marker, and a fixed "EUR" could match real records',
+    },
+  ],
+  [
+    'a marker that is only the token',
+    (d) => {
+      life(d).marker.value = '${token}';
+      for (const s of life(d).steps) if (s.body?.customer) s.body.customer = '${token}';
+    },
+    { path: 'target.probes.writes[0].marker.value', message: /^needs fixed text around \$\{token\} \(at least 4 characters/ },
+  ],
+  [
+    'a marker with a captured value (a crashed run\'s leftover could not be recognised)',
+    (d) => (life(d).marker.value = 'probe-${token}-${order_id}'),
+    { path: 'target.probes.writes[0].marker.value', message: /^may use only \$\{token\} and \$\{rollout\} \(not \$\{order_id\}\)/ },
+  ],
+  [
+    'a marker that is a number',
+    (d) => (life(d).marker.value = 42),
+    { path: 'target.probes.writes[0].marker.value', message: /^must contain \$\{token\}.*a fixed 42 could match real records$/ },
   ],
   [
     'a write endpoint of a phase no lifecycle exercises',
@@ -186,3 +215,20 @@ test.each(cases)('%s', (_name, mutate, problem) => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe("cleanup's marker test: the fixed text with any run's token, the whole value", () => {
+  test.each([
+    ['rollout-probe-${token}', 'rollout-probe-0a1b2c3d4e', true],
+    ['rollout-probe-${token}', ['x', 'rollout-probe-0a1b2c3d4e'], true],
+    ['rollout-probe-${token}', 'rollout-probe', false],
+    ['rollout-probe-${token}', 'rollout-probe-0A1B2C3D4E', false],
+    ['rollout-probe-${token}', 'rollout-probe-0a1b2c3d4e5', false],
+    ['rollout-probe-${token}', 'my rollout-probe-0a1b2c3d4e', false],
+    ['rollout-probe-${token}', 42, false],
+    ['${rollout}/${token}', 'rollout-orders/0a1b2c3d4e', true],
+    ['${rollout}/${token}', 'rollout-other/0a1b2c3d4e', false],
+    ['probe.${token}', 'probeX0a1b2c3d4e', false],
+  ])('%s against %j → %s', (template, value, matches) => {
+    expect(markerMatcher(template, 'rollout-orders')(value)).toBe(matches);
+  });
+});

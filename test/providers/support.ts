@@ -124,3 +124,70 @@ export async function rejectionOf(
   }
   throw new Error('expected a rejection, but the promise resolved');
 }
+
+/** A server that answers 200 and then misbehaves in its body; what it did, per request. */
+export interface Misbehaving extends Served {
+  /** Per request: body bytes written so far, and whether the client has hung up. */
+  readonly answers: Array<{ sent: number; closed: boolean }>;
+  /** Resolves once every answer begun has been hung up on by the client (fails after `timeoutMs`). */
+  allHungUp(timeoutMs?: number): Promise<void>;
+}
+
+async function misbehaving(
+  contentType: string,
+  body: (res: http.ServerResponse, answer: { sent: number; closed: boolean }) => void,
+): Promise<Misbehaving> {
+  const answers: Misbehaving['answers'] = [];
+  const served = await serve((req, res) => {
+    const answer = { sent: 0, closed: false };
+    answers.push(answer);
+    req.resume();
+    res.on('close', () => (answer.closed = true));
+    res.writeHead(200, { 'Content-Type': contentType });
+    body(res, answer);
+  });
+  return {
+    ...served,
+    answers,
+    allHungUp: (timeoutMs = 5000) =>
+      waitFor(
+        'the client to hang up',
+        async () => (answers.length > 0 && answers.every((a) => a.closed) ? true : undefined),
+        timeoutMs,
+        50,
+      ).then(() => undefined),
+  };
+}
+
+/**
+ * Headers at once, then the body one byte a second, never ending: a target (or a proxy) that
+ * drips. Only a deadline on the whole call, not an idle timeout, ever ends such a request.
+ */
+export function dripping(contentType = 'text/plain'): Promise<Misbehaving> {
+  return misbehaving(contentType, (res, answer) => {
+    res.flushHeaders();
+    const timer = setInterval(() => {
+      res.write(' ');
+      answer.sent += 1;
+    }, 1000);
+    res.on('close', () => clearInterval(timer));
+  });
+}
+
+/**
+ * A body of `totalBytes` (200 MiB by default), chunked (no Content-Length to refuse it by), as
+ * fast as the client reads it: `answers[i].sent` then shows how much a capped client took.
+ */
+export function flooding(contentType = 'text/plain', totalBytes = 200 * 1024 * 1024): Promise<Misbehaving> {
+  const chunk = Buffer.alloc(64 * 1024, '#');
+  return misbehaving(contentType, (res, answer) => {
+    const pump = () => {
+      while (answer.sent < totalBytes && !answer.closed) {
+        answer.sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!answer.closed) res.end();
+    };
+    pump();
+  });
+}

@@ -4,6 +4,7 @@
  * they answer, and SIGTERM (`kill`, `systemctl stop`, `docker stop`) stops every child as Ctrl-C does.
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT, tempDir } from '../helpers/processes';
@@ -50,7 +51,8 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
     ROLLOUT_UI_PORT: await freeFixedPort(taken),
   };
   const metricsPort = await freeFixedPort(taken);
-  const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: tempDir('npm-start'), ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
+  const dataDir = tempDir('npm-start');
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
   delete env.TEMPORAL_ADDRESS;
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), '--rps', '5'], {
@@ -75,8 +77,17 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
     expect(output).toMatch(/export PATH=".*\.tools\/temporal:\$PATH"/);
     const health = (await (await fetch(`http://127.0.0.1:${ports.ROLLOUT_UI_PORT}/healthz`)).json()) as { service: string };
     expect(health.service).toBe('rollout-page');
-    const rollouts = await fetch(`http://127.0.0.1:${ports.ROLLOUT_UI_PORT}/api/rollouts`);
-    expect(rollouts.status).toBe(200);
+    // The page's API needs the page's token for reads as well.
+    const token = new URL(page![1]).searchParams.get('token')!;
+    const api = `http://127.0.0.1:${ports.ROLLOUT_UI_PORT}/api/rollouts`;
+    expect((await fetch(api)).status).toBe(401);
+    expect((await fetch(api, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    // The logs hold that token (the page prints its address): the owner's only.
+    for (const name of ['temporal', 'backend', 'worker', 'page'])
+      expect([name, statSync(path.join(dataDir, 'logs', `${name}.log`)).mode & 0o777]).toEqual([name, 0o600]);
+    expect(statSync(path.join(dataDir, 'logs')).mode & 0o777).toBe(0o700);
+    // The worker's Worker Deployment version: the package's and the commit's.
+    expect(output).toMatch(/worker\s+task queue rollouts, version \d+\.\d+\.\d+\+[0-9a-f]{12}/);
     expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/^rollout_orchestrator_rollouts\{state="observing"\} 0$/m);
 
     child.kill('SIGTERM');

@@ -169,15 +169,22 @@ test('the list, a refused and an accepted approve, plots that fill, and a rollba
   expect(status.stdout).toContain(`page: ${ui!.url}/#/r/rollout-page-a`);
 });
 
-test('without the token the buttons send nothing, and an unknown rollout says so', async () => {
+test('without the token the page shows nothing and has nothing to press; typed in, it shows the rollout; an unknown rollout says so', async () => {
   const handle = await startRollout('page-b');
   const page = await openPage('#/r/rollout-page-b', null);
-  await page.waitForSelector('#state');
+  // A rollout's status carries its plan: without the token it is not read at all.
+  await page.waitForSelector('#load-error');
+  expect(await page.textContent('#load-error')).toMatch(/reading rollouts needs the page token/);
   expect(await page.isVisible('#token-field')).toBe(true);
-  const text = await click(page, 'approve', 'alice');
-  expect(text).toMatch(/needs the page token/);
+  expect(await page.locator('button[data-action="approve"]').count()).toBe(0);
   expect((await handle.query('status')) as { state: string }).toMatchObject({ state: 'awaiting-approval' });
 
+  await page.fill('#token', TOKEN);
+  await page.dispatchEvent('#token', 'change');
+  await page.waitForSelector('#state');
+  expect(await page.textContent('#state')).toBe('awaiting-approval');
+
+  // The token stays with the tab.
   await page.goto(`${ui!.url}/#/r/rollout-nope`);
   await page.waitForSelector('#load-error');
   expect(await page.textContent('#load-error')).toMatch(/no rollout "rollout-nope"/);
@@ -239,7 +246,7 @@ describe('the API answers a bad request with a 4xx naming what is wrong', () => 
 
   test('an unknown route and an unknown rollout are 404s', async () => {
     expect((await fetch(`${ui!.url}/api/nothing`)).status).toBe(404);
-    const res = await fetch(`${ui!.url}/api/rollouts/rollout-nope`);
+    const res = await fetch(`${ui!.url}/api/rollouts/rollout-nope`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: string }).error).toMatch(/no rollout "rollout-nope"/);
   });

@@ -16,6 +16,7 @@ const observing: GuardView = {
   rollbackPending: false,
   groups: ['read', 'write'],
   currentGroup: 'read',
+  started: ['read'],
 };
 const paused: GuardView = { ...observing, paused: true, state: 'paused' };
 const awaiting: GuardView = { ...observing, baseState: 'awaiting-approval', state: 'awaiting-approval', stage: 'phase-start' };
@@ -38,6 +39,8 @@ test.each([
   ['pause', pauseRefusal, rolledBack, 'the rollout is rolled-back'],
   ['resume', resumeRefusal, paused, null],
   ['resume', resumeRefusal, observing, 'not paused (state observing)'],
+  ['approve', approveRefusal, { ...awaiting, rollbackPending: true }, 'a rollback is under way'],
+  ['complete', completeRefusal, { ...monitoring, rollbackPending: true }, 'a rollback is under way'],
   ['complete', completeRefusal, monitoring, null],
   ['complete', completeRefusal, observing, 'complete ends continuous monitoring once every phase is at its last step (state observing)'],
   ['complete', completeRefusal, { ...monitoring, paused: true, state: 'paused' as const }, 'complete ends continuous monitoring once every phase is at its last step (state paused)'],
@@ -47,10 +50,15 @@ test.each([
 
 test.each([
   [observing, undefined, null],
-  [observing, 'write', null],
+  [{ ...observing, started: ['read', 'write'] }, 'write', null],
+  // Phase 2 at 50%, phase 3 not begun: reverting write alone would leave read live and unwatched.
+  [observing, 'write', 'write has not started: nothing to roll back (started: read)'],
   [paused, undefined, null],
   [awaiting, 'read', null],
   [observing, 'admin', 'unknown group "admin" (groups: read, write)'],
+  // Nothing started yet (the first phase awaits its approval): a rollback ends the rollout.
+  [{ ...awaiting, started: [] }, undefined, null],
+  [{ ...awaiting, started: [] }, 'write', 'write has not started: nothing to roll back (started: none)'],
   [rollingBack, undefined, 'the rollout is rolling-back'],
   [{ ...observing, rollbackPending: true }, undefined, 'a rollback is already under way'],
   [completed, undefined, 'the rollout is completed'],

@@ -46,7 +46,7 @@ function entry(group: string, percent: number, ended: boolean): HistoryEntry {
   return { phase: group, group, percent, startedAt: 'x', endedAt: ended ? 'y' : null, outcome: null, reason: null, by: null, windowMs: null, verdict: null, metrics: null };
 }
 
-test('recordEvidence: each row to its group’s running step, the oldest dropped past the limit, none to an ended step', () => {
+test('recordEvidence: each row to its group’s running step, none to an ended step', () => {
   const history = [entry('read', 10, true), entry('read', 25, false), entry('write', 5, true)];
   const rows: EvidenceRow[] = [
     [1, 'read', 10, 0, 90, 1],
@@ -55,8 +55,8 @@ test('recordEvidence: each row to its group’s running step, the oldest dropped
     [4, 'read', 12, 0, 88, 0],
     [5, 'other', 1, 0, 1, 0],
   ];
-  recordEvidence(history, rows, 2);
+  recordEvidence(history, rows);
   expect(history[0].evidence).toBeUndefined();
-  expect(history[1].evidence).toEqual([rows[2], rows[3]]);
+  expect(history[1].evidence).toEqual([rows[0], rows[2], rows[3]]);
   expect(history[2].evidence).toBeUndefined();
 });

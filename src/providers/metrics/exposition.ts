@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { MetricsConfig } from '../../plan/schema';
 import type { GroupSample, SavedReading } from '../../judge/samples';
-import { preview, transport } from '../errors';
+import { MiB, bounded, preview } from '../errors';
 import { durationMs } from '../settings';
 import { difference, readingOf, saveReading } from './exposition-reading';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
@@ -11,6 +11,9 @@ import { parseExposition, type ExpositionSample } from './text-format';
 
 export type ExpositionMetricsConfig = Extract<MetricsConfig, { type: 'exposition' }>;
 export type { ExpositionSample } from './text-format';
+
+/** The most of a `/metrics` answer read; past it the scrape is cut off and is a metrics-source error. */
+export const METRICS_MAX_BYTES = 20 * MiB;
 
 /**
  * Scrapes a target's own `/metrics`. A scrape holds totals since the target started, so this
@@ -68,9 +71,14 @@ export class ExpositionMetricsProvider implements MetricsProvider {
   /** Fetches and parses `/metrics`; anything but Prometheus text with `http_requests_total` is an error. */
   async scrape(): Promise<Map<string, ExpositionSample[]>> {
     const where = `GET ${this.config.url}`;
-    const res = await transport(() =>
+    const limits = {
+      what: `metrics from ${this.config.url}`,
+      deadlineMs: this.timeoutMs,
+      maxBytes: METRICS_MAX_BYTES,
+    };
+    const res = await bounded(limits, (bounds) =>
       this.http.get<string>(this.config.url, {
-        timeout: this.timeoutMs,
+        ...bounds,
         responseType: 'text',
         transformResponse: (d: unknown) => d,
         validateStatus: () => true,

@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { MetricsConfig } from '../../plan/schema';
 import { permanent } from '../errors';
+import type { WorkerPolicy } from '../policy';
 import type { Env } from '../settings';
 import { ExpositionMetricsProvider } from './exposition';
 import type { MetricsProvider } from './metrics-provider';
@@ -20,8 +21,10 @@ export { PrometheusMetricsProvider, increaseQuery } from './prometheus';
 export function createMetricsProvider(
   config: MetricsConfig,
   _env: Env = {},
-  options: { http?: AxiosInstance } = {},
+  options: { http?: AxiosInstance; policy?: WorkerPolicy } = {},
 ): MetricsProvider {
+  // The worker's policy, when given: a metrics URL on a host it does not allow is refused.
+  options.policy?.assert(options.policy.hostProblem(config.url), 'target.metrics.url');
   switch (config.type) {
     case 'exposition':
       return new ExpositionMetricsProvider(config, options.http);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { MetricsConfig } from '../../plan/schema';
 import type { GroupSample } from '../../judge/samples';
 import type { Endpoint } from '../../plan/endpoints';
-import { describeIssues, permanent, preview, transport } from '../errors';
+import { MiB, bounded, describeIssues, permanent, preview } from '../errors';
 import { durationMs } from '../settings';
 import {
   MetricsGarbageError,
@@ -19,6 +19,9 @@ import { DURATION_METRIC, IMPLS, REQUESTS_METRIC, ROUTING_KEYS_METRIC, addReques
 import { normalizeRoute } from '../../plan/endpoints';
 
 export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus' }>;
+
+/** The most of one query answer read; past it the query is cut off and is a metrics-source error. */
+export const PROMETHEUS_MAX_BYTES = 20 * MiB;
 
 /** `/api/v1/query` answers (https://prometheus.io/docs/prometheus/latest/querying/api/). */
 const vectorResponse = z.discriminatedUnion('status', [
@@ -210,10 +213,11 @@ export class PrometheusMetricsProvider implements MetricsProvider {
   async query(promql: string, at: number): Promise<Row[]> {
     const url = this.queryUrl();
     const where = `Prometheus ${url}`;
-    const res = await transport(() =>
+    const limits = { what: where, deadlineMs: this.timeoutMs, maxBytes: PROMETHEUS_MAX_BYTES };
+    const res = await bounded(limits, (bounds) =>
       this.http.get(url, {
+        ...bounds,
         params: { query: promql, time: at.toFixed(3) },
-        timeout: this.timeoutMs,
         validateStatus: () => true,
         responseType: 'text',
         transformResponse: (d: unknown) => d,

@@ -5,16 +5,28 @@ import axios from 'axios';
 import { z } from 'zod';
 import type { TrafficConfig } from '../../plan/schema';
 import type { TrafficState } from '../../contracts/traffic';
-import { messageOf, permanent, sleep } from '../errors';
+import { MiB, bounded, messageOf, permanent, sleep, type HttpLimits } from '../errors';
 import { durationMs, type Env } from '../settings';
-import { runShell } from '../shell';
+import { runShell, type ShellResult } from '../shell';
 import type { TrafficProvider } from './traffic-provider';
 
 export type EnvFileTrafficConfig = Extract<TrafficConfig, { type: 'env-file' }>;
 
+/** One health check's total deadline; `healthTimeout` bounds the whole wait for health. */
+const HEALTH_DEADLINE_MS = 2000;
+/** The shortest health check, so the wait's final one is not starved (it may pass `healthTimeout` by this). */
+const HEALTH_LAST_TRY_MS = 250;
+/** Only a health check's status counts; a body past this is cut off (and the check fails). */
+const HEALTH_MAX_BYTES = MiB;
+
 export interface EnvFileOptions {
   /** Environment of the restart command (the worker's own, by default). */
   env?: Env;
+  /**
+   * Runs the restart command instead of `runShell` (the worker passes its policy's: the command
+   * checked, run with a minimal environment, its output redacted).
+   */
+  runCommand?: (command: string, options: { timeoutMs: number }) => Promise<ShellResult>;
   /** Called while waiting, so an activity can heartbeat through a slow restart. */
   onProgress?: (message: string) => void;
 }
@@ -197,10 +209,12 @@ export class EnvFileTrafficProvider implements TrafficProvider {
 
   private async restart(): Promise<void> {
     this.options.onProgress?.(`running restart command`);
-    const res = await runShell(this.config.restartCommand, {
-      timeoutMs: this.healthTimeoutMs,
-      env: this.options.env ?? process.env,
-    });
+    const res = this.options.runCommand
+      ? await this.options.runCommand(this.config.restartCommand, { timeoutMs: this.healthTimeoutMs })
+      : await runShell(this.config.restartCommand, {
+          timeoutMs: this.healthTimeoutMs,
+          env: this.options.env ?? process.env,
+        });
     if (res.exitCode === 0) return;
     const why = res.timedOut
       ? `timed out after ${this.healthTimeoutMs}ms`
@@ -211,9 +225,16 @@ export class EnvFileTrafficProvider implements TrafficProvider {
     throw new Error(text);
   }
 
+  /** One health check: a total deadline and a body cap (only the status is read). */
+  private healthLimits(deadlineMs: number): HttpLimits {
+    return { what: `health check ${this.config.healthUrl}`, deadlineMs, maxBytes: HEALTH_MAX_BYTES };
+  }
+
   private async healthy(): Promise<boolean> {
     try {
-      const res = await axios.get(this.config.healthUrl, { timeout: 2000, validateStatus: () => true });
+      const res = await bounded(this.healthLimits(HEALTH_DEADLINE_MS), (bounds) =>
+        axios.get(this.config.healthUrl, { ...bounds, validateStatus: () => true }),
+      );
       return res.status >= 200 && res.status < 300;
     } catch {
       return false;
@@ -225,11 +246,11 @@ export class EnvFileTrafficProvider implements TrafficProvider {
     let last = 'no answer yet';
     for (let attempt = 0; ; attempt++) {
       try {
-        const left = Math.max(1, deadline - Date.now());
-        const res = await axios.get(this.config.healthUrl, {
-          timeout: Math.min(2000, left),
-          validateStatus: () => true,
-        });
+        // The last try, at the deadline, still gets a moment to be refused or answered.
+        const left = Math.max(HEALTH_LAST_TRY_MS, deadline - Date.now());
+        const res = await bounded(this.healthLimits(Math.min(HEALTH_DEADLINE_MS, left)), (bounds) =>
+          axios.get(this.config.healthUrl, { ...bounds, validateStatus: () => true }),
+        );
         if (res.status >= 200 && res.status < 300) return;
         last = `HTTP ${res.status}`;
       } catch (err) {

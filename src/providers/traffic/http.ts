@@ -2,11 +2,16 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { TrafficConfig } from '../../plan/schema';
 import type { TrafficState } from '../../contracts/traffic';
-import { failForStatus, parseWith, permanent, transport } from '../errors';
+import { KiB, MiB, bounded, failForStatus, parseWith, permanent, type HttpLimits } from '../errors';
 import { durationMs, requireEnv, type Env } from '../settings';
 import type { TrafficProvider } from './traffic-provider';
 
 export type HttpTrafficConfig = Extract<TrafficConfig, { type: 'http' }>;
+
+/** The most of an admin API answer read (a state is a few hundred bytes); past it the call fails. */
+export const TRAFFIC_MAX_BYTES = MiB;
+/** The most we send: a PUT is one small JSON object. */
+const TRAFFIC_MAX_REQUEST_BYTES = 64 * KiB;
 
 /** `GET|PUT /admin/rollout` as the backend answers it (SPEC §5). Unknown keys are ignored. */
 export const rolloutStateSchema = z.object({
@@ -40,11 +45,23 @@ export class HttpTrafficProvider implements TrafficProvider {
     if (this.config.tokenEnv) {
       headers.Authorization = `Bearer ${requireEnv(this.env, this.config.tokenEnv, `the admin API at ${this.config.url}`)}`;
     }
-    return { headers, timeout: this.timeoutMs, validateStatus: () => true };
+    return { headers, validateStatus: () => true };
+  }
+
+  /** Total deadline (`target.traffic.timeout`) and body cap of one call. */
+  private limits(method: string): HttpLimits {
+    return {
+      what: `traffic admin ${method} ${this.config.url}`,
+      deadlineMs: this.timeoutMs,
+      maxBytes: TRAFFIC_MAX_BYTES,
+      maxRequestBytes: TRAFFIC_MAX_REQUEST_BYTES,
+    };
   }
 
   async get(): Promise<TrafficState> {
-    const res = await transport(() => this.http.get(this.config.url, this.request()));
+    const res = await bounded(this.limits('GET'), (bounds) =>
+      this.http.get(this.config.url, { ...this.request(), ...bounds }),
+    );
     if (res.status < 200 || res.status >= 300)
       failForStatus(res.status, `GET ${this.config.url}`, res.data, this.hint(res.status));
     return parseWith(rolloutStateSchema, res.data, `GET ${this.config.url}`);
@@ -78,7 +95,9 @@ export class HttpTrafficProvider implements TrafficProvider {
   }
 
   private async put(body: unknown): Promise<void> {
-    const res = await transport(() => this.http.put(this.config.url, body, this.request()));
+    const res = await bounded(this.limits('PUT'), (bounds) =>
+      this.http.put(this.config.url, body, { ...this.request(), ...bounds }),
+    );
     if (res.status < 200 || res.status >= 300)
       failForStatus(res.status, `PUT ${this.config.url}`, res.data, this.hint(res.status));
   }

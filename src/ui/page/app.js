@@ -64,8 +64,11 @@ function fmtDuration(ms) {
 const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
 
-async function api(path, init) {
-  const res = await fetch(`/api${path}`, init);
+// Every call carries the page's token: reads need it as much as the buttons (a status holds the plan).
+async function api(path, init = {}) {
+  const token = tokenInput.value.trim();
+  const headers = { ...(init.headers || {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  const res = await fetch(`/api${path}`, { ...init, headers });
   let body = null;
   try {
     body = await res.json();
@@ -553,4 +556,6 @@ window.addEventListener('hashchange', () => {
   messageBox.hidden = true;
   refresh().then(schedule);
 });
+// A token typed in shows what it opens at once.
+tokenInput.addEventListener('change', () => refresh());
 refresh().then(schedule);

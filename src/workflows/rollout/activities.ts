@@ -16,12 +16,14 @@ const stepping = {
 // Cancelled for a rollback, an apply is waited for until it has stopped, so that no late request
 // of it undoes the rollback.
 const applying = { ...stepping, cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
-// A rollback must not give up: retried until the target confirms it, however long that takes;
-// never more than 10 s apart, and a dead worker is noticed within 10 s.
+// A rollback must not give up, and must say when it cannot get through: the activity retries
+// quick transient errors for about half a minute, then the workflow (rollback.ts) shows the error,
+// alerts and tries again with backoff, until the target confirms it. A dead worker is noticed
+// within 10 s.
 const rollingBack = {
   startToCloseTimeout: '2m',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 } as const;
 // One POST with a 10 s timeout: a crash costs 15 s at most.
 export const { notify } = wf.proxyActivities<RolloutActivities>({

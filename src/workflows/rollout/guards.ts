@@ -18,8 +18,10 @@ export interface GuardView {
   rollbackPending: boolean;
   /** The plan's groups, in order. */
   groups: string[];
-  /** The group of the current phase: a rollback without a group reverts it. */
+  /** The group a rollback without a group reverts (the current phase's, or the last one started). */
   currentGroup: string;
+  /** Groups that have started (past 0% or past pending): the ones a rollback can revert. */
+  started: string[];
 }
 
 /** The sender: `by` is required and, when the plan lists approvers, must be one of them. */
@@ -35,6 +37,7 @@ function over(v: GuardView): boolean {
 }
 
 export function approveRefusal(v: GuardView): string | null {
+  if (v.rollbackPending) return 'a rollback is under way';
   if (v.paused) return 'the rollout is paused; resume first';
   if (v.baseState !== 'awaiting-approval' && v.baseState !== 'holding')
     return `nothing awaits approval (state ${v.state})`;
@@ -56,10 +59,14 @@ export function rollbackRefusal(v: GuardView, group: string | undefined): string
   if (v.rollbackPending) return 'a rollback is already under way';
   const target = group ?? v.currentGroup;
   if (!v.groups.includes(target)) return `unknown group "${target}" (groups: ${v.groups.join(', ')})`;
+  // Reverting a group that never started would end the rollout with the live groups unwatched.
+  if (!v.started.includes(target) && !(target === v.currentGroup && v.started.length === 0))
+    return `${target} has not started: nothing to roll back (started: ${v.started.join(', ') || 'none'})`;
   return null;
 }
 
 export function completeRefusal(v: GuardView): string | null {
+  if (v.rollbackPending) return 'a rollback is under way';
   if (v.stage !== 'monitor' || v.paused)
     return `complete ends continuous monitoring once every phase is at its last step (state ${v.state})`;
   return null;

@@ -4,10 +4,9 @@
  */
 import type { EvidenceRow } from '../../contracts/observation';
 import type { HistoryEntry } from '../../contracts/definitions';
+import { compactEvidence } from './budget';
 import type { Observed } from './state';
 
-/** Evidence rows a step keeps (8 hours of 10-second checks; a continuous step keeps its latest). */
-export const EVIDENCE_KEPT = 3000;
 
 /**
  * Before a wait: when nothing was watched since the last check (applying, verifying, an approval
@@ -40,14 +39,17 @@ export function startWindow(observed: Observed, nowMs: number, intervalMs: numbe
   };
 }
 
-/** Each row goes to its group's running step, which keeps its last `kept` rows. */
-export function recordEvidence(history: HistoryEntry[], rows: EvidenceRow[], kept = EVIDENCE_KEPT): void {
+/**
+ * Each row goes to its group's running step; then the evidence of every step is kept within the
+ * rollout's budget (budget.ts: older checks merged into fewer, wider rows).
+ */
+export function recordEvidence(history: HistoryEntry[], rows: EvidenceRow[]): void {
   for (const row of rows) {
     let entry: HistoryEntry | undefined;
     for (let i = history.length - 1; i >= 0 && !entry; i--)
       if (history[i].group === row[1]) entry = history[i];
     if (!entry || entry.endedAt !== null) continue;
     (entry.evidence ??= []).push(row);
-    if (entry.evidence.length > kept) entry.evidence.splice(0, entry.evidence.length - kept);
   }
+  compactEvidence(history);
 }

@@ -24,7 +24,7 @@ export async function phaseStart(run: RunState): Promise<void> {
         ? `${prev.name} is at ${run.status.groups[prev.group].percent}% and passed; approve to start ${phase.name} at ${first.percent}%`
         : `approve to start ${phase.name} at ${first.percent}%`;
       run.status.awaiting = { kind: 'approval', since: run.now(), prompt };
-      await run.notify('awaiting-approval', prompt);
+      run.notify('awaiting-approval', prompt);
     }
   }
   if (phase.approval === 'before-start') {
@@ -49,7 +49,7 @@ export async function hold(run: RunState): Promise<void> {
     run.showStage();
     const prompt = `${phase.name} at ${run.status.percent}%: ${run.cursor.holdReason}. approve to go on, rollback to revert`;
     run.status.awaiting = { kind: 'hold', since: run.now(), prompt };
-    await run.notify('holding', prompt);
+    run.notify('holding', prompt);
   }
   if ((await waitWithChecks(run, () => run.cursor.approval !== null)) !== 'done') return;
   const approval = run.cursor.approval!;
@@ -82,6 +82,6 @@ export async function monitor(run: RunState): Promise<void> {
   for (const g of run.cursor.monitored) run.setGroup(g, { state: 'completed' });
   run.cursor.monitored = [];
   run.setState('completed');
-  await run.notify('completed', `${run.plan.name} completed (by ${by})`);
+  run.notify('completed', `${run.plan.name} completed (by ${by})`);
   run.goto('done');
 }

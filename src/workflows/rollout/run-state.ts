@@ -23,16 +23,25 @@ import {
   type RolloutStatus,
   type RolloutWorkflow,
 } from '../../contracts/definitions';
+import type { NotifyKind } from '../../contracts/activities';
 import type { Evaluation } from '../../judge/verdicts';
 import { windowContext } from '../../judge/window-context';
 import type { JudgeContext } from '../../judge/window-judge';
 import { messageOf, notify } from './activities';
 import type { GuardView } from './guards';
+import { clip, compactHistory } from './budget';
 import { currentDetails } from './details';
 import { STAGE_STATE, type Carried, type Cursor, type Stage } from './state';
 
 /** Start a new run at a step boundary once a run's history passes this many events. */
 export const HISTORY_LIMIT = 2000;
+/**
+ * A new run waits for every request in flight to be answered, and a request may wait for the
+ * story (an approval to be taken): until this many events the run goes on and tries again at the
+ * next point; past it, the requests in flight are answered ("send it again") so the run can end
+ * well before Temporal's limit of 51,200 events.
+ */
+const FORCE_NEW_RUN = 40_000;
 const MAX_EVENTS = 200;
 
 /** A new rollout's status: nothing applied yet. Tolerates a plan not yet checked (no phases). */
@@ -66,6 +75,10 @@ export class RunState {
   readonly status: RolloutStatus;
   readonly cursor: Cursor;
   readonly checkIntervalMs: number;
+  /** Requests in flight are being answered so that a new run can start (`maybeContinueAsNew`). */
+  releasing = false;
+  /** Notifications in flight (`notify`). */
+  private notifying = 0;
   timer: { at: number; fired: boolean } | null = null;
 
   constructor(
@@ -111,7 +124,7 @@ export class RunState {
   }
 
   event(e: Omit<RolloutEvent, 'at'>): void {
-    this.status.events.push({ at: this.now(), ...e });
+    this.status.events.push({ at: this.now(), ...e, message: clip(e.message) });
     if (this.status.events.length > MAX_EVENTS)
       this.status.events.splice(0, this.status.events.length - MAX_EVENTS);
     this.showDetails();
@@ -171,7 +184,8 @@ export class RunState {
   }
 
   closeHistory(entry: HistoryEntry, patch: Partial<HistoryEntry>): void {
-    Object.assign(entry, { endedAt: this.now() }, patch);
+    Object.assign(entry, { endedAt: this.now() }, patch, patch.reason ? { reason: clip(patch.reason) } : {});
+    compactHistory(this.status.history);
   }
 
   guardView(): GuardView {
@@ -182,8 +196,26 @@ export class RunState {
       stage: this.cursor.stage,
       rollbackPending: this.cursor.pendingRollback !== null,
       groups: Object.keys(this.status.groups),
-      currentGroup: this.phase.group,
+      currentGroup: this.rollbackGroup(),
+      started: this.startedGroups(),
     };
+  }
+
+  /** Groups that have started (past pending, or above 0%), in plan order. */
+  startedGroups(): string[] {
+    return this.plan.phases
+      .map((p) => p.group)
+      .filter((g) => this.status.groups[g].state !== 'pending' || this.status.groups[g].percent > 0);
+  }
+
+  /**
+   * The group a rollback without a group reverts: the current phase's once it has started; before
+   * that (a phase awaiting its approval) the last one started, which is what is live.
+   */
+  rollbackGroup(): string {
+    const started = this.startedGroups();
+    const current = this.phase.group;
+    return started.length === 0 || started.includes(current) ? current : started[started.length - 1];
   }
 
   goto(stage: Stage): void {
@@ -213,7 +245,7 @@ export class RunState {
       group,
       verdict: evaluation.verdict,
       metrics: evaluation.metrics,
-      reasons: evaluation.reasons,
+      reasons: evaluation.reasons.map((r) => clip(r)),
     };
     this.showDetails();
   }
@@ -272,7 +304,12 @@ export class RunState {
   async maybeContinueAsNew(limit = HISTORY_LIMIT): Promise<void> {
     const info = wf.workflowInfo();
     if (info.historyLength < limit && !info.continueAsNewSuggested) return;
-    await wf.condition(wf.allHandlersFinished);
+    // Waiting here for an Update that waits for the story would wait forever: go on instead.
+    if (!wf.allHandlersFinished()) {
+      if (info.historyLength < FORCE_NEW_RUN) return;
+      this.releasing = true;
+    }
+    await wf.condition(() => wf.allHandlersFinished() && this.notificationsDone());
     const carried: Carried = {
       status: { ...this.status, plan: undefined as unknown as Plan },
       cursor: this.cursor,
@@ -285,30 +322,35 @@ export class RunState {
     await wf.makeContinueAsNewFunc<RolloutWorkflow>({ typedSearchAttributes: live })(args);
   }
 
-  async notify(
-    kind: 'awaiting-approval' | 'holding' | 'rolled-back' | 'completed',
-    text: string,
-  ): Promise<void> {
+  /**
+   * Sends a notification without waiting for it: a dead webhook (retried for minutes) never holds
+   * up the story or a rollback. The run ends, or continues as new, only once every notification
+   * has been sent or given up (`notificationsDone`).
+   */
+  notify(kind: NotifyKind, text: string): void {
     const url = this.plan.notify?.webhookUrl;
     if (!url) return;
     const s = this.status;
-    try {
-      await notify({
-        webhookUrl: url,
-        // Stable across retries and replays: one notification per rollout, kind and moment.
-        idempotencyKey: `${s.rolloutId}:${kind}:${s.phase}:${s.stepIndex}:${s.history.length}:${s.events.length}`,
-        event: {
-          kind,
-          rolloutId: s.rolloutId,
-          text: `[${this.plan.name}] ${text}`,
-          state: s.state,
-          phase: s.phase,
-          percent: s.percent,
-        },
-      });
-      this.event({ kind: 'notify', message: `notified ${kind}` });
-    } catch (err) {
-      this.event({ kind: 'warning', message: `notification ${kind} failed: ${messageOf(err)}` });
-    }
+    // Stable across retries and replays: one notification per rollout, kind and moment.
+    const idempotencyKey = `${s.rolloutId}:${kind}:${s.phase}:${s.stepIndex}:${s.history.length}:${s.events.length}`;
+    const event = {
+      kind,
+      rolloutId: s.rolloutId,
+      text: `[${this.plan.name}] ${text}`,
+      state: s.state,
+      phase: s.phase,
+      percent: s.percent,
+    };
+    this.notifying += 1;
+    notify({ webhookUrl: url, idempotencyKey, event }).then(
+      () => this.event({ kind: 'notify', message: `notified ${kind}` }),
+      (err) => this.event({ kind: 'warning', message: `notification ${kind} failed: ${messageOf(err)}` }),
+    ).finally(() => (this.notifying -= 1));
   }
+
+  /** Every notification sent (or given up after its retries). */
+  notificationsDone(): boolean {
+    return this.notifying === 0;
+  }
+
 }

@@ -201,7 +201,10 @@ export async function windowEnd(run: RunState): Promise<void> {
   const phase = run.phase;
   run.enter();
   run.showStage();
-  const stage = await stageVerification(run);
+  // The group's domain traffic is live while it is verified: it stays watched, and a rollback
+  // (the checks', or an operator's) does not wait for the verification.
+  const stage = await watched(run, () => stageVerification(run), true);
+  if (stage === ROLLBACK) return;
   // No check measured anything: judgeWindowEnd says so (inconclusive, short of samples).
   const judged = run.cursor.judge?.[phase.group] ?? startJudge(run.plan.defaults.thresholds);
   const traffic = judgeWindowEnd(judged, run.judgeContext(phase.group), true);

@@ -195,13 +195,18 @@ async function settle(run: RunState, running: Observing): Promise<ObservationRes
 
 /**
  * Runs a step's activity (applying, verifying) while the groups already live elsewhere (finished
- * phases, monitored) go on being checked ): a rollback they call for, or one asked
+ * phases, monitored) go on being checked, and with `current` the current group too (a window's
+ * end: its domain traffic is live while it is verified): a rollback they call for, or one asked
  * for meanwhile, does not wait for the step, whose activity is cancelled (an apply is waited for
  * until it has stopped: a late one must not undo the rollback).
  */
-export async function watched<T>(run: RunState, work: () => Promise<T>): Promise<T | typeof ROLLBACK> {
+export async function watched<T>(
+  run: RunState,
+  work: () => Promise<T>,
+  current = false,
+): Promise<T | typeof ROLLBACK> {
   const live = run.cursor.monitored.filter((g) => g !== run.phase.group);
-  if (live.length === 0) return work();
+  if (current && run.status.groups[run.phase.group].percent > 0) live.push(run.phase.group);
   const scope = new wf.CancellationScope();
   const job = scope.run(work);
   let done = false;
@@ -212,12 +217,21 @@ export async function watched<T>(run: RunState, work: () => Promise<T>): Promise
   run.cursor.observed = resumeObserved(run.cursor.observed, Date.now(), run.checkIntervalMs);
   const wanted = () => run.cursor.pendingRollback !== null;
   while (!done && !wanted()) {
+    if (live.length === 0) {
+      await wf.condition(() => done || wanted());
+      continue;
+    }
     const running = startObserving(run, live, false, false);
     await wf.condition(() => done || running.settled || wanted());
     const result = await settle(run, running);
     if (result) applyObservation(run, result, false);
     if (!done && !wanted()) await catchUp(run, result, () => done || wanted());
   }
+  if (done) return job;
+  // A second for the step to end by itself first (see `settle`: cancelling an activity whose
+  // completion is in flight leaves a run stuck on the time-skipping test server).
+  const grace = run.timerAt(Date.now() + CANCEL_GRACE_MS);
+  await wf.condition(() => done || grace.fired);
   if (done) return job;
   scope.cancel();
   await job.catch(() => undefined);
