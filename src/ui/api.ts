@@ -13,7 +13,6 @@ import { VERB_OPTIONS, stateOption, targetIdOption, workflowIdOption } from '../
 import { requestCommand } from '../client/commands';
 import {
   SIGNAL_NAMES,
-  statusQuery,
   summaryOf,
   summaryQuery,
   type RolloutStatus,
