@@ -13,6 +13,7 @@ import type {
   ObservationInput,
   ObservationResult,
   ObservationState,
+  ObservedNotice,
 } from '../contracts/observation';
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../judge/verdicts';
@@ -104,6 +105,7 @@ async function check(
   state.lastCheckAtMs = toMs;
 
   let shown: { group: string; results: CheckResult[] } | null = null;
+  const notices: ObservedNotice[] = [];
   let rollback: { group: string; results: CheckResult[] } | null = null;
   let read = false;
   for (const g of input.groups) {
@@ -131,6 +133,7 @@ async function check(
       roundedP95(sample.domain),
       roundedP95(sample.legacy),
     ]);
+    for (const n of judged.notices) notices.push({ at: to, group: g.group, check: n.check, reason: n.reason });
     const results = checkResults(judged, g.context);
     if (g.consistency) results.push(evaluateConsistency(await deps.consistency()));
     deps.metrics?.checked(g.group, combine(results).verdict);
@@ -179,5 +182,7 @@ async function check(
   if (rollback) return { kind: 'rollback', ...rollback };
   if (state.metricErrors >= input.maxMetricErrors)
     return { kind: 'metrics-hold', error: reading.error ?? '' };
+  // Returned at once, so the workflow announces it now, not at the window's end.
+  if (notices.length > 0) return { kind: 'notice', notices };
   return null;
 }

@@ -78,6 +78,8 @@ export function renderStatus(s: RolloutStatus, now = Date.now()): string {
     for (const r of s.lastCheck.reasons.slice(0, 4)) lines.push(`            - ${r}`);
   } else lines.push('last check  none yet');
   if (s.metricErrors > 0) lines.push(`metrics     ${s.metricErrors} consecutive metrics-source errors`);
+  for (const n of s.aboveTarget ?? [])
+    lines.push(`notice      ${fmtTime(n.at)} ${n.group}: above target, below the rollback bar: this step will hold — ${n.reason}`);
   if (s.awaiting) {
     lines.push(`waiting for ${s.awaiting.kind} since ${fmtTime(s.awaiting.since)}: ${s.awaiting.prompt}`);
   }
@@ -89,6 +91,11 @@ export function renderStatus(s: RolloutStatus, now = Date.now()): string {
           ? ` (done ${fmtTime(r.completedAt)}; reverted ${r.groups.join(', ')})`
           : ' (in progress)'),
     );
+    if (r.failing)
+      lines.push(
+        `            NOT CONFIRMED: ${r.failing.group} after ${r.failing.attempts} attempts since ${fmtTime(r.failing.since)}: ${r.failing.error}`,
+        `            ${r.failing.hint}`,
+      );
   }
   const next = nextCommand(s);
   if (next) lines.push(`next        ${next}`);

@@ -57,7 +57,7 @@ export interface CheckConsistencyInput {
 }
 
 /** What a notification is about; `rollback-failing` is the alert of a rollback the target has not confirmed yet. */
-export type NotifyKind = 'awaiting-approval' | 'holding' | 'rollback-failing' | 'rolled-back' | 'completed';
+export type NotifyKind = 'awaiting-approval' | 'above-target' | 'holding' | 'rollback-failing' | 'rolled-back' | 'completed';
 
 export interface NotifyInput {
   webhookUrl: string;

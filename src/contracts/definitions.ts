@@ -1,4 +1,4 @@
-import type { EvidenceRow } from './observation';
+import type { EvidenceRow, ObservedNotice } from './observation';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../plan/schema';
@@ -230,6 +230,11 @@ export interface RolloutStatus {
    * allowed, and what is missing ("38 of 50 domain requests"). Absent or null otherwise.
    */
   extension?: { count: number; max: number; missing: string } | null;
+  /**
+   * Checks of the current window clearly past their target but not their rollback bar ("above
+   * target, below the rollback bar: this step will hold"), announced as soon as they were clear.
+   */
+  aboveTarget?: ObservedNotice[] | null;
   /** Legacy P95 (ms) measured before each group's first step: the reference at 100%. */
   baselineP95Ms?: Record<string, number | null>;
 }

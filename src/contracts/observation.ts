@@ -79,12 +79,22 @@ export interface ObservationInput {
   state: ObservationState;
 }
 
+/** "Above target, below the rollback bar: this step will hold" (`TargetNotice`), with its group and time. */
+export interface ObservedNotice {
+  at: string;
+  group: string;
+  check: string;
+  reason: string;
+}
+
 /** Why an observation returned. */
 export type ObservationEnd =
   | { kind: 'rollback'; group: string; results: CheckResult[] }
   | { kind: 'window-end' }
   | { kind: 'slice' }
   | { kind: 'metrics-hold'; error: string }
+  /** A canary clearly above its target (not its bar) for the first time this window: said at once. */
+  | { kind: 'notice'; notices: ObservedNotice[] }
   | { kind: 'stopped' };
 
 export interface ObservationResult {

@@ -41,7 +41,7 @@ export interface SequentialState {
 }
 
 export interface SequentialSettings {
-  /** Rate a healthy implementation stays at or below: the null hypothesis. */
+  /** The null hypothesis: the rate the test must see the domain clearly above (the rollback bar, or legacy's when worse). */
   p0: number;
   /** The rollback bar: alternatives are multiples of it. */
   rollback: number;
@@ -62,10 +62,11 @@ export function alternativeRates(rollback: number): number[] {
   return [...new Set(rates)].filter((p) => p > rollback);
 }
 
-export function startSequential(rollback: number): SequentialState {
+/** A test of `rollback`'s alternatives (`alternativeRates`), or of the rates given. */
+export function startSequential(rollback: number, rates: number[] = alternativeRates(rollback)): SequentialState {
   return {
     looks: 0,
-    alternatives: alternativeRates(rollback).map((p1) => ({
+    alternatives: rates.map((p1) => ({
       p1,
       s: 0,
       domain: { n: 0, bad: 0 },
@@ -114,7 +115,8 @@ export function stepSequential(
 ): SequentialStep {
   const looks = state.looks + 1;
   const h = threshold(looks, state.alternatives.length, settings);
-  const p0 = Math.min(settings.p0, settings.rollback);
+  // Below every alternative, or a likelihood ratio would favour an alternative for being better.
+  const p0 = Math.min(settings.p0, Math.min(...state.alternatives.map((a) => a.p1)) * 0.99);
   const alternatives = state.alternatives.map((a): AlternativeState => {
     const s = a.s + logLikelihoodRatio(domain, p0, a.p1);
     if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };

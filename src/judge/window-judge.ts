@@ -71,12 +71,26 @@ export interface JudgeState {
   failures: SequentialState;
   /** `[domain, total]` requests of the latest checks. */
   shares: Array<[number, number]>;
+  /**
+   * The same sequential tests against the target instead of the bar: when one alarms, the canary
+   * is clearly above the target (while the rollback test stays quiet below the bar) and the step
+   * will hold at its end: said at once, once per window (`noticed`). Absent in older state.
+   */
+  aboveTarget?: { errors: SequentialState; failures: SequentialState; noticed: string[] };
+}
+
+/** A canary clearly past the target but not the rollback bar: the step will hold at its end. */
+export interface TargetNotice {
+  check: 'errorRate' | 'successRate';
+  reason: string;
 }
 
 export interface CheckJudgement {
   state: JudgeState;
   /** The checks whose evidence is clear enough to roll back now: the only ones that act. */
   rollbacks: CheckResult[];
+  /** Checks clearly past their target (not their bar) for the first time this window. */
+  notices: TargetNotice[];
   /** How close each rate's sequential test came to its threshold (1 = alarm). */
   progress: Record<string, number>;
 }
@@ -89,7 +103,20 @@ export function startJudge(t: Thresholds): JudgeState {
     errors: startSequential(t.errorRate.rollback),
     failures: startSequential(1 - t.successRate.rollback),
     shares: [],
+    aboveTarget: {
+      errors: startSequential(t.errorRate.target, noticeRates(t.errorRate.target, t.errorRate.rollback)),
+      failures: startSequential(
+        1 - t.successRate.target,
+        noticeRates(1 - t.successRate.target, 1 - t.successRate.rollback),
+      ),
+      noticed: [],
+    },
   };
+}
+
+/** The alternatives of the above-target test: the middle of the bands, and the bar. */
+function noticeRates(target: number, rollback: number): number[] {
+  return [Math.sqrt(Math.max(target, 1e-6) * rollback), rollback];
 }
 
 const short = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
@@ -122,15 +149,17 @@ function legacyReference(
 }
 
 /**
- * The null rate of the sequential test: the target, or as bad as legacy may be (its upper bound)
- * when legacy is worse than the target, so that a service whose legacy and domain fail alike is
- * not rolled back for it; never above the geometric middle of target and rollback bar.
+ * The null rate of the sequential test: the rollback bar, so that a canary between target and bar
+ * is never rolled back by the rules (it holds at the window's end, for a person); or, when legacy
+ * is worse than the bar over the same checks, as bad as legacy may be (its upper bound), so that
+ * a service whose legacy and domain fail alike is not rolled back for it. Never above the
+ * geometric middle of the bar and the first alternative (twice the bar), which the test must
+ * still tell apart.
  */
-export function nullRate(target: number, rollback: number, legacy: Counts | null): number {
-  const cap = Math.sqrt(Math.max(target, 1e-6) * rollback);
-  const floor = Math.max(target, 1e-4);
-  if (!legacy || legacy.n <= 0) return Math.min(floor, cap);
-  return Math.min(cap, Math.max(floor, wilson(legacy.bad, legacy.n, LEGACY_Z).high));
+export function nullRate(rollback: number, legacy: Counts | null): number {
+  const cap = rollback * Math.SQRT2;
+  if (!legacy || legacy.n <= 0) return rollback;
+  return Math.min(cap, Math.max(rollback, wilson(legacy.bad, legacy.n, LEGACY_Z).high));
 }
 
 interface RateRule {
@@ -192,6 +221,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     recent,
     errors: state.errors,
     failures: state.failures,
+    ...(state.aboveTarget ? { aboveTarget: state.aboveTarget } : {}),
     shares: [
       ...state.shares,
       [sample.domain.requests, sample.domain.requests + sample.legacy.requests] as [number, number],
@@ -201,7 +231,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   const progress: Record<string, number> = {};
   for (const rule of rateRules(t)) {
     const key = rule.check === 'errorRate' ? 'errors' : 'failures';
-    const p0 = nullRate(rule.target, rule.rollback, reference ? rule.counts(reference.stats) : null);
+    const p0 = nullRate(rule.rollback, reference ? rule.counts(reference.stats) : null);
     const step = stepSequential(
       next[key],
       rule.counts(sample.domain),
@@ -223,8 +253,8 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       trigger: rule.check,
       reason:
         `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks), ` +
-        `${rule.check === 'errorRate' ? 'above' : 'below'} ${rule.show(rule.rollback)} by a sequential test ` +
-        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)} against ${rule.show(p0)}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
+        `${rule.check === 'errorRate' ? 'above' : 'below'} ${p0 > rule.rollback * (1 + 1e-9) ? `${rule.show(p0)} (as bad as legacy may be over the same checks, worse than the ${rule.show(rule.rollback)} bar)` : `the rollback bar ${rule.show(rule.rollback)}`} by a sequential test ` +
+        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
       figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },
     });
   }
@@ -248,7 +278,51 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2));
     if (r) rollbacks.push(r);
   }
-  return { state: next, rollbacks, progress };
+  const notices = targetNotices(next, sample, reference, ctx, rollbacks);
+  return { state: next, rollbacks, progress, notices };
+}
+
+/**
+ * The above-target tests: the rate tests again, against the target (or legacy's rate, when legacy
+ * misses the target too: then it is not the canary), alarming at the same budget. A check whose
+ * test alarms while its rollback test does not is announced once per window.
+ */
+function targetNotices(
+  next: JudgeState,
+  sample: GroupSample,
+  reference: { stats: ImplStats; label: string } | null,
+  ctx: JudgeContext,
+  rollbacks: CheckResult[],
+): TargetNotice[] {
+  if (!next.aboveTarget) return [];
+  const above = { ...next.aboveTarget, noticed: [...next.aboveTarget.noticed] };
+  next.aboveTarget = above;
+  const notices: TargetNotice[] = [];
+  for (const rule of rateRules(ctx.thresholds)) {
+    const key = rule.check === 'errorRate' ? 'errors' : 'failures';
+    const legacy = reference ? rule.counts(reference.stats) : null;
+    const p0 = Math.max(rule.target, legacy && legacy.n > 0 ? wilson(legacy.bad, legacy.n, LEGACY_Z).high : 0);
+    const step = stepSequential(above[key], rule.counts(sample.domain), rule.counts(sample.legacy), {
+      p0,
+      rollback: rule.rollback,
+      alpha: checkAlpha(ctx.thresholds, rule.check),
+      plannedLooks: ctx.plannedLooks,
+      continuousLooks: ctx.continuousLooks,
+    });
+    above[key] = step.state;
+    if (!step.alarm || !ctx.checks.includes(rule.check) || above.noticed.includes(rule.check)) continue;
+    if (rollbacks.some((r) => r.check === rule.check)) continue;
+    above.noticed.push(rule.check);
+    const a = step.alarm;
+    notices.push({
+      check: rule.check,
+      reason:
+        `domain ${rule.noun} ${rule.show(rate(a.domain))} (${a.domain.n} requests over the last ${next.looks - a.since} checks): ` +
+        `${rule.check === 'errorRate' ? 'above target' : 'below target'} ${rule.show(rule.target)}, ${rule.check === 'errorRate' ? 'below' : 'above'} the rollback bar ${rule.show(rule.rollback)}: ` +
+        `this step will hold at its end (a sequential test against ${rule.show(Math.min(p0, a.p1))})`,
+    });
+  }
+  return notices;
 }
 
 /**

@@ -7,7 +7,17 @@ import { checksOf, type CheckName } from '../plan/checks';
 import type { Plan } from '../plan/schema';
 import type { Cell } from './experiment';
 import { TRAFFIC_CHECKS, durationMs, judgeSettingsOf, type StepSpec } from './step-runner';
-import { BACKEND_BUCKETS, DEFAULT_LATENCY, type Fault, type Latency, type Routing } from './traffic-model';
+import {
+  BACKEND_BUCKETS,
+  DEFAULT_BURSTS,
+  DEFAULT_LATENCY,
+  type ErrorBursts,
+  type Exporter,
+  type Fault,
+  type Latency,
+  type Routing,
+  type Swing,
+} from './traffic-model';
 
 /** How long a continuous step is watched in a simulation: it has no end of its own. */
 export const CONTINUOUS_WINDOW_MS = 3_600_000;
@@ -23,9 +33,7 @@ export interface PlanStep extends StepSpec {
 
 export function planSteps(plan: Plan, continuousWindowMs = CONTINUOUS_WINDOW_MS): PlanStep[] {
   return plan.phases.flatMap((phase) => {
-    const checks = checksOf(phase).filter((c) =>
-      TRAFFIC_CHECKS.includes(c),
-    );
+    const checks = checksOf(phase).filter((c) => TRAFFIC_CHECKS.includes(c));
     return phase.steps.map((s): PlanStep => {
       const continuous = s.observe === 'continuous';
       const windowMs = continuous ? continuousWindowMs : (parseDuration(s.observe) ?? 0);
@@ -48,6 +56,8 @@ export interface Canary {
   name: string;
   errorRate: { legacy: number; domain: number };
   fault?: Fault;
+  /** Errors in bursts, averaging `errorRate`. */
+  bursts?: ErrorBursts;
 }
 
 /** A healthy canary: both implementations at the base error rate, the same latency. */
@@ -73,6 +83,37 @@ export function slowerDomain(baseErrorRate: number, factor: number): Canary {
   };
 }
 
+/**
+ * Both implementations at the base rate on average, in bursts (`DEFAULT_BURSTS`: ×20 for 1% of
+ * the checks, 3 at a time): `shared` bursts hit both at the same checks (a downstream hiccup),
+ * `domain` bursts the canary only.
+ */
+export function burstyErrors(
+  baseErrorRate: number,
+  scope: ErrorBursts['scope'],
+  bursts: Omit<ErrorBursts, 'scope'> = DEFAULT_BURSTS,
+): Canary {
+  return {
+    name: `bursts-${scope}-x${bursts.factor}-${bursts.share}-${bursts.meanChecks}c`,
+    errorRate: { legacy: baseErrorRate, domain: baseErrorRate },
+    bursts: { scope, ...bursts },
+  };
+}
+
+/** The domain at a constant `rate` errors from the start (legacy at the base rate). */
+export function domainRate(baseErrorRate: number, rate: number): Canary {
+  return { name: `domain-${rate}`, errorRate: { legacy: baseErrorRate, domain: rate } };
+}
+
+/** Every domain latency +`addMs` (a slower dependency): +200 ms moves the P95 from 91 to 291 ms. */
+export function slowerDomainBy(baseErrorRate: number, addMs: number): Canary {
+  return {
+    name: `p95+${addMs}ms`,
+    errorRate: { legacy: baseErrorRate, domain: baseErrorRate },
+    fault: { domainLatencyAddMs: addMs, startsAtMs: 0 },
+  };
+}
+
 /** Both implementations at `rate` errors (a shared dependency fails, not the canary). */
 export function bothFailing(rate: number): Canary {
   return { name: `both-${rate}`, errorRate: { legacy: rate, domain: rate } };
@@ -84,9 +125,28 @@ export interface Load {
   routing: Routing;
   buckets?: readonly number[];
   latency?: Latency;
+  /** Volume swings around `rps`. */
+  swing?: Swing;
+  /** What the exporter gives (default: keys and histogram). */
+  exporter?: Exporter;
 }
 
-export const routingName = (r: Routing) => (r.kind === 'sticky' ? `sticky ${r.users} users` : 'per request');
+export const routingName = (r: Routing) =>
+  r.kind === 'sticky'
+    ? `sticky ${r.users} users${r.activity ? ` zipf ${r.activity.exponent}` : ''}`
+    : 'per request';
+
+/** The load's conditions beyond routing and buckets, as cell ids show them ('' for none). */
+export function loadExtras(load: Load): string {
+  const parts: string[] = [];
+  if (load.swing)
+    parts.push(
+      `swing ${load.swing.shape} ${load.swing.low}-${load.swing.high}x ${formatDuration(load.swing.periodMs)}`,
+    );
+  if (load.exporter?.keys === false) parts.push('no keys');
+  if (load.exporter?.histogram === false) parts.push('no histogram');
+  return parts.map((p) => `/${p}`).join('');
+}
 
 /** One step of `plan` with one canary at one load, `runs` times. */
 export function cellFor(
@@ -100,7 +160,7 @@ export function cellFor(
   const bucketsName =
     load.buckets === undefined || load.buckets === BACKEND_BUCKETS ? 'backend' : `${load.buckets.length}b`;
   return {
-    id: `${step.phase}/${step.label}/${canary.name}/R${load.rps}/${routingName(load.routing)}/${bucketsName}`,
+    id: `${step.phase}/${step.label}/${canary.name}/R${load.rps}/${routingName(load.routing)}/${bucketsName}${loadExtras(load)}`,
     seed,
     runs,
     traffic: {
@@ -112,6 +172,9 @@ export function cellFor(
       latency: load.latency ?? DEFAULT_LATENCY,
       buckets: load.buckets ?? BACKEND_BUCKETS,
       fault: canary.fault,
+      ...(canary.bursts ? { bursts: canary.bursts } : {}),
+      ...(load.swing ? { swing: load.swing } : {}),
+      ...(load.exporter ? { exporter: load.exporter } : {}),
     },
     step: { percent: step.percent, windowMs: step.windowMs, continuous: step.continuous },
     settings: judgeSettingsOf(plan, step.checks),

@@ -15,6 +15,7 @@ import {
   judgeWindowEnd,
   sampleShortfall,
   startJudge,
+  type CheckJudgement,
   type JudgeContext,
 } from '../judge/window-judge';
 import type { Random } from './random';
@@ -75,6 +76,27 @@ export interface StepOutcome {
   reasons: string[];
   /** What the last extension was for ("38 of 50 domain requests"). */
   shortfall?: string;
+  /**
+   * Milliseconds from the step's start to the first check whose judgement showed a rate above its
+   * target (`aboveTargetShown`); `null` when none did; absent when the judge exposes no such notice.
+   */
+  aboveTargetAtMs?: number | null;
+}
+
+/**
+ * HOOK for the judge's "above target" notice (issue 22): whether one check's judgement says the
+ * domain's error or success rate is clearly past its target (not its rollback bar). `undefined`
+ * when the judge exposes no such notice. Read structurally (`notices: [{ check }]` on the
+ * judgement), so the simulation builds whether or not the judge has it; when the notice takes
+ * another shape, change this function only: `runStep` records the first check it is true at
+ * (`StepOutcome.aboveTargetAtMs`) and `bench/judgement.ts` prints its median.
+ */
+export function aboveTargetShown(judgement: CheckJudgement): boolean | undefined {
+  const notices = (judgement as { notices?: unknown }).notices;
+  if (!Array.isArray(notices)) return undefined;
+  return notices.some(
+    (n: { check?: unknown }) => n !== null && (n.check === 'errorRate' || n.check === 'successRate'),
+  );
 }
 
 /** The context the workflow builds for a step (`lookback`, a day of looks, extensions counted). */
@@ -127,9 +149,14 @@ export function runStep(
   let extensions = 0;
   let shortfall: string | undefined;
   let end = perWindow;
+  let aboveTargetAtMs: number | null | undefined;
   for (let look = 1; ; look++) {
     const judged = judgeCheck(state, stream.next(), ctx);
     state = judged.state;
+    if (aboveTargetAtMs === undefined || aboveTargetAtMs === null) {
+      const shown = aboveTargetShown(judged);
+      if (shown !== undefined) aboveTargetAtMs = shown ? look * interval : null;
+    }
     const rolledBack = (r: CheckResult): StepOutcome => ({
       outcome: 'rollback',
       checks: look,
@@ -138,6 +165,7 @@ export function runStep(
       trigger: r.trigger,
       reasons: [r.reason],
       shortfall,
+      ...(aboveTargetAtMs !== undefined ? { aboveTargetAtMs } : {}),
     });
     if (judged.rollbacks[0]) return rolledBack(judged.rollbacks[0]);
     if (look < end) continue;
@@ -160,6 +188,7 @@ export function runStep(
       extensions,
       reasons: open.map((r) => `${r.check} ${r.verdict}: ${r.reason}`),
       shortfall,
+      ...(aboveTargetAtMs !== undefined ? { aboveTargetAtMs } : {}),
     };
   }
 }

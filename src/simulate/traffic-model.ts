@@ -16,7 +16,58 @@ export type Routing =
    * (the backend's hash of `X-Rollout-Key`): the share served is the share of users below the
    * percent, so it varies from step to step as a share of users, not of requests.
    */
-  | { kind: 'sticky'; users: number };
+  | { kind: 'sticky'; users: number; activity?: Activity };
+
+/**
+ * How active the users of sticky routing are. Absent: all equally active. `zipf`: user i (1-based,
+ * in an order unrelated to the routing hash) sends a share ∝ i^−exponent of the requests; at
+ * exponent 0.9 and 2,000 users the busiest 1% (20 users) send 34% of them and the busiest one
+ * 8.4%, so the share served varies as the share of about 76 equally active users would.
+ */
+export type Activity = { kind: 'zipf'; exponent: number };
+
+/**
+ * Errors that come in bursts (per-check rates overdispersed relative to binomial), a two-state
+ * model: a check is in a burst or calm; a burst starts at a calm check with a probability set so
+ * that `share` of the checks are in one, and ends after each check with probability
+ * 1/`meanChecks` (geometric durations). In a burst the rate is `factor` × the base rate; calm
+ * checks run at base·(1 − share·factor)/(1 − share), so the rate averages the base rate over the
+ * checks (`share·factor` < 1). The first check's state is drawn from the same proportions.
+ */
+export interface ErrorBursts {
+  /** `shared`: one burst state for both implementations (a downstream hiccup); `domain`: the canary's only. */
+  scope: 'shared' | 'domain';
+  factor: number;
+  /** Long-run share of checks in a burst. */
+  share: number;
+  /** Mean burst length in checks. */
+  meanChecks: number;
+}
+
+/** The bursts of the bench: ×20 (0.5% → 10%) for 1% of the checks, 3 checks (30 s) at a time. */
+export const DEFAULT_BURSTS: Omit<ErrorBursts, 'scope'> = { factor: 20, share: 0.01, meanChecks: 3 };
+
+/**
+ * Traffic volume that swings within a window: the request rate is `rps` × a factor between `low`
+ * and `high`, repeating every `periodMs`, at a phase drawn per step. `step`: `high` for a part
+ * (1 − low)/(high − low) of each period and `low` for the rest, so the factor averages 1 (when
+ * low < 1 < high; else half and half); `sine`: low + (high − low)·(1 − cos 2πt/period)/2, whose
+ * mean is (low + high)/2.
+ */
+export interface Swing {
+  shape: 'step' | 'sine';
+  low: number;
+  high: number;
+  periodMs: number;
+}
+
+/** What the metrics exporter gives besides the counts. Both default to true. */
+export interface Exporter {
+  /** The `rollout_routing_keys` gauge (`ImplStats.keys`); false: `keys` absent, as most services. */
+  keys?: boolean;
+  /** A latency histogram; false: `buckets` empty, as HAProxy's exporter gives. */
+  histogram?: boolean;
+}
 
 /** A lognormal latency distribution. */
 export interface Latency {
@@ -60,6 +111,8 @@ export interface Fault {
   domainErrorRate?: number;
   /** Multiplies every domain latency (so the true P95 too) while the fault lasts. */
   domainLatencyFactor?: number;
+  /** Adds this many ms to every domain latency (after the factor) while the fault lasts. */
+  domainLatencyAddMs?: number;
   /** Milliseconds after the step began; 0 = from the start. */
   startsAtMs: number;
 }
@@ -79,6 +132,12 @@ export interface TrafficSettings {
   /** Histogram bounds in seconds, ascending. */
   buckets: readonly number[];
   fault?: Fault;
+  /** Error bursts; absent: each implementation at its constant rate. */
+  bursts?: ErrorBursts;
+  /** Volume swings; absent: a constant `rps`. */
+  swing?: Swing;
+  /** What the exporter gives; absent: keys and histogram. */
+  exporter?: Exporter;
 }
 
 /** Counts of one check as they would be read, plus what the model knows and the judge does not. */
@@ -89,17 +148,28 @@ export interface TrafficStream {
   readonly domainUsers: number | null;
   /** Checks drawn so far. */
   readonly checks: number;
+  /** Whether the last check drawn was in an error burst; `null` without bursts. */
+  readonly burst: boolean | null;
 }
 
 /** Time 0 of every simulated step: samples carry real timestamps, as the provider's do. */
 const ORIGIN = Date.UTC(2025, 0, 1);
 
-/** Per-bucket probabilities (not cumulative) of a lognormal latency on `buckets`. */
-export function bucketProbabilities(latency: Latency, factor: number, buckets: readonly number[]): number[] {
+/**
+ * Per-bucket probabilities (not cumulative) of a lognormal latency ×`factor`, plus `addMs`, on
+ * `buckets`.
+ */
+export function bucketProbabilities(
+  latency: Latency,
+  factor: number,
+  buckets: readonly number[],
+  addMs = 0,
+): number[] {
   const mu = Math.log((latency.medianMs * factor) / 1000);
+  const add = addMs / 1000;
   let prev = 0;
   return buckets.map((b) => {
-    const c = normalCdf((Math.log(b) - mu) / latency.sigma);
+    const c = b > add ? normalCdf((Math.log(b - add) - mu) / latency.sigma) : 0;
     const p = Math.max(0, c - prev);
     prev = Math.max(prev, c);
     return p;
@@ -107,14 +177,116 @@ export function bucketProbabilities(latency: Latency, factor: number, buckets: r
 }
 
 /** The true P95 of a lognormal latency in ms. */
-export function trueP95Ms(latency: Latency, factor = 1): number {
-  return latency.medianMs * factor * Math.exp(1.6448536269514722 * latency.sigma);
+export function trueP95Ms(latency: Latency, factor = 1, addMs = 0): number {
+  return latency.medianMs * factor * Math.exp(1.6448536269514722 * latency.sigma) + addMs;
 }
 
 /** Distinct keys among `requests` draws from `users` equally likely users (expected value). */
 export function expectedDistinct(users: number, requests: number): number {
   if (users <= 0) return 0;
   return Math.round(users * -Math.expm1(requests * Math.log1p(-1 / users)));
+}
+
+/**
+ * Distinct keys among `requests` draws from users drawn with probabilities `shares` (summing to
+ * 1; expected value): Σ 1 − (1 − sᵢ)^requests.
+ */
+export function expectedDistinctWeighted(shares: readonly number[], requests: number): number {
+  if (requests <= 0) return 0;
+  let k = 0;
+  for (const s of shares) k -= s >= 1 ? -1 : Math.expm1(requests * Math.log1p(-s));
+  return Math.round(k);
+}
+
+/**
+ * `expectedDistinctWeighted(shares, n)` as a function of n, for a stream whose n only grows:
+ * exact up to 100 requests, then interpolated (linearly in ln n) between points 2% apart, each
+ * computed once. A step of 2,000 unequal users then costs a few hundred sums instead of one per
+ * check; the interpolation is off by far less than one key.
+ */
+export function distinctCurve(shares: readonly number[]): (requests: number) => number {
+  const logs = Float64Array.from(shares, (s) => Math.log1p(-Math.min(s, 1 - 1e-15)));
+  const exact = (n: number) => {
+    let k = 0;
+    for (let i = 0; i < logs.length; i++) k -= Math.expm1(n * logs[i]);
+    return k;
+  };
+  const EXACT_UP_TO = 100;
+  const RATIO = Math.log(1.02);
+  const memo = new Map<number, number>();
+  const at = (j: number) => {
+    let v = memo.get(j);
+    if (v === undefined) memo.set(j, (v = exact(EXACT_UP_TO * Math.exp(j * RATIO))));
+    return v;
+  };
+  return (n: number) => {
+    if (n <= 0) return 0;
+    if (n <= EXACT_UP_TO) return Math.round(exact(n));
+    const x = Math.log(n / EXACT_UP_TO) / RATIO;
+    const j = Math.floor(x);
+    return Math.round(at(j) + (at(j + 1) - at(j)) * (x - j));
+  };
+}
+
+/** The relative activity of `users` users (unnormalized weights, busiest first). */
+export function userWeights(users: number, activity?: Activity): number[] {
+  return Array.from({ length: users }, (_, i) => (activity ? Math.pow(i + 1, -activity.exponent) : 1));
+}
+
+/** The request-rate factor of a swing at `tMs` into its period (phase included by the caller). */
+export function swingFactor(swing: Swing, tMs: number): number {
+  const x = (((tMs % swing.periodMs) + swing.periodMs) % swing.periodMs) / swing.periodMs;
+  if (swing.shape === 'sine')
+    return swing.low + ((swing.high - swing.low) * (1 - Math.cos(2 * Math.PI * x))) / 2;
+  return x < swingDuty(swing) ? swing.high : swing.low;
+}
+
+/** The part of a `step` swing's period at `high`: the factor averages 1 when low < 1 < high. */
+export function swingDuty(swing: Swing): number {
+  return swing.low < 1 && swing.high > 1 ? (1 - swing.low) / (swing.high - swing.low) : 0.5;
+}
+
+/** The mean swing factor over [fromMs, toMs) (exact for both shapes). */
+export function meanSwingFactor(swing: Swing, fromMs: number, toMs: number): number {
+  if (toMs <= fromMs) return swingFactor(swing, fromMs);
+  const P = swing.periodMs;
+  // The integral of the factor from 0 to t.
+  const integral = (t: number): number => {
+    const whole = Math.floor(t / P);
+    const r = t - whole * P;
+    if (swing.shape === 'sine') {
+      const mid = (swing.low + swing.high) / 2;
+      const amp = (swing.high - swing.low) / 2;
+      return mid * t - (amp * P * Math.sin((2 * Math.PI * r) / P)) / (2 * Math.PI);
+    }
+    const highMs = swingDuty(swing) * P;
+    const perPeriod = swing.high * highMs + swing.low * (P - highMs);
+    const part = r < highMs ? swing.high * r : swing.high * highMs + swing.low * (r - highMs);
+    return whole * perPeriod + part;
+  };
+  return (integral(toMs) - integral(fromMs)) / (toMs - fromMs);
+}
+
+/**
+ * The burst state of error rates over checks (see `ErrorBursts`): `rate(base)` is the rate of
+ * an implementation at base rate `base` in the current check; `advance` moves to the next check.
+ */
+function startBursts(
+  b: ErrorBursts,
+  rng: Random,
+): { shared: boolean; advance(): void; rate(base: number): number; inBurst(): boolean } {
+  const end = 1 / Math.max(1, b.meanChecks);
+  const start = b.share >= 1 ? 1 : (b.share * end) / (1 - b.share);
+  const calm = (1 - b.share * b.factor) / (1 - b.share);
+  let burst = rng.next() < b.share;
+  return {
+    shared: b.scope === 'shared',
+    advance() {
+      burst = burst ? rng.next() >= end : rng.next() < start;
+    },
+    rate: (base: number) => Math.min(1, Math.max(0, base * (burst ? b.factor : calm))),
+    inBurst: () => burst,
+  };
 }
 
 /** Counts of one implementation in one check (without `keys`: they depend on the whole step). */
@@ -134,20 +306,38 @@ function implStats(
 
 /**
  * Starts one step's traffic. With sticky routing each user's bucket is drawn once here, so the
- * realized share is fixed for the step and differs from the percent as a share of users does.
+ * realized share is fixed for the step and differs from the percent as a share of users does
+ * (of the users' requests, when some users are busier than others).
  */
 export function startTraffic(s: TrafficSettings, rng: Random): TrafficStream {
   const share = Math.min(1, Math.max(0, Math.ceil(s.percent) / 100));
-  const domainUsers = s.routing.kind === 'sticky' ? binomial(rng, s.routing.users, share) : null;
-  const legacyUsers = s.routing.kind === 'sticky' ? s.routing.users - domainUsers! : null;
-  // The probability of a request going to the domain side: the realized share of users when sticky.
-  const domainShare = s.routing.kind === 'sticky' ? domainUsers! / s.routing.users : s.percent / 100;
-  const healthyProbs = bucketProbabilities(s.latency, 1, s.buckets);
-  const faultProbs = bucketProbabilities(s.latency, s.fault?.domainLatencyFactor ?? 1, s.buckets);
+  const sticky = s.routing.kind === 'sticky' ? s.routing : null;
+  const unequal = sticky?.activity ? routeUnequal(sticky.users, sticky.activity, share, rng) : null;
+  const domainUsers = sticky ? (unequal ? unequal.domain.length : binomial(rng, sticky.users, share)) : null;
+  const legacyUsers = sticky ? sticky.users - domainUsers! : null;
+  // The probability of a request going to the domain side: the realized share of users when sticky
+  // (of their activity when unequal).
+  const domainShare = unequal ? unequal.domainShare : sticky ? domainUsers! / sticky.users : s.percent / 100;
+  const keysGauge = s.exporter?.keys ?? true;
+  const bounds = (s.exporter?.histogram ?? true) ? s.buckets : [];
+  const healthyProbs = bucketProbabilities(s.latency, 1, bounds);
+  const faultProbs = bucketProbabilities(
+    s.latency,
+    s.fault?.domainLatencyFactor ?? 1,
+    bounds,
+    s.fault?.domainLatencyAddMs ?? 0,
+  );
   const lambda = (s.rps * s.checkIntervalMs) / 1000;
+  // Drawn only for the new conditions, so the older ones keep their random streams.
+  const phaseMs = s.swing ? rng.next() * s.swing.periodMs : 0;
+  const bursts = s.bursts ? startBursts(s.bursts, rng) : null;
   let checks = 0;
   let domainSeen = 0;
   let legacySeen = 0;
+  let lastBurst: boolean | null = null;
+  const distinct = unequal
+    ? { domain: distinctCurve(unequal.domain), legacy: distinctCurve(unequal.legacy) }
+    : null;
 
   return {
     get domainUsers() {
@@ -156,11 +346,18 @@ export function startTraffic(s: TrafficSettings, rng: Random): TrafficStream {
     get checks() {
       return checks;
     },
+    get burst() {
+      return lastBurst;
+    },
     next(): GroupSample {
       const from = checks * s.checkIntervalMs;
+      if (bursts && checks > 0) bursts.advance();
       checks++;
       const to = checks * s.checkIntervalMs;
-      const total = poisson(rng, lambda);
+      const total = poisson(
+        rng,
+        s.swing ? lambda * meanSwingFactor(s.swing, from + phaseMs, to + phaseMs) : lambda,
+      );
       const domain = binomial(rng, total, domainShare);
       const legacy = total - domain;
       // The part of this check the fault covers; a check straddling its onset is split in the
@@ -171,26 +368,54 @@ export function startTraffic(s: TrafficSettings, rng: Random): TrafficStream {
       const healthy = domain - faulty;
       domainSeen += domain;
       legacySeen += legacy;
-      const keysOf = (seen: number, users: number | null) =>
-        users === null ? seen : expectedDistinct(users, seen);
-      const h = implStats(rng, healthy, s.errorRate.domain, healthyProbs, s.buckets);
-      const f = implStats(rng, faulty, s.fault?.domainErrorRate ?? s.errorRate.domain, faultProbs, s.buckets);
+      const keysOf = (seen: number, users: number | null, curve: ((n: number) => number) | undefined) =>
+        users === null ? seen : curve ? curve(seen) : expectedDistinct(users, seen);
+      lastBurst = bursts ? bursts.inBurst() : null;
+      const domainRate = bursts ? bursts.rate(s.errorRate.domain) : s.errorRate.domain;
+      const legacyRate = bursts?.shared ? bursts.rate(s.errorRate.legacy) : s.errorRate.legacy;
+      const h = implStats(rng, healthy, domainRate, healthyProbs, bounds);
+      const f = implStats(rng, faulty, s.fault?.domainErrorRate ?? domainRate, faultProbs, bounds);
       const domainStats: ImplStats = {
         requests: domain,
         errors: h.errors + f.errors,
         successes: h.successes + f.successes,
         buckets: h.buckets.map(([le, c], i) => [le, c + f.buckets[i][1]]),
-        keys: keysOf(domainSeen, domainUsers),
       };
+      const legacyStats = implStats(rng, legacy, legacyRate, healthyProbs, bounds);
+      if (keysGauge) {
+        domainStats.keys = keysOf(domainSeen, domainUsers, distinct?.domain);
+        legacyStats.keys = keysOf(legacySeen, legacyUsers, distinct?.legacy);
+      }
       return {
         from: new Date(ORIGIN + from).toISOString(),
         to: new Date(ORIGIN + to).toISOString(),
         domain: domainStats,
-        legacy: {
-          ...implStats(rng, legacy, s.errorRate.legacy, healthyProbs, s.buckets),
-          keys: keysOf(legacySeen, legacyUsers),
-        },
+        legacy: legacyStats,
       };
     },
+  };
+}
+
+/**
+ * Sticky routing of unequally active users: each user to the domain with probability `share`
+ * (a uniform bucket below the percent), and each side's users' shares of that side's requests.
+ */
+function routeUnequal(
+  users: number,
+  activity: Activity,
+  share: number,
+  rng: Random,
+): { domain: number[]; legacy: number[]; domainShare: number } {
+  const weights = userWeights(users, activity);
+  const domain: number[] = [];
+  const legacy: number[] = [];
+  for (const w of weights) (rng.next() < share ? domain : legacy).push(w);
+  const sumOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
+  const d = sumOf(domain);
+  const l = sumOf(legacy);
+  return {
+    domain: domain.map((w) => w / d),
+    legacy: legacy.map((w) => w / l),
+    domainShare: d / (d + l),
   };
 }

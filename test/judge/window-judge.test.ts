@@ -178,7 +178,9 @@ describe('rates: sequential rollback, legacy as the reference', () => {
     // [domain errors of 25 per check, legacy errors of 475, checks, rollback expected at, trigger]
     [0, 2, 360, null, undefined],
     [1, 2, 360, null, undefined], // 4%: below the rollback bar, never clearly above it
-    [3, 2, 360, 4, 'errorRate'], // 12%
+    // 12%: tested against the 5% bar, not the 1% target (a canary between them must not roll back);
+    // Wald's SPRT of 12% against 5% at this budget needs about 8 checks of 25 requests.
+    [3, 2, 360, 19, 'errorRate'],
     [13, 2, 360, 1, 'errorRate'], // 52%: the first check
   ])(
     '%i/25 domain errors per check (legacy %i/475): rollback at check %p',
@@ -192,7 +194,7 @@ describe('rates: sequential rollback, legacy as the reference', () => {
   test('a rollback reason says what the test saw and how legacy fares', () => {
     const r = feed(sample(stats(at(25), 13), stats(at(475), 2)), 5);
     expect(r.rollback!.reason).toMatch(
-      /^domain error rate 52\.00% \(13\/25 over the last 1 checks\), above 5\.00% by a sequential test/,
+      /^domain error rate 52\.00% \(13\/25 over the last 1 checks\), above the rollback bar 5\.00% by a sequential test/,
     );
     expect(r.rollback!.reason).toMatch(/legacy 0\.42% over the same checks \(legacy is fine\)$/);
     const both = feed(sample(stats(at(25), 13), stats(at(475), 200)), 5);
@@ -201,12 +203,36 @@ describe('rates: sequential rollback, legacy as the reference', () => {
 
   test.each([
     // [legacy counts, null rate]
-    [null, 0.01],
-    [{ n: 100_000, bad: 500 }, 0.01], // legacy healthy: the target
-    [{ n: 100_000, bad: 1500 }, 0.0158], // legacy at 1.5%: its upper bound
-    [{ n: 100_000, bad: 9000 }, Math.sqrt(0.01 * 0.05)], // never above the middle of the bars
+    [null, 0.05], // the rollback bar
+    [{ n: 100_000, bad: 500 }, 0.05], // legacy healthy: the bar
+    [{ n: 100_000, bad: 4500 }, 0.05], // legacy at 4.5%, below the bar: the bar
+    [{ n: 100_000, bad: 6000 }, 0.0615], // legacy at 6%, worse than the bar: its upper bound
+    [{ n: 100_000, bad: 20_000 }, 0.05 * Math.SQRT2], // never above the middle of the bar and 2× the bar
   ])('null rate with legacy %j', (legacy, expected) => {
-    expect(nullRate(0.01, 0.05, legacy)).toBeCloseTo(expected, 3);
+    expect(nullRate(0.05, legacy)).toBeCloseTo(expected, 3);
+  });
+
+  test.each([
+    // A canary between the target (1%) and the bar (5%), steady for an 8-hour window of 10 s checks
+    // at 50 requests/s and 10%: never rolled back by the rules; it holds at the window's end.
+    [0.02],
+    [0.03],
+    [0.045],
+  ])('a steady %p canary between the bars is never rolled back; it holds at the end', (p) => {
+    const n = 50; // 10% of 50 requests/s over 10 s
+    const c = ctx({ percent: 10, plannedLooks: 2880 * 4 });
+    let state = startJudge(c.thresholds);
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 2880; k++) {
+      let bad = 0;
+      for (let i = 0; i < n; i++) if (rand() < p) bad++;
+      const judged = judgeCheck(state, sample(stats(at(n), bad), stats(at(450), 2)), c);
+      expect(judged.rollbacks).toEqual([]);
+      state = judged.state;
+    }
+    const end = judgeWindowEnd(state, c, true).find((x) => x.check === 'errorRate')!;
+    expect(end.verdict).toBe('hold');
   });
 
   test.each([
@@ -388,4 +414,33 @@ test('the budget of a look: α/(2K) within the plan, then K/(2k²) shares', () =
   let spent = 0;
   for (let k = 1; k <= 1_000_000; k++) spent += lookAlpha(0.001, k, ctx({ plannedLooks: 100 }));
   expect(spent).toBeLessThanOrEqual(0.001);
+});
+
+describe('above target, below the rollback bar: said at once, held at the end', () => {
+  const latency: Array<[number, number]> = [[1, 0.04]];
+  const at = (n: number): Array<[number, number]> => latency.map(([, l]) => [n, l]);
+  test.each([
+    // [domain error rate, a notice expected]
+    [0.005, false],
+    [0.03, true],
+    [0.045, true],
+  ])('a steady %p canary at 50 requests/s: notice %p, within the first quarter of an 8h window, never a rollback', (p, expected) => {
+    const c = ctx({ percent: 10, plannedLooks: 2880 * 4 });
+    let state = startJudge(c.thresholds);
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const notices: Array<{ look: number; reason: string }> = [];
+    for (let k = 1; k <= 2880; k++) {
+      let bad = 0;
+      for (let i = 0; i < 50; i++) if (rand() < p) bad++;
+      const judged = judgeCheck(state, sample(stats(at(50), bad), stats(at(450), 2)), c);
+      expect(judged.rollbacks).toEqual([]);
+      for (const n of judged.notices) if (n.check === 'errorRate') notices.push({ look: k, reason: n.reason });
+      state = judged.state;
+    }
+    if (!expected) return expect(notices).toEqual([]);
+    expect(notices).toHaveLength(1); // once per window
+    expect(notices[0].look).toBeLessThanOrEqual(720);
+    expect(notices[0].reason).toMatch(/above target 1\.00%, below the rollback bar 5\.00%: this step will hold at its end/);
+  });
 });

@@ -130,6 +130,7 @@ export async function observeWindow(run: RunState, kind: 'baseline' | 'observe')
     (run.cursor.judge ??= {})[phase.group] = startJudge(run.plan.defaults.thresholds);
     run.cursor.extensions = 0;
     run.status.extension = null;
+    run.status.aboveTarget = null;
     // The window's time is counted from now, not from the last check before it began.
     if (run.cursor.observed)
       run.cursor.observed = startWindow(run.cursor.observed, Date.now(), run.checkIntervalMs);

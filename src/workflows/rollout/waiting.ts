@@ -253,6 +253,14 @@ function applyObservation(
   for (const message of result.warnings) run.event({ kind: 'warning', message });
   if (lastCheck) run.recordCheck(lastCheck.group, combine(lastCheck.results), lastCheck.at);
   const end = result.end;
+  if (end.kind === 'notice')
+    for (const n of end.notices) {
+      const step = run.phaseOf(n.group);
+      const shown = run.status.aboveTarget ?? [];
+      if (shown.length < 10) run.status.aboveTarget = [...shown, n];
+      run.event({ kind: 'warning', message: `${step.name} at ${run.status.groups[n.group].percent}%: ${n.reason}` });
+      run.notify('above-target', `${step.name} at ${run.status.groups[n.group].percent}%: ${n.reason}`);
+    }
   if (end.kind === 'rollback') {
     // A rollback asked for meanwhile (an operator's) keeps its reason and author.
     if (!run.cursor.pendingRollback) run.requestRollback(combine(end.results), end.group);
