@@ -1,4 +1,5 @@
 import type { RolloutEvent, RolloutStatus } from '../contracts/definitions';
+import { checksOff } from '../plan/checks';
 import type { EvidenceRow } from '../contracts/observation';
 import { fmtDuration, fmtMetrics, nextCommand } from '../contracts/status-text';
 
@@ -71,6 +72,10 @@ export function renderStatus(s: RolloutStatus, now = Date.now()): string {
   if (w) lines.push(`            ${w}`);
   lines.push('phases');
   for (const l of phaseLines(s)) lines.push(`  ${l}`);
+  for (const p of s.plan.phases ?? []) {
+    const off = checksOff(p);
+    if (off.length) lines.push(`  ${p.name}: ${off.join(', ')} off (the plan turns ${off.length === 1 ? 'it' : 'them'} off)`);
+  }
   if (s.lastCheck) {
     lines.push(`last check  ${fmtTime(s.lastCheck.at)} ${s.lastCheck.group}: ${s.lastCheck.verdict}`);
     const figures = fmtMetrics(s.lastCheck.metrics);

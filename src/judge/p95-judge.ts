@@ -163,6 +163,19 @@ export function p95BucketWarning(
   );
 }
 
+/**
+ * Why latency cannot be read from these requests, or `null`: no histogram bucket at all (a
+ * router's exporter with counts only), or every request past the highest bound (a P95 of ∞ says
+ * nothing, and ∞ against ∞ is not "+0%").
+ */
+export function blindLatency(stats: ImplStats, who: string): string | null {
+  if (stats.requests <= 0) return null;
+  if (stats.buckets.length === 0) return `no latency histogram in the metrics of ${who}'s requests`;
+  const top = stats.buckets[stats.buckets.length - 1];
+  if (top[1] === 0) return `every ${who} request is above the highest bucket bound (${msText(top[0] * 1000)})`;
+  return null;
+}
+
 /** The window's P95 verdict: pass, hold (probably over the bar) or inconclusive. */
 export function judgeP95End(
   sample: GroupSample,
@@ -177,6 +190,14 @@ export function judgeP95End(
 ): CheckResult {
   const n = sample.domain.requests;
   if (n < t.minSamples) return tooFew('p95', n, t.minSamples, 'domain requests');
+  const blind = blindLatency(sample.domain, 'domain') ?? (ref ? blindLatency(ref.stats, ref.label) : null);
+  if (blind)
+    return {
+      check: 'p95',
+      verdict: 'inconclusive',
+      reason: `p95: ${blind}: the P95 cannot be judged; export a latency histogram, or turn the check off for this phase with checks: {p95: off}`,
+      figures: { p95DomainMs: null, p95ReferenceMs: null },
+    };
   if (!ref)
     return {
       check: 'p95',

@@ -274,8 +274,11 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       }
     }
   }
-  if (ctx.checks.includes('servedShare')) {
-    const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2));
+  // Out of its band the share holds at the window's end; only a plan that opts in rolls back, and
+  // only for a gross mismatch (`rollbackFactor` times off).
+  const factor = t.servedShare.rollbackFactor;
+  if (ctx.checks.includes('servedShare') && factor) {
+    const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2), factor);
     if (r) rollbacks.push(r);
   }
   const notices = targetNotices(next, sample, reference, ctx, rollbacks);
@@ -411,16 +414,18 @@ function shareFigures(state: JudgeState, ctx: JudgeContext, z: number) {
   return { n, share, eff, ci, band, text, expected };
 }
 
-function shareRollback(state: JudgeState, ctx: JudgeContext, z: number): CheckResult | null {
+function shareRollback(state: JudgeState, ctx: JudgeContext, z: number, factor: number): CheckResult | null {
   const w = state.window!;
   if (w.domain.requests + w.legacy.requests < ctx.thresholds.minSamples) return null;
   const f = shareFigures(state, ctx, z);
-  if (f.ci.high >= f.band.low && f.ci.low <= f.band.high) return null;
+  const low = f.expected / factor;
+  const high = Math.min(1, f.expected * factor);
+  if (f.ci.high >= low && f.ci.low <= high) return null;
   return {
     check: 'servedShare',
     verdict: 'rollback',
     trigger: 'servedShare',
-    reason: `${f.text}: outside the band beyond doubt`,
+    reason: `${f.text}: beyond ${factor}× the configured share (${pct(low)}–${pct(high)}) beyond doubt`,
     figures: {
       servedShare: f.share,
       servedShareLow: f.ci.low,

@@ -18,9 +18,28 @@ export const CHECK_NAMES = [
 export type CheckName = (typeof CHECK_NAMES)[number];
 export const DEFAULT_CHECKS: CheckName[] = ['functional', 'errorRate', 'successRate', 'p95', 'servedShare'];
 
-/** The checks a phase runs: the defaults and those it names. */
-export function checksOf(phase: { checks?: readonly CheckName[] }): CheckName[] {
-  return [...new Set([...DEFAULT_CHECKS, ...(phase.checks ?? [])])];
+/**
+ * What a phase says of its checks: a list adds checks to the defaults; a map turns each on or off
+ * (`{p95: off}` where the metrics have no latency histogram; `{dataConsistency: on}`).
+ */
+export type CheckSwitches = readonly CheckName[] | Partial<Record<CheckName, 'on' | 'off'>>;
+
+const isList = (c: CheckSwitches): c is readonly CheckName[] => Array.isArray(c);
+
+/** The checks a phase runs: the defaults, with those it names on, and those it turns off off. */
+export function checksOf(phase: { checks?: CheckSwitches }): CheckName[] {
+  const c = phase.checks;
+  if (!c) return [...DEFAULT_CHECKS];
+  if (isList(c)) return [...new Set([...DEFAULT_CHECKS, ...c])];
+  const on = DEFAULT_CHECKS.filter((n) => c[n] !== 'off');
+  for (const n of CHECK_NAMES) if (c[n] === 'on' && !on.includes(n)) on.push(n);
+  return on;
+}
+
+/** The checks a phase turns off explicitly (`status` and `verify` say so). */
+export function checksOff(phase: { checks?: CheckSwitches }): CheckName[] {
+  const c = phase.checks;
+  return !c || isList(c) ? [] : CHECK_NAMES.filter((n) => c[n] === 'off');
 }
 
 /** Phases whose group is above their last step's percent: `--resume-from-current` has no step for them. */

@@ -42,6 +42,8 @@ export const LIMITS = {
   p95Increase: { min: 0, max: 10 },
   /** `thresholds.p95Increase.minDeltaMs`. */
   minDeltaMs: { min: 0, max: 60_000 },
+  /** `thresholds.servedShare.rollbackFactor`: how many times off the configured share a rollback needs. */
+  shareRollbackFactor: { min: 1.5, max: 100 },
   /** `thresholds.minSamples`. */
   minSamples: { min: 1, max: 1_000_000 },
   /** `thresholds.confidence` and `rollbackConfidence` (z-scores). */

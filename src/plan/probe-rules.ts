@@ -3,7 +3,7 @@ import { endpointKey } from './endpoints';
 import { pick } from '../probes/json-path';
 import { probeSchemasFor, SchemaError, type ProbeSchemas, type SchemaRef } from '../probes/json-schemas';
 import { BUILTIN_VARIABLES, fixedText, pathParams, variablesIn } from '../probes/templates';
-import { checksOf, type CheckName } from './checks';
+import { checksOf, type CheckName, type CheckSwitches } from './checks';
 import { probesSchema, type Probes, type WriteLifecycle, type WriteStep } from './probes-schema';
 import type { PlanProblem } from './strict-keys';
 
@@ -201,8 +201,8 @@ function coverageProblems(probes: Probes, phases: unknown[]): PlanProblem[] {
   const writes = new Set(probes.writes.flatMap((w) => [...lifecycleEndpoints(w)]));
   phases.forEach((raw, i) => {
     const phase: LoosePhase = raw && typeof raw === 'object' ? raw : {};
-    const names = Array.isArray(phase.checks) ? (phase.checks as CheckName[]) : [];
-    const checks = checksOf({ checks: names });
+    const switches = phase.checks && typeof phase.checks === 'object' ? (phase.checks as CheckSwitches) : undefined;
+    const checks = checksOf({ checks: switches });
     const probed = checks.includes('functional') || checks.includes('writeProbe');
     if (!probed || !Array.isArray(phase.endpoints)) return;
     phase.endpoints.forEach((e, j) => {

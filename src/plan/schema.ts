@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHECK_NAMES } from './checks';
+import { CHECK_NAMES, type CheckName } from './checks';
 import { formatLimit, parseDuration } from './duration';
 import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
@@ -125,7 +125,15 @@ const thresholds = z.strictObject({
       minDeltaMs: numberWithin(LIMITS.minDeltaMs).default(20),
     })
     .default({ rollback: 0.5, minDeltaMs: 20 }),
-  servedShare: z.strictObject({ tolerance: rate }).default({ tolerance: 0.1 }),
+  /**
+   * The share the domain serves, judged against the configured percent ± `tolerance` (relative).
+   * Out of the band it holds (the seed lists it as a thing to verify, not a rollback condition);
+   * with `rollbackFactor` a gross mismatch rolls back: a share clearly beyond `rollbackFactor`
+   * times the configured one, or below it divided by that.
+   */
+  servedShare: z
+    .strictObject({ tolerance: rate, rollbackFactor: numberWithin(LIMITS.shareRollbackFactor).optional() })
+    .default({ tolerance: 0.1 }),
   /** Fewest domain requests before a rate is judged at all. */
   minSamples: numberWithin(LIMITS.minSamples, true).default(50),
   /** z-score of the intervals that tell pass from hold at a window's end (1.96 ≈ 95%). */
@@ -178,6 +186,24 @@ const step = z.strictObject({
   ),
 });
 
+const checkList = z.array(z.enum(CHECK_NAMES)).max(CHECK_NAMES.length, `must list each check at most once`);
+const checkMap = z.strictObject(
+  Object.fromEntries(CHECK_NAMES.map((n) => [n, z.enum(['on', 'off']).optional()])) as Record<
+    CheckName,
+    z.ZodOptional<z.ZodEnum<{ on: 'on'; off: 'off' }>>
+  >,
+);
+/**
+ * A phase's checks, as a list or as a map of switches: the shape decides which is checked, so a
+ * mistake is reported against the one meant (a misspelt name in a list, a switch that is not on/off).
+ */
+const checkSwitches = z.unknown().transform((v, ctx): z.output<typeof checkList> | z.output<typeof checkMap> => {
+  const r = (Array.isArray(v) ? checkList : checkMap).safeParse(v, { error: planErrorMap });
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
+
 const phase = z.strictObject({
   name: personName,
   group: groupName,
@@ -186,10 +212,8 @@ const phase = z.strictObject({
     .min(1, 'must list at least one endpoint')
     .max(LIMITS.endpoints, `must list at most ${LIMITS.endpoints} endpoints`),
   approval: z.enum(['none', 'before-start']).default('none'),
-  checks: z
-    .array(z.enum(CHECK_NAMES))
-    .max(CHECK_NAMES.length, `must list each check at most once`)
-    .optional(),
+  /** A list adds checks to the defaults; a map turns each on or off (`{p95: off}`). */
+  checks: checkSwitches.optional(),
   command: command.optional(),
   steps: z
     .array(step)

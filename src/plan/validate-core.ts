@@ -154,8 +154,12 @@ function crossFieldProblems(input: unknown): PlanProblem[] {
           message: `must be at least defaults.checkInterval (${String(defaults.checkInterval ?? '10s')}): a window needs a check`,
         });
     });
-    const checks = asList(p.checks);
-    out.push(...duplicates(checks, (k) => `phases[${i}].checks[${k}]`, 'check'));
+    const checks = Array.isArray(p.checks)
+      ? asList(p.checks)
+      : p.checks && typeof p.checks === 'object'
+        ? Object.entries(p.checks as Record<string, unknown>).filter(([, v]) => v === 'on').map(([k]) => k)
+        : [];
+    if (Array.isArray(p.checks)) out.push(...duplicates(checks, (k) => `phases[${i}].checks[${k}]`, 'check'));
     if (checks.includes('dataConsistency') && !plan.target?.consistency)
       out.push({ path: `phases[${i}].checks`, message: 'dataConsistency needs target.consistency' });
     if (checks.includes('command') && !p.command)

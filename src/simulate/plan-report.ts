@@ -5,6 +5,7 @@
  */
 import { formatDuration } from '../plan/duration';
 import type { Plan } from '../plan/schema';
+import { checksOf } from '../plan/checks';
 import { checkAlpha, p95BucketWarning } from '../judge/window-judge';
 import { summarize, type CellSummary } from './experiment';
 import { median, p95IdealSamples } from './figures';
@@ -73,8 +74,8 @@ export function canariesOf(
 
 /** Whether the phase named `phase` checks the P95 (every phase does unless it lists its checks). */
 function checksP95(plan: Plan, phase: string): boolean {
-  const checks = plan.phases.find((p) => p.name === phase)?.checks;
-  return !checks || checks.includes('p95');
+  const found = plan.phases.find((p) => p.name === phase);
+  return !found || checksOf(found).includes('p95');
 }
 
 /** Warnings that need no simulation: buckets that cannot show the P95 bar, windows short of samples. */

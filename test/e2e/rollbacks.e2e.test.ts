@@ -89,7 +89,8 @@ function faultPlan(backend: Backend, id: string, focus: 'read' | 'write', observ
         // → 100%) can look like a share far below the new percent and roll back a healthy canary.
         // With 1.0 the band is [0, 2 × percent]: too little domain traffic is never a rollback
         // here, too much still is (the served-share test skews the writes from 5% to 60%).
-        servedShare: { tolerance: 1 },
+        // Opted in: a share three times off the configured one rolls back (the served-share test).
+        servedShare: { tolerance: 1, rollbackFactor: 3 },
       },
     },
     phases:

@@ -173,3 +173,20 @@ describe('P95 two-sample test', () => {
     expect(judgeP95End(sample, ref, t, { legacyShort: false, rollbackAt: null }).verdict).toBe('hold');
   });
 });
+
+describe('a P95 that cannot be seen is never a pass', () => {
+  const t = planSchema.parse(seedPlan()).defaults.thresholds;
+  const counts = (requests: number, buckets: Array<[number, number]>) => ({ requests, errors: 0, successes: requests, buckets });
+  test.each<[string, Array<[number, number]>, Array<[number, number]>, RegExp]>([
+    // A router's exporter (HAProxy): request counts, no histogram, and a domain 200 ms slower.
+    ['no histogram on either side', [], [], /no latency histogram in the metrics of domain's requests/],
+    ['no histogram on legacy', [[0.1, 1000]], [], /no latency histogram in the metrics of legacy's requests/],
+    ['every request past the top bound on both sides', [[0.1, 0]], [[0.1, 0]], /every domain request is above the highest bucket bound \(100\.0ms\)/],
+  ])('%s: inconclusive, naming what is missing and how to turn the check off', (_name, domain, legacy, reason) => {
+    const sample = { from: '', to: '', domain: counts(1000, domain), legacy: counts(9000, legacy) };
+    const r = judgeP95End(sample, { stats: sample.legacy, label: 'legacy' }, t, { legacyShort: false, rollbackAt: null });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.reason).toMatch(reason);
+    expect(r.reason).toMatch(/checks: \{p95: off\}/);
+  });
+});

@@ -364,13 +364,25 @@ describe('served share with sticky routing', () => {
     const r = feed(s, 360, c);
     expect(r.rollback).toBeUndefined();
     expect(judgeWindowEnd(r.state, c)[0].verdict).toBe('pass');
-    // The same counts without a key figure: per request, 5.9% of 360,000 is far outside the band.
+    // The same counts without a key figure: per request, 5.9% of 360,000 is far outside the band;
+    // a served share out of its band holds (the seed lists it as a thing to verify), never rolls back.
     const perRequest = sample(stats([[59, 0.02]]), stats([[941, 0.02]]));
-    expect(feed(perRequest, 360, c).rollback?.trigger).toBe('servedShare');
+    const held = feed(perRequest, 360, c);
+    expect(held.rollback).toBeUndefined();
+    expect(judgeWindowEnd(held.state, c)[0].verdict).toBe('hold');
   });
 
-  test('a router that sends half the configured share: rolled back with 20,000 sticky users, held with 2,000', () => {
-    const c = ctx({ checks: ['servedShare'] });
+  test('a plan that opts in (rollbackFactor) rolls back a gross mismatch, and only that', () => {
+    const opted = ctx({ checks: ['servedShare'], thresholds: { ...t, servedShare: { tolerance: 0.1, rollbackFactor: 3 } } });
+    // 60% served where 5% is configured: twelve times.
+    const gross = sample(stats([[600, 0.02]]), stats([[400, 0.02]]));
+    expect(feed(gross, 360, opted).rollback?.reason).toMatch(/beyond 3× the configured share \(1\.67%–15\.00%\) beyond doubt/);
+    // 5.9% where 5% is configured: out of the band, not gross.
+    expect(feed(sample(stats([[59, 0.02]]), stats([[941, 0.02]])), 360, opted).rollback).toBeUndefined();
+  });
+
+  test('a router that sends half the configured share, a plan opting in at 1.5×: rolled back with 20,000 sticky users, held with 2,000', () => {
+    const c = ctx({ checks: ['servedShare'], thresholds: { ...t, servedShare: { tolerance: 0.1, rollbackFactor: 1.5 } } });
     const many = sample(
       stats([[25, 0.02]], 0, 0, BACKEND_BOUNDS, 500),
       stats([[975, 0.02]], 0, 0, BACKEND_BOUNDS, 19500),

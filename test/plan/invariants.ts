@@ -71,9 +71,9 @@ export function invariants(plan: Plan, input: unknown): string[] {
         need(j === p.steps.length - 1, `phases[${i}] continuous before the end`);
       else within(s.observe, Math.max(interval, 1), LIMITS.observeMaxMs, `phases[${i}].steps[${j}].observe`);
     });
-    for (const c of p.checks ?? [])
-      need((CHECK_NAMES as readonly string[]).includes(c), `unknown check ${c}`);
-    need(new Set(p.checks ?? []).size === (p.checks ?? []).length, `phases[${i}] checks repeated`);
+    const named = Array.isArray(p.checks) ? p.checks : Object.keys(p.checks ?? {});
+    for (const c of named) need((CHECK_NAMES as readonly string[]).includes(c), `unknown check ${c}`);
+    need(new Set(named).size === named.length, `phases[${i}] checks repeated`);
     need(p.approval === 'none' || p.approval === 'before-start', `phases[${i}] approval ${p.approval}`);
   }
   const json = JSON.stringify(plan);

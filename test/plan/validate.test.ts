@@ -2,6 +2,7 @@ import path from 'node:path';
 import { formatDuration, formatLimit, parseDuration } from '../../src/plan/duration';
 import { loadPlan } from '../../src/plan/load';
 import { validatePlan } from '../../src/plan/validate';
+import { checksOf, checksOff } from '../../src/plan/checks';
 import { seedPlan } from '../helpers/workflow-harness';
 
 test.each([
@@ -152,4 +153,28 @@ test('warns when two groups share one environment variable (the seed trap)', () 
   plan.target.traffic.variables = { read: 'ROLLOUT_PERCENT_READ', write: 'ROLLOUT_PERCENT_WRITE' };
   const separate = validatePlan(plan);
   expect(separate.ok && separate.warnings).toEqual([]);
+});
+
+describe('checks as switches', () => {
+  test.each<[string, unknown, string[]]>([
+    ['no checks: the defaults', undefined, ['functional', 'errorRate', 'successRate', 'p95', 'servedShare']],
+    ['a list adds to the defaults', ['dataConsistency'], ['functional', 'errorRate', 'successRate', 'p95', 'servedShare', 'dataConsistency']],
+    ['a map turns p95 off (metrics without a histogram)', { p95: 'off' }, ['functional', 'errorRate', 'successRate', 'servedShare']],
+    ['a map turns one on and one off', { servedShare: 'off', writeProbe: 'on' }, ['functional', 'errorRate', 'successRate', 'p95', 'writeProbe']],
+  ])('%s', (_name, checks, expected) => {
+    const plan = seedPlan();
+    (plan.phases[0] as Record<string, unknown>).checks = checks;
+    const v = validatePlan(plan);
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    expect(checksOf(v.plan.phases[0])).toEqual(expected);
+    expect(checksOff(v.plan.phases[0])).toEqual(checks && !Array.isArray(checks) ? Object.keys(checks as object).filter((k) => (checks as Record<string, string>)[k] === 'off') : []);
+  });
+
+  test('a switch other than on or off, or an unknown check, is refused with its path', () => {
+    const plan = seedPlan();
+    (plan.phases[0] as Record<string, unknown>).checks = { p95: 'no' };
+    const v = validatePlan(plan);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.problems.map((p) => p.path).join(' ')).toMatch(/phases\[0\]\.checks/);
+  });
 });

@@ -9,13 +9,15 @@ import {
   slowerDomain,
   type PlanStep,
 } from '../../src/simulate/scenarios';
-import { judgeContext, judgeSettingsOf, runStep } from '../../src/simulate/step-runner';
+import { aboveTargetShown, judgeContext, judgeSettingsOf, runStep } from '../../src/simulate/step-runner';
 import {
   BACKEND_BUCKETS,
   DEFAULT_LATENCY,
   FINE_BUCKETS,
+  startTraffic,
   type TrafficSettings,
 } from '../../src/simulate/traffic-model';
+import { judgeCheck, startJudge, type CheckJudgement } from '../../src/judge/window-judge';
 
 const plan: Plan = planSchema.parse({
   name: 'sim',
@@ -130,5 +132,39 @@ describe('step runner', () => {
       createRandom('same'),
     );
     expect(b).toEqual(a);
+  });
+});
+
+describe('the hook for the judge\'s "above target" notice', () => {
+  const judged = () => {
+    const stream = startTraffic(traffic(), createRandom('hook'));
+    return judgeCheck(
+      startJudge(settings.thresholds),
+      stream.next(),
+      judgeContext(five, 10_000, settings, null),
+    );
+  };
+
+  it.each([
+    ['no notices field', undefined, undefined],
+    ['no notice', [], false],
+    ['a notice of another check', [{ check: 'p95', reason: 'x' }], false],
+    ['an error-rate notice', [{ check: 'errorRate', reason: 'x' }], true],
+    ['a success-rate notice', [{ check: 'successRate', reason: 'x' }], true],
+  ])('%s: %p', (_name, notices, shown) => {
+    const { notices: _drop, ...rest } = judged() as CheckJudgement & { notices?: unknown };
+    const j = (notices === undefined ? rest : { ...rest, notices }) as CheckJudgement;
+    expect(aboveTargetShown(j)).toBe(shown);
+  });
+
+  it('runStep records the first check that showed it, when the judge exposes the notice', () => {
+    const o = runStep(
+      traffic({ errorRate: { legacy: 0.005, domain: 0.03 } }),
+      five,
+      settings,
+      createRandom('above-target'),
+    );
+    if (aboveTargetShown(judged()) === undefined) expect(o.aboveTargetAtMs).toBeUndefined();
+    else if (o.aboveTargetAtMs !== null) expect(o.aboveTargetAtMs! % 10_000).toBe(0);
   });
 });

@@ -2,12 +2,19 @@ import { binomial, createRandom, logGamma, multinomial, normalCdf, poisson } fro
 import { p95IdealSamples, sprtExpectedSamples, upperBound } from '../../src/simulate/figures';
 import {
   BACKEND_BUCKETS,
+  DEFAULT_BURSTS,
   DEFAULT_LATENCY,
   FINE_BUCKETS,
   bucketProbabilities,
+  distinctCurve,
   expectedDistinct,
+  expectedDistinctWeighted,
+  meanSwingFactor,
   startTraffic,
+  swingFactor,
   trueP95Ms,
+  userWeights,
+  type Swing,
   type TrafficSettings,
 } from '../../src/simulate/traffic-model';
 
@@ -240,5 +247,180 @@ describe('traffic model', () => {
     const inside = FINE_BUCKETS.filter((b) => b >= 0.06 && b <= 0.3);
     for (let i = 1; i < inside.length; i++) expect(inside[i] / inside[i - 1]).toBeLessThan(1.021);
     for (const b of BACKEND_BUCKETS) expect(FINE_BUCKETS).toContain(b);
+  });
+});
+
+describe('traffic model: where the rules assumptions break (issue 22)', () => {
+  const bursts = (scope: 'shared' | 'domain') => ({ scope, ...DEFAULT_BURSTS });
+  const zipf = { kind: 'sticky' as const, users: 2000, activity: { kind: 'zipf' as const, exponent: 0.9 } };
+  const swingStep: Swing = { shape: 'step', low: 0.25, high: 2, periodMs: 1_200_000 };
+  const swingSine: Swing = { shape: 'sine', low: 0.25, high: 2, periodMs: 1_200_000 };
+  const draw = (settings: TrafficSettings, seed: string, checks: number) => {
+    const stream = startTraffic(settings, createRandom(seed));
+    return Array.from({ length: checks }, () => stream.next());
+  };
+
+  it.each([
+    ['bursts shared', { ...base, bursts: bursts('shared') }],
+    ['bursts on the canary', { ...base, bursts: bursts('domain') }],
+    ['zipf users with keys', { ...base, routing: zipf }],
+    ['zipf users without keys', { ...base, routing: zipf, exporter: { keys: false } }],
+    ['a step swing', { ...base, swing: swingStep }],
+    ['a sine swing', { ...base, swing: swingSine }],
+    [
+      'no histogram, domain +200ms',
+      { ...base, exporter: { histogram: false }, fault: { domainLatencyAddMs: 200, startsAtMs: 0 } },
+    ],
+  ])('%s: the same seed gives the same samples, another seed others', (_name, settings) => {
+    const a = draw(settings, 'det22', 100);
+    expect(draw(settings, 'det22', 100)).toEqual(a);
+    expect(draw(settings, 'other22', 100)).not.toEqual(a);
+  });
+
+  it.each([
+    ['shared', ['domain', 'legacy'] as const, [] as const],
+    ['domain', ['domain'] as const, ['legacy'] as const],
+  ])(
+    'bursts (%s): the mean error rate is the base rate, the per-check variance beyond binomial',
+    (scope, bursty, steady) => {
+      const checks = 40_000;
+      const samples = draw(
+        { ...base, percent: 50, bursts: bursts(scope as 'shared' | 'domain') },
+        `burst/${scope}`,
+        checks,
+      );
+      // Per-check dispersion: the variance of the error count over its binomial variance given n.
+      const stats = (side: 'domain' | 'legacy') => {
+        let errors = 0;
+        let requests = 0;
+        let chi2 = 0;
+        for (const s of samples) {
+          errors += s[side].errors;
+          requests += s[side].requests;
+        }
+        const p = errors / requests;
+        for (const s of samples) {
+          const n = s[side].requests;
+          if (n > 0) chi2 += (s[side].errors - n * p) ** 2 / (n * p * (1 - p));
+        }
+        return { rate: p, dispersion: chi2 / (checks - 1) };
+      };
+      for (const side of bursty) {
+        const s = stats(side);
+        expect(Math.abs(s.rate - 0.005)).toBeLessThan(0.0005);
+        // ×20 for 1% of the checks at 250 requests each: a variance about 5× the binomial one.
+        expect(s.dispersion).toBeGreaterThan(2);
+      }
+      for (const side of steady) {
+        const s = stats(side);
+        expect(Math.abs(s.rate - 0.005)).toBeLessThan(0.0005);
+        expect(s.dispersion).toBeGreaterThan(0.9);
+        expect(s.dispersion).toBeLessThan(1.1);
+      }
+    },
+  );
+
+  it.each([
+    ['shared', true],
+    ['domain', false],
+  ])('bursts (%s): the checks in a burst are the checks each side errs at', (scope, shared) => {
+    // 25,000 requests per side and check: calm 0.4% and burst 10% cannot be confused.
+    const settings = { ...base, rps: 5000, percent: 50, bursts: bursts(scope as 'shared' | 'domain') };
+    const stream = startTraffic(settings, createRandom(`burst-sides/${scope}`));
+    const inBurst: number[] = [];
+    const domainHigh: number[] = [];
+    const legacyHigh: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const s = stream.next();
+      if (stream.burst) inBurst.push(i);
+      if (s.domain.errors / s.domain.requests > 0.05) domainHigh.push(i);
+      if (s.legacy.errors / s.legacy.requests > 0.05) legacyHigh.push(i);
+    }
+    expect(inBurst.length).toBeGreaterThan(10);
+    expect(domainHigh).toEqual(inBurst);
+    expect(legacyHigh).toEqual(shared ? inBurst : []);
+  });
+
+  it('zipf 0.9 users: the busiest 1% send at least 30% of the requests', () => {
+    const w = userWeights(2000, zipf.activity);
+    const all = w.reduce((a, x) => a + x, 0);
+    const top = w.slice(0, 20).reduce((a, x) => a + x, 0) / all;
+    expect(top).toBeGreaterThanOrEqual(0.3);
+    expect(top).toBeLessThan(0.4);
+    // Equal users send 1% of it.
+    expect(
+      userWeights(2000)
+        .slice(0, 20)
+        .reduce((a, x) => a + x, 0) / 2000,
+    ).toBeCloseTo(0.01, 12);
+  });
+
+  it('zipf users: the share served varies between steps as a few busy users decide it', () => {
+    const shares: number[] = [];
+    for (let step = 0; step < 200; step++) {
+      const samples = draw({ ...base, routing: zipf }, `zipf-share/${step}`, 60);
+      const last = samples[samples.length - 1];
+      const domain = samples.reduce((a, s) => a + s.domain.requests, 0);
+      const all = samples.reduce((a, s) => a + s.domain.requests + s.legacy.requests, 0);
+      shares.push(domain / all);
+      // Keys: distinct users seen, never more than there are.
+      expect(last.domain.keys! + last.legacy.keys!).toBeLessThanOrEqual(2000);
+    }
+    const m = meanVar(shares);
+    // Equal users: sd √(0.1·0.9/2000) = 0.67 points; Zipf 0.9 as ~76 equal users: about 3.4 points.
+    expect(Math.abs(m.mean - 0.1)).toBeLessThan(0.01);
+    expect(Math.sqrt(m.variance)).toBeGreaterThan(0.025);
+  });
+
+  it('without the keys gauge the samples carry no keys; the keys curve is the exact expectation', () => {
+    for (const s of draw({ ...base, routing: zipf, exporter: { keys: false } }, 'nokeys', 50)) {
+      expect(s.domain.keys).toBeUndefined();
+      expect(s.legacy.keys).toBeUndefined();
+    }
+    const w = userWeights(2000, zipf.activity);
+    const all = w.reduce((a, x) => a + x, 0);
+    const shares = w.map((x) => x / all);
+    const curve = distinctCurve(shares);
+    for (const n of [1, 37, 100, 101, 1234, 56_789, 2_000_000])
+      expect(Math.abs(curve(n) - expectedDistinctWeighted(shares, n))).toBeLessThanOrEqual(1);
+    expect(expectedDistinctWeighted(Array(100).fill(0.01), 100_000)).toBe(expectedDistinct(100, 100_000));
+  });
+
+  it.each([
+    ['step', swingStep, 1],
+    ['sine', swingSine, 1.125],
+  ])('a %s swing reaches its stated min and max', (_name, swing, mean) => {
+    // 10,000 requests/s: 100,000 a check, ±0.3%.
+    const settings = { ...base, rps: 10_000, swing };
+    const factors = draw(settings, `swing/${_name}`, 240).map(
+      (s) => (s.domain.requests + s.legacy.requests) / 100_000,
+    );
+    expect(Math.abs(Math.min(...factors) - swing.low)).toBeLessThan(0.02 * swing.low + 0.005);
+    expect(Math.abs(Math.max(...factors) - swing.high)).toBeLessThan(0.02 * swing.high);
+    expect(Math.abs(factors.reduce((a, x) => a + x, 0) / factors.length - mean)).toBeLessThan(0.01);
+    expect(meanSwingFactor(swing, 123_456, 123_456 + swing.periodMs)).toBeCloseTo(mean, 9);
+    expect(swingFactor(swing, 0)).toBe(swing.shape === 'step' ? swing.high : swing.low);
+  });
+
+  it('no histogram: the samples carry no buckets, the counts still add up', () => {
+    const settings = {
+      ...base,
+      exporter: { histogram: false },
+      fault: { domainLatencyAddMs: 200, startsAtMs: 0 },
+    };
+    for (const s of draw(settings, 'nohist', 200))
+      for (const impl of [s.domain, s.legacy]) {
+        expect(impl.buckets).toEqual([]);
+        expect(impl.errors + impl.successes).toBe(impl.requests);
+      }
+  });
+
+  it('+200ms moves the whole distribution by 200ms, the P95 too', () => {
+    expect(trueP95Ms(DEFAULT_LATENCY, 1, 200)).toBeCloseTo(291.0, 1);
+    const probs = bucketProbabilities(DEFAULT_LATENCY, 1, BACKEND_BUCKETS, 200);
+    const cum = probs.reduce<number[]>((a, p) => [...a, (a[a.length - 1] ?? 0) + p], []);
+    // Nothing at or below 200ms; ≤ 250ms iff the lognormal part ≤ 50ms: Φ(ln(50/40)/0.5).
+    expect(cum[BACKEND_BUCKETS.indexOf(0.1)]).toBe(0);
+    expect(cum[BACKEND_BUCKETS.indexOf(0.25)]).toBeCloseTo(normalCdf(Math.log(50 / 40) / 0.5), 9);
   });
 });

@@ -11,6 +11,8 @@ const testEnv = useTimeSkippingEnv();
 function plan() {
   const p = seedPlan();
   p.defaults.checkInterval = '1m';
+  // A served share half the configured one rolls back only for a plan that opts in.
+  p.defaults.thresholds = { ...p.defaults.thresholds, servedShare: { tolerance: 0.1, rollbackFactor: 1.5 } };
   p.phases[0].checks = ['command'];
   p.phases[0].command = { run: 'bash tools/rollout_phase2_3.sh' };
   return p;
