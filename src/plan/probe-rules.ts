@@ -3,7 +3,7 @@ import { endpointKey } from './endpoints';
 import { pick } from '../probes/json-path';
 import { probeSchemasFor, SchemaError, type ProbeSchemas, type SchemaRef } from '../probes/json-schemas';
 import { BUILTIN_VARIABLES, fixedText, pathParams, variablesIn } from '../probes/templates';
-import { checksOf, type CheckName, type CheckSwitches } from './checks';
+import { checksOf, type CheckSwitches } from './checks';
 import { probesSchema, type Probes, type WriteLifecycle, type WriteStep } from './probes-schema';
 import type { PlanProblem } from './strict-keys';
 

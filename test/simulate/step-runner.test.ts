@@ -151,7 +151,7 @@ describe('the hook for the judge\'s "above target" notice', () => {
     ['a notice of another check', [{ check: 'p95', reason: 'x' }], false],
     ['an error-rate notice', [{ check: 'errorRate', reason: 'x' }], true],
     ['a success-rate notice', [{ check: 'successRate', reason: 'x' }], true],
-  ])('%s: %p', (_name, notices, shown) => {
+  ])('%s', (_name, notices, shown) => {
     const { notices: _drop, ...rest } = judged() as CheckJudgement & { notices?: unknown };
     const j = (notices === undefined ? rest : { ...rest, notices }) as CheckJudgement;
     expect(aboveTargetShown(j)).toBe(shown);
