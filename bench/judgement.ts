@@ -8,7 +8,7 @@
  * `--scale` multiplies every cell's runs (0.1 for a quick look, 3 to push the healthy bounds
  * under 0.1% where the window is short). Runs per cell are printed with every figure. `--cells`
  * runs only the cells whose id matches (ids look like
- * `writes/5%/1h/bursts-shared-x20-0.01-3c/R50/per request/backend`).
+ * `phase3-write/5%/1h/bursts-shared-x20-0.01-3c/R50/per request/backend`).
  *
  * Besides the conditions the rules assume (binomial errors, equal users, steady volume, a
  * histogram), it runs those where their assumptions break (issue 22): bursty errors, heavy-tailed

@@ -51,7 +51,14 @@ export interface SequentialSettings {
   plannedLooks: number | null;
   /** For a continuous window: looks covered at the base threshold (e.g. a day of checks). */
   continuousLooks: number;
+  /**
+   * This check's null, when it is worse than `p0`: legacy's rate in the same check (a burst both
+   * implementations see, a downstream hiccup, is not the canary's doing). Raising the null only
+   * lowers the likelihood ratio, so the false-rollback bound stands.
+   */
+  p0Check?: number;
 }
+
 
 /**
  * The alternatives tried: twice and six times the rollback bar (capped below 1). Two are enough:
@@ -118,7 +125,9 @@ export function stepSequential(
   // Below every alternative, or a likelihood ratio would favour an alternative for being better.
   const p0 = Math.min(settings.p0, Math.min(...state.alternatives.map((a) => a.p1)) * 0.99);
   const alternatives = state.alternatives.map((a): AlternativeState => {
-    const s = a.s + logLikelihoodRatio(domain, p0, a.p1);
+    // A check's null may rise with legacy's (never above the alternative it is weighed against).
+    const null0 = Math.min(Math.max(p0, settings.p0Check ?? 0), a.p1 * 0.99);
+    const s = a.s + logLikelihoodRatio(domain, null0, a.p1);
     if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
     return {
       ...a,

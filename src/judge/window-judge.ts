@@ -197,6 +197,17 @@ function rateRules(t: Thresholds): RateRule[] {
   ];
 }
 
+/**
+ * Legacy's rate in this one check, when it served enough requests in it to say: the paired null of
+ * the rate tests (legacy is the canary's concurrent control and sees the same downstream bursts).
+ * The rate itself, not an upper bound: a bound on a few dozen requests would reach the
+ * alternatives and blind the test.
+ */
+function checkNull(legacy: Counts, minSamples: number): number | undefined {
+  if (legacy.n < Math.min(minSamples, 20)) return undefined;
+  return legacy.bad / legacy.n;
+}
+
 function sequentialSettings(rule: RateRule, p0: number, ctx: JudgeContext): SequentialSettings {
   return {
     p0,
@@ -232,12 +243,10 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   for (const rule of rateRules(t)) {
     const key = rule.check === 'errorRate' ? 'errors' : 'failures';
     const p0 = nullRate(rule.rollback, reference ? rule.counts(reference.stats) : null);
-    const step = stepSequential(
-      next[key],
-      rule.counts(sample.domain),
-      rule.counts(sample.legacy),
-      sequentialSettings(rule, p0, ctx),
-    );
+    const step = stepSequential(next[key], rule.counts(sample.domain), rule.counts(sample.legacy), {
+      ...sequentialSettings(rule, p0, ctx),
+      p0Check: checkNull(rule.counts(sample.legacy), t.minSamples),
+    });
     next[key] = step.state;
     progress[rule.check] = step.progress;
     if (!ctx.checks.includes(rule.check) || !step.alarm) continue;

@@ -25,6 +25,8 @@ export interface RunRecord {
   extensions: number;
   trigger?: string;
   reason?: string;
+  /** When the judge first said "above target, below the rollback bar" (null: never). */
+  aboveTargetAtMs?: number | null;
 }
 
 /** Reasons kept per cell and outcome (the first runs that had one). */
@@ -47,6 +49,7 @@ export function runCell(cell: Cell, from = 0, to = cell.runs): RunRecord[] {
       extensions: o.extensions,
       trigger: o.trigger,
       reason: keep ? o.reasons.join(' | ') : undefined,
+      ...(o.aboveTargetAtMs !== undefined ? { aboveTargetAtMs: o.aboveTargetAtMs } : {}),
     });
   }
   return out;

@@ -197,8 +197,13 @@ describe('rates: sequential rollback, legacy as the reference', () => {
       /^domain error rate 52\.00% \(13\/25 over the last 1 checks\), above the rollback bar 5\.00% by a sequential test/,
     );
     expect(r.rollback!.reason).toMatch(/legacy 0\.42% over the same checks \(legacy is fine\)$/);
-    const both = feed(sample(stats(at(25), 13), stats(at(475), 200)), 5);
+    // Legacy at 8% in the same checks (past the bar too), the domain at 52%: clearly worse, rolled back.
+    const both = feed(sample(stats(at(25), 13), stats(at(475), 38)), 5);
     expect(both.rollback!.reason).toMatch(/legacy fails too/);
+    // Legacy at 42% in the same checks, the domain at 52%: both fail alike, the canary is not
+    // clearly worse than its concurrent control: no rollback for it.
+    const alike = feed(sample(stats(at(25), 13), stats(at(475), 200)), 5);
+    expect(alike.rollback).toBeUndefined();
   });
 
   test.each([
@@ -454,5 +459,32 @@ describe('above target, below the rollback bar: said at once, held at the end', 
     expect(notices).toHaveLength(1); // once per window
     expect(notices[0].look).toBeLessThanOrEqual(720);
     expect(notices[0].reason).toMatch(/above target 1\.00%, below the rollback bar 5\.00%: this step will hold at its end/);
+  });
+});
+
+describe('bursts are not evidence against the canary', () => {
+  const latency: Array<[number, number]> = [[1, 0.04]];
+  const at = (n: number): Array<[number, number]> => latency.map(([, l]) => [n, l]);
+  test('a burst both implementations see (a downstream hiccup) is not the canary: no rollback, however long', () => {
+    const c = ctx({ percent: 10, plannedLooks: 2880 * 4 });
+    let state = startJudge(c.thresholds);
+    for (let k = 1; k <= 100; k++) {
+      const burst = k >= 40 && k < 50; // ten checks at 40% on both sides
+      const j = judgeCheck(state, sample(stats(at(50), burst ? 20 : 0), stats(at(450), burst ? 180 : 2)), c);
+      expect(j.rollbacks).toEqual([]);
+      state = j.state;
+    }
+  });
+  test('the same burst on the canary alone, sustained, still rolls back', () => {
+    const c = ctx({ percent: 10, plannedLooks: 2880 * 4 });
+    let state = startJudge(c.thresholds);
+    let at10: number | null = null;
+    for (let k = 1; k <= 100 && at10 === null; k++) {
+      const burst = k >= 40 && k < 50;
+      const j = judgeCheck(state, sample(stats(at(50), burst ? 20 : 0), stats(at(450), 2)), c);
+      if (j.rollbacks.length) at10 = k;
+      state = j.state;
+    }
+    expect(at10).toBe(40);
   });
 });
