@@ -95,16 +95,18 @@ test('the watched history checks the monitored reads while the writes are applie
   expect(status.events.map((e: { message: string }) => e.message)).toContain('applying → rolling-back');
 });
 
-test('the Updates history checks its input in an activity and took four Updates', () => {
+test('the Updates history checks its input in an activity once (not at continue-as-new) and took four Updates', () => {
   const runs = files.filter((f) => f.startsWith('updates-input-check-')).sort();
   expect(runs.length).toBeGreaterThanOrEqual(1);
   const histories = runs.map((f) => temporal.api.history.v1.History.decode(readFileSync(path.join(dir, f))));
   const events = histories.flatMap((h) => h.events ?? []);
+  // Only the first run checks it: a run continued as new carries a plan checked at the start.
+  expect(runs.length).toBeGreaterThan(1);
   expect(
     events.filter(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateRolloutInput',
     ).length,
-  ).toBe(runs.length);
+  ).toBe(1);
   const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
   expect(
     accepted.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name),
