@@ -117,3 +117,4 @@ test('complete, then pause, past the point a new run is due: no deadlock, the co
   });
 });
 
+

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
-import { rollbackSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/contracts/definitions';
+import { approveUpdate, rollbackSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { useTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
@@ -29,11 +29,13 @@ interface Target {
   admin: 'ok' | 403 | 404;
   shares: Record<string, number>;
   notifications: Array<{ kind: string; text: string }>;
+  /** How long the webhook takes to answer (a slow receiver). */
+  hookDelayMs: number;
   close(): Promise<void>;
 }
 
 async function startTarget(): Promise<Target> {
-  const target = { admin: 'ok', shares: {}, notifications: [] } as unknown as Target;
+  const target = { admin: 'ok', shares: {}, notifications: [], hookDelayMs: 0 } as unknown as Target;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -44,8 +46,10 @@ async function startTarget(): Promise<Target> {
       };
       if (req.url === '/hook') {
         const event = JSON.parse(body);
-        target.notifications.push({ kind: event.kind, text: event.text });
-        return json(200, { ok: true });
+        return void setTimeout(() => {
+          target.notifications.push({ kind: event.kind, text: event.text });
+          json(200, { ok: true });
+        }, target.hookDelayMs);
       }
       if (req.url === '/health') return json(200, { ok: true });
       if (req.url !== '/admin/rollout') return json(404, { error: 'not found' });
@@ -192,4 +196,32 @@ test.each<[string, () => Record<string, unknown>, () => void, () => void, RegExp
   );
   expect(target.notifications.map((x) => x.kind)).toEqual(['awaiting-approval', 'rollback-failing', 'rolled-back']);
   if (p.target.traffic.type === 'http') expect(target.shares.read).toBe(0);
+});
+
+test('a slow webhook never holds up the story: an approval is taken while its prompt is still on its way', async () => {
+  const t = getEnv();
+  target.notifications.length = 0;
+  target.hookDelayMs = 6000;
+  try {
+    const p = plan(httpTraffic());
+    const handle = await t.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `rollout-${p.target.id}`,
+      args: [{ plan: p }],
+    });
+    await statusWhen(handle, (s) => s.state === 'awaiting-approval', 'awaiting approval');
+    const outcome = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] });
+    expect(outcome.state).not.toBe('awaiting-approval');
+    // The prompt's notification (6 s to deliver) has not been answered yet.
+    expect(target.notifications).toEqual([]);
+    await handle.signal(rollbackSignal, { by: 'alice', reason: 'end of test' });
+    const done = await handle.result();
+    // The run ends only once every notification is out.
+    expect(target.notifications.map((x) => x.kind)).toEqual(expect.arrayContaining(['awaiting-approval', 'rolled-back']));
+    expect(done.events.filter((e) => e.kind === 'notify').map((e) => e.message)).toEqual(
+      expect.arrayContaining(['notified awaiting-approval', 'notified rolled-back']),
+    );
+  } finally {
+    target.hookDelayMs = 0;
+  }
 });
