@@ -14,6 +14,12 @@ export function tsEntry(file: string): string[] {
   return ['-r', path.join(__dirname, 'swc-register.js'), path.resolve(ROOT, file)];
 }
 
+/** The workflow bundle of this jest run (made once by test/helpers/global-setup.ts), if any. */
+function runBundle(): NodeJS.ProcessEnv {
+  const file = process.env.ROLLOUT_TEST_WORKFLOW_BUNDLE;
+  return file ? { ROLLOUT_WORKFLOW_BUNDLE: file } : {};
+}
+
 /** A child process whose output is kept for assertions and failure messages. */
 export interface Child {
   proc: ChildProcess;
@@ -75,7 +81,11 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   };
 }
 
-/** A rollout worker process (`src/worker.ts`) against the given Temporal address. */
+/**
+ * A rollout worker process (`src/worker.ts`) against the given Temporal address. From the sources
+ * it loads the workflow bundle of this jest run (`ROLLOUT_WORKFLOW_BUNDLE`, unless `extraEnv`
+ * names another) instead of running webpack at start.
+ */
 export function startWorkerProcess(
   address: string,
   extraEnv: NodeJS.ProcessEnv = {},
@@ -92,6 +102,7 @@ export function startWorkerProcess(
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       ROLLOUT_HEARTBEAT_THROTTLE: '250ms',
+      ...(from === 'sources' ? runBundle() : {}),
       ...extraEnv,
     },
   );
