@@ -1,7 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import axios from 'axios';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTraffic, type TrafficRun } from '../../example-backend/traffic';
 import type { rolloutWorkflow } from '../../src/workflows';
@@ -14,7 +12,7 @@ import {
   type RolloutStatus,
 } from '../../src/contracts/definitions';
 import { freePort, startBackendProcess, startWorkerProcess, tempDir, type Child } from '../helpers/processes';
-import { createDevServerEnv } from '../helpers/temporal';
+import { createDevServerEnv, workflowBundleFile } from '../helpers/temporal';
 import { seedPlan } from '../helpers/workflow-harness';
 import { startSlowProxy, type ProxiedRequest, type SlowProxy } from './slow-proxy';
 
@@ -42,20 +40,19 @@ let dataDir: string;
 let bundlePath: string;
 const figures: string[] = [];
 
-/** Every worker starts from one bundle made here, as production workers do (seconds, not 10+). */
+/** Every worker starts from one prebuilt bundle, as production workers do (seconds, not 10+). */
 function startWorker(): Child {
   return startWorkerProcess(env.address, { ADMIN_TOKEN: TOKEN, ROLLOUT_WORKFLOW_BUNDLE: bundlePath });
 }
 
 beforeAll(async () => {
   const dir = tempDir('killed-mid-step');
-  const [devEnv, { code }] = await Promise.all([
+  const [devEnv, bundle] = await Promise.all([
     createDevServerEnv(path.join(dir, 'temporal.db')),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }),
+    workflowBundleFile(),
   ]);
   env = devEnv;
-  bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
+  bundlePath = bundle;
   dataDir = path.join(dir, 'backend');
   const port = await freePort();
   backend = startBackendProcess(port, dataDir, {
@@ -88,8 +85,6 @@ afterEach(async () => {
     { headers: { Authorization: `Bearer ${TOKEN}` } },
   );
 });
-
-const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /** The seed plan against the proxy (traffic switch and probes); metrics read straight from the backend. */
 function plan(id: string) {

@@ -10,7 +10,7 @@ import type { PlanInput } from '../../src/plan/schema';
 import { parseDuration } from '../../src/plan/duration';
 import { approveSignal, TASK_QUEUE } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
-import { freePort, ROOT, startProcess, startWorkerProcess, type Child } from '../helpers/processes';
+import { freePort, startProcess, startWorkerProcess, tsEntry, type Child } from '../helpers/processes';
 import { ordersPlanAt } from '../helpers/seed-plan';
 import { startOrdersTraffic } from '../fixtures/orders-service/traffic';
 import { rollout } from '../cli/cli-process';
@@ -180,11 +180,12 @@ async function startOrdersProcess(): Promise<{
 }> {
   const port = await freePort();
   const dataDir = memoryDir('e2e-orders');
-  const child = startProcess(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'test/fixtures/orders-service/server.ts')],
-    { ...process.env, PORT: String(port), DATA_DIR: dataDir, ADMIN_TOKEN },
-  );
+  const child = startProcess(process.execPath, tsEntry('test/fixtures/orders-service/server.ts'), {
+    ...process.env,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+  });
   await child.waitFor(/orders listening on/, 60_000);
   return {
     url: `http://127.0.0.1:${port}`,

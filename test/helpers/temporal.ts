@@ -1,5 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerSearchAttributes } from '../../src/client/search-attributes';
 import { rolloutPercentKey, rolloutPhaseKey, rolloutStateKey, rolloutTargetKey } from '../../src/contracts/definitions';
@@ -32,14 +34,43 @@ export function createDevServerEnv(dbFilename?: string, uiPort?: number): Promis
   });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Workflow code bundled once per test file (jest gives each file its own module registry). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger });
+/**
+ * Environment variable: the workflow bundle jest's global setup made for this run
+ * (test/helpers/global-setup.ts). Suites and the worker processes they start load it instead of
+ * bundling the workflow code again.
+ */
+export const TEST_BUNDLE_ENV = 'ROLLOUT_TEST_WORKFLOW_BUNDLE';
+
+let bundle: Promise<WorkflowBundleOption> | undefined;
+/**
+ * The workflow code for an in-process worker: the run's bundle from jest's global setup, or
+ * (outside jest) bundled once per test file (jest gives each file its own module registry).
+ */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = process.env[TEST_BUNDLE_ENV];
+  bundle ??= prebuilt
+    ? Promise.resolve({ codePath: prebuilt })
+    : bundleWorkflowCode({
+        workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+        logger: quietLogger,
+      });
   return bundle;
 }
 
-const quietLogger = {
+/** The workflow bundle as a file, for worker processes (`ROLLOUT_WORKFLOW_BUNDLE`). */
+export async function workflowBundleFile(): Promise<string> {
+  const prebuilt = process.env[TEST_BUNDLE_ENV];
+  if (prebuilt) return prebuilt;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+    logger: quietLogger,
+  });
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'rollout-bundle-')), 'workflow-bundle.js');
+  writeFileSync(file, code);
+  return file;
+}
+
+export const quietLogger = {
   log() {},
   trace() {},
   debug() {},
