@@ -20,6 +20,7 @@ import type { CheckResult } from '../judge/verdicts';
 import { combine, p95Ms } from '../judge/verdicts';
 import { addSamples } from '../judge/samples';
 import { evaluateConsistency } from '../judge/stage-checks';
+import { halve } from '../contracts/evidence';
 import type { OrchestratorMetrics } from '../contracts/orchestrator-metrics';
 import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../judge/samples';
 import { checkResults, judgeCheck, startJudge } from '../judge/window-judge';
@@ -43,8 +44,11 @@ export interface ObservationDeps {
 
 /** A gap up to this many intervals between checks is watched time; beyond it, blind. */
 const WATCHED_GAP = 1.5;
-/** Evidence rows kept (about 8 hours of 10-second checks). */
-const EVIDENCE_ROWS = 3000;
+/**
+ * Evidence rows an observation returns at most: a 30-minute slice of 10-second checks for four
+ * groups; more (1-second checks, many groups) are merged into wider rows.
+ */
+const EVIDENCE_ROWS = 800;
 
 /** The check's P95 in ms to 0.1 ms (the evidence is kept compact), `null` when it had no requests. */
 function roundedP95(stats: ImplStats): number | null {
@@ -141,7 +145,8 @@ async function check(
     if (!rollback && results.some((r) => r.verdict === 'rollback')) rollback = entry;
     if (g.group === input.primary || !shown) shown = entry;
   }
-  if (state.evidence.length > EVIDENCE_ROWS) state.evidence.splice(0, state.evidence.length - EVIDENCE_ROWS);
+  // Merged, not dropped: every request stays counted, and a slice's result stays small.
+  while (state.evidence.length > EVIDENCE_ROWS) state.evidence = halve(state.evidence);
   // Only a sample that ends now moves the next one on: after a failed read the traffic is judged later.
   if (read) state.lastSampleAt = to;
 

@@ -6,7 +6,8 @@
 import type { EvidenceRow } from '../../src/contracts/observation';
 import type { HistoryEntry, RolloutEvent } from '../../src/contracts/definitions';
 import { LIMITS } from '../../src/plan/limits';
-import { clip, compactEvidence, compactHistory, EVIDENCE_BUDGET, halve, mergeRows, STEP_EVIDENCE, TEXT_MAX } from '../../src/workflows/rollout/budget';
+import { clip, compactEvidence, compactHistory, EVIDENCE_BUDGET, STEP_EVIDENCE, TEXT_MAX } from '../../src/workflows/rollout/budget';
+import { halve, mergeRows } from '../../src/contracts/evidence';
 import { recordEvidence } from '../../src/workflows/rollout/observed';
 
 function entry(group: string, ended: boolean): HistoryEntry {

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { useTimeSkippingEnv } from '../helpers/temporal';
 import { endRollout, FakeTarget, runsOf, seedPlan, waitForStatus, withRollout } from '../helpers/workflow-harness';
 
@@ -29,7 +30,8 @@ test('an 8h window checked every 10s writes a history that grows with slices, no
   // The step keeps its time series: one row per check of the 8h window.
   const evidence = status.history[0].evidence!;
   expect(evidence.length).toBeGreaterThanOrEqual(8 * 360 - 1);
-  expect(evidence.length).toBeLessThanOrEqual(8 * 360 + 1);
+  // (and the checks while the window's end is verified, still watched: with this fake, a whole slice)
+  expect(evidence.length).toBeLessThanOrEqual(8 * 360 + 181);
   expect(new Set(evidence.map((row) => row[1]))).toEqual(new Set(['write']));
   expect(evidence.reduce((n, row) => n + row[2], 0)).toBeGreaterThan(0);
   // The 8h step passed and the window was whole.
@@ -66,4 +68,53 @@ test('a run that outgrows its budget starts a new one at the next step, never mi
     [50, 'passed', 4 * 3_600_000],
     [100, 'passed', 30 * 60_000],
   ]);
+});
+
+// The largest plan the limits allow (20 phases of 50 steps) is measured by budget.test.ts on the
+// state it would build; this one runs a plan of six phases at 1-second checks for real, through
+// continue-as-new, every finished group still watched.
+test('six phases at 1-second checks, through continue-as-new: what a run carries stays within budget', async () => {
+  const seed = seedPlan();
+  const plan = {
+    ...seed,
+    defaults: { ...seed.defaults, checkInterval: '1s', lookback: '1m', baselineWindow: '1m' },
+    phases: Array.from({ length: 6 }, (_, i) => ({
+      name: `phase-${i}`,
+      group: `g${i}`,
+      endpoints: ['GET /x'],
+      steps: [
+        { percent: 50, observe: '1h' },
+        { percent: 100, observe: '30m' },
+      ],
+    })),
+  };
+  const target = new FakeTarget();
+  target.wholeSlices = true;
+  const { runs, status, carriedBytes } = await withRollout(testEnv(), target, plan, async (handle) => {
+    const status = await waitForStatus(testEnv(), handle, (s) => s.state === 'monitoring' && s.phase === 'phase-5', '2h', 100);
+    // A run's history passes gRPC's default 4 MB answer (Temporal allows 50 MB): read it with a larger one.
+    const big = await Connection.connect({
+      address: testEnv().address,
+      channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    });
+    const client = new Client({ connection: big });
+    const runs = await runsOf(client, handle.workflowId, handle.firstExecutionRunId);
+    let carriedBytes = 0;
+    for (const run of runs.slice(1)) {
+      const h = await client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
+      const payload = h.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+      carriedBytes = Math.max(carriedBytes, payload.data!.length);
+    }
+    await big.close();
+    await endRollout(handle);
+    return { runs, status, carriedBytes };
+  });
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  // Temporal refuses a continue-as-new input past 2 MB and a query answer past 4 MB.
+  expect(carriedBytes).toBeGreaterThan(0);
+  expect(carriedBytes).toBeLessThan(1024 * 1024);
+  expect(Buffer.byteLength(JSON.stringify(status))).toBeLessThan(1024 * 1024);
+  const rows = status.history.reduce((n, h) => n + (h.evidence?.length ?? 0), 0);
+  expect(rows).toBeLessThanOrEqual(6000);
+  expect(status.history).toHaveLength(12);
 });

@@ -4,13 +4,13 @@
  * state a rollout keeps must not grow with its length: evidence is downsampled, free text is
  * clipped. Pure; the workflow passes its status in.
  */
-import type { EvidenceRow } from '../../contracts/observation';
+import { halve } from '../../contracts/evidence';
 import type { HistoryEntry } from '../../contracts/definitions';
 
-/** Evidence rows kept over every step of a rollout (about 70 bytes each: ≈ 300 KB). */
-export const EVIDENCE_BUDGET = 4000;
-/** Rows a step keeps before its oldest are merged (8 hours of 10-second checks is 2,880). */
-export const STEP_EVIDENCE = 1500;
+/** Evidence rows kept over every step of a rollout (about 70 bytes each: ≈ 420 KB). */
+export const EVIDENCE_BUDGET = 6000;
+/** Rows a step keeps before they are merged: 8 hours of 10-second checks (2,880) stay whole. */
+export const STEP_EVIDENCE = 3600;
 /** Longest free text kept in an event, a step's reason or a check's reason. */
 export const TEXT_MAX = 1000;
 /** Steps kept whole (figures and reason); older closed steps keep their verdict and a short reason. */
@@ -22,27 +22,6 @@ export const OLD_REASON_MAX = 300;
 export function clip(text: string, max = TEXT_MAX): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max - 40)}… (${text.length - max + 40} more characters)`;
-}
-
-/**
- * Two neighbouring checks as one: requests and errors add up; a P95 is the larger of the two
- * (no more than either side's worst is claimed), the time is the later check's.
- */
-export function mergeRows(a: EvidenceRow, b: EvidenceRow): EvidenceRow {
-  const worst = (x: number | null | undefined, y: number | null | undefined) =>
-    x == null ? (y ?? null) : y == null ? x : Math.max(x, y);
-  const row: EvidenceRow = [b[0], b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5]];
-  if (a.length > 6 || b.length > 6) row.push(worst(a[6], b[6]), worst(a[7], b[7]));
-  return row;
-}
-
-/** Halves a row list by merging neighbours, the newest row kept as is when the count is odd. */
-export function halve(rows: EvidenceRow[]): EvidenceRow[] {
-  const out: EvidenceRow[] = [];
-  const start = rows.length % 2;
-  if (start) out.push(rows[0]);
-  for (let i = start; i + 1 < rows.length; i += 2) out.push(mergeRows(rows[i], rows[i + 1]));
-  return out;
 }
 
 /**
