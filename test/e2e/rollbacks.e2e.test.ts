@@ -182,7 +182,7 @@ test('a 50% domain error rate on the reads rolls the reads back (errorRate)', as
     handle,
     'read',
     'errorRate',
-    /domain error rate \d+\.\d+% \(\d+\/\d+ over the last \d+ checks\), above 5\.00% by a sequential test/,
+    /domain error rate \d+\.\d+% \(\d+\/\d+ over the last \d+ checks\), above the rollback bar 5\.00% by a sequential test/,
   );
   // Judged at a tick, not at the window's end: the 60 s window was far from over.
   expect(seconds).toBeLessThan(15);
@@ -359,7 +359,7 @@ test('with metrics from a real Prometheus, a healthy step passes and a 50% domai
   const result = await waitForStatus(handle, (s) => s.state === 'rolled-back', 'rolled-back', 30_000);
   expect(result.rollback).toMatchObject({ trigger: 'errorRate', groups: ['read'] });
   expect(result.rollback!.reason).toMatch(
-    /domain error rate \d+\.\d+% \(\d+\/\d+ over the last \d+ checks\), above 5\.00% by a sequential test/,
+    /domain error rate \d+\.\d+% \(\d+\/\d+ over the last \d+ checks\), above the rollback bar 5\.00% by a sequential test/,
   );
   expect(result.groups.read).toEqual({ percent: 0, state: 'rolled-back' });
   expect((await backend!.rollout()).groups.read.percent).toBe(0);
