@@ -53,6 +53,8 @@ export class FakeTarget {
   observeDelayMs = 0;
   /** Observations begun so far. */
   observations = 0;
+  /** A kill-switch rollback turned the domain implementation off for every group. */
+  killSwitchOff = false;
 
   private active(group: string, kind: Fault['kind']): boolean {
     return this.faults.some(
@@ -129,7 +131,8 @@ export class FakeTarget {
         return this.state();
       },
       rollbackTraffic: async ({ group, mode }) => {
-        this.percents[group] = 0;
+        if (mode === 'kill-switch') this.killSwitchOff = true;
+        else this.percents[group] = 0;
         this.rollbacks.push({ group, mode });
         return { state: this.state(), verified: true };
       },
@@ -205,7 +208,7 @@ export class FakeTarget {
 
   private state() {
     return {
-      useDomainService: true,
+      useDomainService: !this.killSwitchOff,
       groups: Object.fromEntries(Object.entries(this.percents).map(([g, p]) => [g, { percent: p }])),
     };
   }

@@ -118,3 +118,19 @@ test('complete, then pause, past the point a new run is due: no deadlock, the co
 });
 
 
+
+test('a kill-switch rollback reads every group back: the reads it turned off are shown at 0%, not at their old percent', async () => {
+  const target = new FakeTarget();
+  target.faults = [{ group: 'write', atPercent: 5, kind: 'errorRate' }];
+  const p = plan();
+  p.defaults.rollbackWith = 'kill-switch';
+  await withRollout(testEnv(), target, p, async (handle) => {
+    const s0 = await waitForStatus(testEnv(), handle, (s) => s.state === 'awaiting-approval', '10m');
+    expect(s0.groups.read.percent).toBe(100);
+    await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] });
+    const done = await handle.result();
+    expect(done.rollback).toMatchObject({ trigger: 'errorRate', groups: ['write'] });
+    // The switch sent every group back to legacy: the reads too, read back from the target.
+    expect(done.groups).toEqual({ read: { percent: 0, state: 'completed' }, write: { percent: 0, state: 'rolled-back' } });
+  });
+});
