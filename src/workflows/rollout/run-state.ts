@@ -201,11 +201,20 @@ export class RunState {
     };
   }
 
-  /** Groups that have started (past pending, or above 0%), in plan order. */
+  /**
+   * Groups that have started, in plan order: past pending or above 0%, and the current phase's
+   * once past its start (its approval given, its baseline being measured).
+   */
   startedGroups(): string[] {
+    const current = this.phase.group;
     return this.plan.phases
       .map((p) => p.group)
-      .filter((g) => this.status.groups[g].state !== 'pending' || this.status.groups[g].percent > 0);
+      .filter(
+        (g) =>
+          this.status.groups[g].state !== 'pending' ||
+          this.status.groups[g].percent > 0 ||
+          (g === current && this.cursor.stage !== 'phase-start'),
+      );
   }
 
   /**
