@@ -49,8 +49,9 @@ test('current details and activity summaries say what the rollout does, waits fo
 
     await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'enough for a test' }] });
     const done = await details(handle);
+    // Phase 3 awaits its approval: a rollback reverts what is live, the reads at 100%.
     expect(done.split('\n')[0]).toBe(
-      '**ROLLED BACK (manual)**: enough for a test (by alice); reverted write',
+      '**ROLLED BACK (manual)**: enough for a test (by alice); reverted read',
     );
 
     const runs = await historiesOf(testEnv().client, handle.workflowId, handle.firstExecutionRunId);
@@ -66,7 +67,7 @@ test('current details and activity summaries say what the rollout does, waits fo
         'observe phase2-read at 10% for 30m',
         'set read to 100% (phase2-read step 4 of 4)',
         'watch phase2-read at 100%',
-        'roll back write to legacy (manual)',
+        'roll back read to legacy (manual)',
       ]),
     );
   });
