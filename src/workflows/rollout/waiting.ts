@@ -228,11 +228,14 @@ export async function watched<T>(
     if (!done && !wanted()) await catchUp(run, result, () => done || wanted());
   }
   if (done) return job;
-  // A second for the step to end by itself first (see `settle`: cancelling an activity whose
-  // completion is in flight leaves a run stuck on the time-skipping test server).
-  const grace = run.timerAt(Date.now() + CANCEL_GRACE_MS);
-  await wf.condition(() => done || grace.fired);
-  if (done) return job;
+  if (live.length === 0) {
+    // An operator's rollback with nothing else watched: a second for the step to end by itself
+    // first (see `settle`: cancelling an activity whose completion is in flight leaves a run stuck
+    // on the time-skipping test server). A rollback the live groups called for cancels at once.
+    const grace = run.timerAt(Date.now() + CANCEL_GRACE_MS);
+    await wf.condition(() => done || grace.fired);
+    if (done) return job;
+  }
   scope.cancel();
   await job.catch(() => undefined);
   return ROLLBACK;
