@@ -1,7 +1,7 @@
 import type { ApplyTrafficInput, RollbackTrafficInput, RollbackTrafficResult } from '../contracts/activities';
 import type { TrafficState } from '../contracts/traffic';
 import { permanent } from '../providers/errors';
-import { effectivePercent } from '../providers/traffic';
+import { effectivePercent } from '../contracts/traffic';
 import type { ResolvedDeps } from './deps';
 import { heartbeat, keptAlive } from './context';
 

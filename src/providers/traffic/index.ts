@@ -5,10 +5,10 @@ import { policyFromEnv, type WorkerPolicy } from '../policy';
 import type { Env } from '../settings';
 import { EnvFileTrafficProvider, type EnvFileOptions } from './env-file';
 import { HttpTrafficProvider } from './http';
-import { effectivePercent as percentOf, type TrafficProvider } from './traffic-provider';
+import type { TrafficProvider } from './traffic-provider';
+import { effectivePercent as percentOf } from '../../contracts/traffic';
 
 export type { TrafficProvider } from './traffic-provider';
-export { effectivePercent } from './traffic-provider';
 export { HttpTrafficProvider, rolloutStateSchema } from './http';
 export { EnvFileTrafficProvider, parseEnvFile, updateEnvFile } from './env-file';
 

@@ -13,12 +13,3 @@ export interface TrafficProvider {
   /** `false` sends every group to legacy at once (the seed's `USE_DOMAIN_SERVICE=false`). */
   setKillSwitch(useDomainService: boolean): Promise<TrafficState>;
 }
-
-/**
- * The share the domain service actually gets for `group`: 0 when the kill switch is off,
- * whatever the group's percent says. `undefined` when the provider does not know the group.
- */
-export function effectivePercent(state: TrafficState, group: string): number | undefined {
-  if (!state.useDomainService) return 0;
-  return state.groups[group]?.percent;
-}

@@ -7,7 +7,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { RollbackTrafficResult } from '../../contracts/activities';
-import type { TrafficState } from '../../contracts/traffic';
+import { effectivePercent, type TrafficState } from '../../contracts/traffic';
 import type { PendingRollback } from './state';
 import { described, messageOf } from './activities';
 import type { RunState } from './run-state';
@@ -27,12 +27,6 @@ export function groupsToRevert(run: RunState, group: string): string[] {
       (g) => g === group || run.status.groups[g].state !== 'pending' || run.status.groups[g].percent > 0,
     );
   return started.reverse();
-}
-
-/** A group's domain share as the target reported it: none while the kill switch is off. */
-function shareOf(state: TrafficState, group: string): number | undefined {
-  if (!state.useDomainService) return 0;
-  return state.groups[group]?.percent;
 }
 
 export async function rollBack(run: RunState): Promise<void> {
@@ -59,13 +53,13 @@ export async function rollBack(run: RunState): Promise<void> {
   await wf.CancellationScope.nonCancellable(async () => {
     for (const group of groups) {
       last = (await revertUntilConfirmed(run, req, group, all)).state;
-      run.setGroup(group, { percent: shareOf(last, group) ?? 0, state: 'rolled-back' });
+      run.setGroup(group, { percent: effectivePercent(last, group) ?? 0, state: 'rolled-back' });
     }
   });
   // Every group as the target has it now: a kill switch turned the others off too.
   if (last)
     for (const g of all) {
-      const share = shareOf(last, g);
+      const share = effectivePercent(last, g);
       if (share !== undefined) run.setGroup(g, { percent: share });
     }
   for (const entry of run.status.history) {
