@@ -95,3 +95,14 @@ export function useTimeSkippingEnv(): () => TestWorkflowEnvironment {
   });
   return () => env!;
 }
+
+/** Polls `fn` every 250 ms until it gives a value (errors count as none); fails after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -18,7 +18,7 @@ import {
   rolloutsPinnedElsewhere,
   watchCurrentVersion,
 } from '../../src/worker-version';
-import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { createDevServerEnv, until, workflowBundle } from '../helpers/temporal';
 import { FakeTarget, seedPlan } from '../helpers/workflow-harness';
 
 jest.setTimeout(180_000);
@@ -33,16 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** What the worker's check logs once, as `runWorker` runs it. */
 async function noticeOf(buildId: string, staleMs?: number): Promise<string[]> {

@@ -9,7 +9,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { rollbackSignal, statusQuery, TASK_QUEUE, type RolloutStatus } from '../../src/contracts/definitions';
 import type { rolloutWorkflow } from '../../src/workflows';
 import { DEPLOYMENT_NAME, deploymentOptions, promoteIfFirst } from '../../src/worker-version';
-import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { createDevServerEnv, until, workflowBundle } from '../helpers/temporal';
 import { FakeTarget, historiesOf, seedPlan } from '../helpers/workflow-harness';
 
 jest.setTimeout(180_000);
@@ -35,16 +35,6 @@ async function versionedWorker(buildId: string, target: FakeTarget): Promise<Wor
     maxHeartbeatThrottleInterval: '1s',
     workerDeploymentOptions: deploymentOptions({ ROLLOUT_BUILD_ID: buildId })!,
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The build ids of the workers that completed the rollout's workflow tasks. */
