@@ -165,6 +165,8 @@ interface Condition {
   /** Fault cells: the domain's error rate while the fault lasts, and whether it starts mid-window. */
   faultRate?: number;
   midWindow?: boolean;
+  /** What the operator's plan says beyond the seed's (its cell ids carry `/plan-<tag>`). */
+  plan?: { tag: string; patch: (p: Plan) => Plan };
 }
 
 interface Breaking {
@@ -213,9 +215,10 @@ function breakingConditions(): Condition[] {
     {
       key: 'zipf users, no keys',
       kind: 'steady',
-      title: `sticky, ${USERS} users of Zipf ${ZIPF.exponent} activity, without the routing-keys gauge`,
+      title: `sticky, ${USERS} users of Zipf ${ZIPF.exponent} activity, without the routing-keys gauge (the plan says \`servedShare.routing: sticky\`)`,
       canary: () => healthy(BASE_ERRORS),
       load: zipf(false),
+      plan: { tag: 'sticky', patch: stickyPlan },
     },
     {
       key: 'swings',
@@ -253,10 +256,19 @@ function breakingConditions(): Condition[] {
   return [...steady, ...between, ...faults, blind];
 }
 
+/** The plan of an operator whose router pins users (`servedShare.routing: sticky`). */
+function stickyPlan(p: Plan): Plan {
+  const t = p.defaults.thresholds;
+  return {
+    ...p,
+    defaults: { ...p.defaults, thresholds: { ...t, servedShare: { ...t.servedShare, routing: 'sticky' } } },
+  };
+}
+
 /** Every condition at every step of the plan, at each R. */
 function breakingCells(
   steps: PlanStep[],
-  add: (step: PlanStep, canary: Canary, load: Load, runs: number) => Planned,
+  add: (step: PlanStep, canary: Canary, load: Load, runs: number, plan?: Condition['plan']) => Planned,
   scale: number,
 ): Breaking[] {
   return breakingConditions().map((condition) => ({
@@ -267,7 +279,7 @@ function breakingCells(
           condition.kind === 'fault' && !condition.midWindow
             ? runsFor(step.windowMs, RUNS_BREAKING.fault, RUNS_BREAKING.fault / 4, scale)
             : runsFor(step.windowMs, RUNS_BREAKING.steady, RUNS_BREAKING.steady / 6, scale);
-        return add(step, condition.canary(step), condition.load(r), runs);
+        return add(step, condition.canary(step), condition.load(r), runs, condition.plan);
       }),
     ),
   }));
@@ -552,8 +564,9 @@ async function main(): Promise<void> {
   const byId = new Map<string, Planned>();
   // A cell asked for twice (the 10% fault at write 5%/1h is in two tables) is run once, with the
   // larger number of runs.
-  const add = (step: PlanStep, canary: Canary, load: Load, runs: number): Planned => {
-    const cell = cellFor(plan, step, canary, load, runs, o.seed);
+  const add = (step: PlanStep, canary: Canary, load: Load, runs: number, own?: Condition['plan']): Planned => {
+    const cell = cellFor(own ? own.patch(plan) : plan, step, canary, load, runs, o.seed);
+    if (own) cell.id += `/plan-${own.tag}`;
     const known = byId.get(cell.id);
     if (known) {
       known.cell.runs = Math.max(known.cell.runs, runs);

@@ -355,23 +355,23 @@ export function checkResults(judgement: CheckJudgement, ctx: JudgeContext): Chec
 // -------------------------------------------------------------------------- served share
 
 /**
- * Requests that count as independent for the served share. With sticky routing the router
- * decides once per key, so the share varies as a share of keys: with keys sending Poisson(λ)
- * requests each, Var ≈ p(1−p)/n·(1+λ). λ follows from the K distinct keys seen in n requests
- * (n/K = λ/(1−e^−λ)), so n/(1+λ) requests count: n when every request has a key of its own, about
- * K when each key sends many. Without a key figure, the check-to-check spread stands in: a
- * quasi-binomial dispersion φ from the latest checks divides n. (Keys far more active than others
- * make fewer still count; the figure cannot show that.)
+ * How far off a share of requests may be, either way, before sticky routing without a key figure
+ * holds: with sticky routing the share of requests follows whichever users the router happened to
+ * pin, and a few users may send a third of the traffic (Zipf 0.9 over 2,000 users: the busiest one
+ * 8%), so only a share this many times off the configured one is a routing fault beyond doubt.
+ */
+export const STICKY_FACTOR = 3;
+
+/**
+ * Requests that count as independent for the served share: n, or n/φ when the check-to-check
+ * spread of the share is wider than a coin toss allows (a quasi-binomial dispersion φ from the
+ * latest checks).
  */
 export function effectiveRequests(
   window: GroupSample,
   shares: Array<[number, number]>,
-): { n: number; keys: number | null; dispersion: number } {
+): { n: number; dispersion: number } {
   const n = window.domain.requests + window.legacy.requests;
-  const keys =
-    window.domain.keys !== undefined && window.legacy.keys !== undefined
-      ? window.domain.keys + window.legacy.keys
-      : null;
   const used = shares.filter(([, total]) => total > 0);
   let dispersion = 1;
   if (used.length >= 5) {
@@ -383,44 +383,49 @@ export function effectiveRequests(
       dispersion = Math.max(1, chi2 / (used.length - 1));
     }
   }
-  let eff = n / dispersion;
-  if (keys !== null && keys > 0 && keys < n) eff = Math.min(eff, n / (1 + requestsPerKey(n / keys)));
-  return { n: eff, keys, dispersion };
+  return { n: n / dispersion, dispersion };
 }
 
-/** λ with λ/(1−e^−λ) = r (r ≥ 1): the mean requests per key behind r requests per key seen. */
-export function requestsPerKey(r: number): number {
-  if (!(r > 1)) return 0;
-  // f(λ) = λ/(1−e^−λ) grows from 1 to ∞, between r−1 and r: bisect.
-  let lo = Math.max(0, r - 1);
-  let hi = r;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (mid / (1 - Math.exp(-mid)) < r) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
+/**
+ * What the served share is judged on:
+ * - `keys`: the share of routing keys (`rollout_routing_keys`), when the target exports them for
+ *   both sides: a sticky router decides per key, each key a coin toss at the configured share
+ *   whatever its activity, so the share of keys is binomial in the keys however unequal the users;
+ * - `requests`: the share of requests, binomial (per-request routing), widened by the spread;
+ * - `sticky`: the share of requests of a plan that says its routing is sticky but exports no keys:
+ *   how many requests each user sends cannot be seen, so only a share `STICKY_FACTOR` times off
+ *   is judged (the band cannot be).
+ */
+export type ShareBasis = 'keys' | 'requests' | 'sticky';
 
-function shareFigures(state: JudgeState, ctx: JudgeContext, z: number) {
+export function shareFigures(state: JudgeState, ctx: JudgeContext, z: number) {
+  const t = ctx.thresholds;
   const w = state.window!;
   const n = w.domain.requests + w.legacy.requests;
-  const share = w.domain.requests / n;
-  const eff = effectiveRequests(w, state.shares);
-  const ci = wilson(share * eff.n, eff.n, z);
+  const requestShare = n > 0 ? w.domain.requests / n : 0;
+  const keys =
+    w.domain.keys !== undefined && w.legacy.keys !== undefined ? w.domain.keys + w.legacy.keys : null;
   const expected = ctx.percent / 100;
-  const band = {
-    low: expected * (1 - ctx.thresholds.servedShare.tolerance),
-    high: Math.min(1, expected * (1 + ctx.thresholds.servedShare.tolerance)),
-  };
-  const keysText =
-    eff.keys !== null
-      ? `, ${eff.keys} routing keys`
-      : eff.dispersion > 1
-        ? `, dispersion ${eff.dispersion.toFixed(1)}`
-        : '';
-  const text = `domain served ${pct(share)} of ${n} requests (≈ ${Math.round(eff.n)} independent${keysText}; interval ${pct(ci.low)}–${pct(ci.high)}), configured ${ctx.percent}% (band ${pct(band.low)}–${pct(band.high)})`;
-  return { n, share, eff, ci, band, text, expected };
+  const spread = effectiveRequests(w, state.shares);
+  const basis: ShareBasis =
+    keys !== null && keys >= t.minSamples ? 'keys' : t.servedShare.routing === 'sticky' ? 'sticky' : 'requests';
+  const share = basis === 'keys' ? w.domain.keys! / keys! : requestShare;
+  const eff = basis === 'keys' ? keys! : spread.n;
+  const ci = wilson(share * eff, eff, z);
+  const band =
+    basis === 'sticky'
+      ? { low: expected / STICKY_FACTOR, high: Math.min(1, expected * STICKY_FACTOR) }
+      : { low: expected * (1 - t.servedShare.tolerance), high: Math.min(1, expected * (1 + t.servedShare.tolerance)) };
+  const bandText =
+    basis === 'sticky'
+      ? `${STICKY_FACTOR}× band ${pct(band.low)}–${pct(band.high)}: sticky routing without routing keys, so the ±${Math.round(t.servedShare.tolerance * 100)}% band cannot be judged`
+      : `band ${pct(band.low)}–${pct(band.high)}`;
+  const measured =
+    basis === 'keys'
+      ? `domain served ${pct(share)} of ${keys} routing keys (interval ${pct(ci.low)}–${pct(ci.high)}; ${pct(requestShare)} of ${n} requests)`
+      : `domain served ${pct(share)} of ${n} requests (${spread.dispersion > 1 ? `≈ ${Math.round(eff)} independent, dispersion ${spread.dispersion.toFixed(1)}; ` : ''}interval ${pct(ci.low)}–${pct(ci.high)})`;
+  const text = `${measured}, configured ${ctx.percent}% (${bandText})`;
+  return { n, share, requestShare, basis, eff, ci, band, text, expected };
 }
 
 function shareRollback(state: JudgeState, ctx: JudgeContext, z: number, factor: number): CheckResult | null {
@@ -440,7 +445,7 @@ function shareRollback(state: JudgeState, ctx: JudgeContext, z: number, factor: 
       servedShareLow: f.ci.low,
       servedShareHigh: f.ci.high,
       expectedShare: f.expected,
-      servedShareEffective: f.eff.n,
+      servedShareEffective: f.eff,
     },
   };
 }
@@ -455,7 +460,8 @@ function judgeShareEnd(state: JudgeState, ctx: JudgeContext): CheckResult {
     servedShareLow: f.ci.low,
     servedShareHigh: f.ci.high,
     expectedShare: f.expected,
-    servedShareEffective: f.eff.n,
+    servedShareEffective: f.eff,
+    requestShare: f.requestShare,
   };
   if (f.ci.high >= f.band.low && f.ci.low <= f.band.high)
     return { check: 'servedShare', verdict: 'pass', figures, reason: f.text };

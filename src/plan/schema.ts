@@ -132,7 +132,16 @@ const thresholds = z.strictObject({
    * times the configured one, or below it divided by that.
    */
   servedShare: z
-    .strictObject({ tolerance: rate, rollbackFactor: numberWithin(LIMITS.shareRollbackFactor).optional() })
+    .strictObject({
+      tolerance: rate,
+      rollbackFactor: numberWithin(LIMITS.shareRollbackFactor).optional(),
+      /**
+       * How the router splits traffic: `per-request` (the default) or `sticky` (by user or key).
+       * Sticky routing without the `rollout_routing_keys` gauge judges only a share several times
+       * off, since unequal users move the share of requests far beyond the band.
+       */
+      routing: z.enum(['per-request', 'sticky']).optional(),
+    })
     .default({ tolerance: 0.1 }),
   /** Fewest domain requests before a rate is judged at all. */
   minSamples: numberWithin(LIMITS.minSamples, true).default(50),

@@ -5,6 +5,7 @@
  */
 import type { EvidenceRow } from '../contracts/observation';
 import type { RolloutStatus } from '../contracts/definitions';
+import { wilson } from '../judge/statistics';
 
 /** A step began (or the rollout rolled back) at `at`: a vertical line on every plot. */
 export interface StepMark {
@@ -21,8 +22,14 @@ export interface GroupPlots {
   /** Error rates of the check's own requests, as fractions. */
   domainErrorRate: Array<number | null>;
   legacyErrorRate: Array<number | null>;
-  /** Share of the check's requests the domain implementation answered. */
+  /**
+   * What the served-share rule judges: the share of the step's requests so far that the domain
+   * answered, with its interval (not one check's share, which wanders outside the band on a
+   * healthy step).
+   */
   servedShare: Array<number | null>;
+  shareIntervalLow: Array<number | null>;
+  shareIntervalHigh: Array<number | null>;
   /** The band the served share must lie in: the step's percent ± the relative tolerance. */
   shareLow: number[];
   shareHigh: number[];
@@ -53,6 +60,8 @@ export function plotData(
       domainErrorRate: [],
       legacyErrorRate: [],
       servedShare: [],
+      shareIntervalLow: [],
+      shareIntervalHigh: [],
       shareLow: [],
       shareHigh: [],
       p95DomainMs: [],
@@ -66,8 +75,16 @@ export function plotData(
       if (entry.group !== group) continue;
       g.steps.push({ at: Date.parse(entry.startedAt) / 1000, label: `${entry.percent}%` });
       const expected = entry.percent / 100;
-      for (const row of entry.evidence ?? [])
+      const window = { domain: 0, total: 0 };
+      for (const row of entry.evidence ?? []) {
         addRow(g, row, expected, t.servedShare.tolerance, t.p95Increase.rollback);
+        window.domain += row[2];
+        window.total += row[2] + row[4];
+        const ci = window.total > 0 ? wilson(window.domain, window.total, t.confidence) : null;
+        g.servedShare.push(window.total > 0 ? window.domain / window.total : null);
+        g.shareIntervalLow.push(ci?.low ?? null);
+        g.shareIntervalHigh.push(ci?.high ?? null);
+      }
     }
     if (status.rollback && status.rollback.groups.includes(group))
       g.steps.push({
@@ -90,7 +107,6 @@ function addRow(
   g.t.push(atMs / 1000);
   g.domainErrorRate.push(rate(dErr, dReq));
   g.legacyErrorRate.push(rate(lErr, lReq));
-  g.servedShare.push(dReq + lReq > 0 ? dReq / (dReq + lReq) : null);
   g.shareLow.push(expected * (1 - tolerance));
   g.shareHigh.push(Math.min(1, expected * (1 + tolerance)));
   g.p95DomainMs.push(dP95 ?? null);

@@ -11,12 +11,12 @@ import {
 import { bucketOfRank, bucketQuantileInterval, normalQuantile } from '../../src/judge/statistics';
 import {
   effectiveRequests,
+  shareFigures,
   judgeCheck,
   judgeWindowEnd,
   lookAlpha,
   nullRate,
   p95BucketWarning,
-  requestsPerKey,
   sampleShortfall,
   startJudge,
   type JudgeContext,
@@ -321,27 +321,36 @@ describe('P95 from buckets', () => {
 
 describe('served share with sticky routing', () => {
   test.each([
-    // [requests per key seen, λ]
-    [1, 0],
-    [1.5, 0.874],
-    [10, 9.995],
-  ])('%p requests per key seen → λ %p', (r, lambda) => {
-    expect(requestsPerKey(r)).toBeCloseTo(lambda, 2);
-  });
-
-  test.each([
-    // [domain, legacy, keys (domain, legacy), shares per check, effective]
-    [5000, 95000, undefined, [], 100000],
-    [5000, 95000, [100, 1900], [], 2000], // 50 requests per key: about one per key counts
-    [100, 1900, [100, 1900], [], 1000], // one request per key seen: λ≈0… but r = 1 → all count
-  ])('%i/%i requests with keys %j', (d, l, keys, shares, expected) => {
+    // [domain, legacy, keys (domain, legacy), plan routing, basis, judged share, verdict]
+    [10000, 90000, undefined, undefined, 'requests', 0.1, 'pass'],
+    // Heavy users pinned to domain: 13% of requests, but 10% of the 2,000 keys the router decided.
+    [13000, 87000, [200, 1800], undefined, 'keys', 0.1, 'pass'],
+    // A router that pins 14% of keys where 10% is due: 280 of 2,000, four standard deviations.
+    [14000, 86000, [280, 1720], undefined, 'keys', 0.14, 'hold'],
+    // Too few keys to judge them: the requests.
+    [1300, 8700, [20, 20], undefined, 'requests', 0.13, 'hold'],
+    // Sticky without keys: 17.6% (the busiest user pinned to domain) is within 3× of 10%.
+    [17600, 82400, undefined, 'sticky', 'sticky', 0.176, 'pass'],
+    // …and 0% served where 10% is due is not.
+    [0, 100000, undefined, 'sticky', 'sticky', 0, 'hold'],
+    [35000, 65000, undefined, 'sticky', 'sticky', 0.35, 'hold'],
+  ] as const)('%i/%i requests, keys %j, routing %s: judged by %s at %p, %s', (d, l, keys, routing, basis, share, verdict) => {
+    const c = ctx({
+      percent: 10,
+      checks: ['servedShare'],
+      thresholds: { ...t, servedShare: { tolerance: 0.1, ...(routing ? { routing } : {}) } },
+    });
     const w = sample(
       { ...stats([[d, 0.02]]), ...(keys ? { keys: keys[0] } : {}) },
       { ...stats([[l, 0.02]]), ...(keys ? { keys: keys[1] } : {}) },
     );
-    const eff = effectiveRequests(w, shares as Array<[number, number]>);
-    if (keys && d + l === keys[0] + keys[1]) expect(eff.n).toBe(d + l);
-    else expect(eff.n).toBeCloseTo(expected, -2);
+    const state = feed(w, 1, c).state;
+    const f = shareFigures(state, c, 1.96);
+    expect(f.basis).toBe(basis);
+    expect(f.share).toBeCloseTo(share, 6);
+    const r = judgeWindowEnd(state, c)[0];
+    expect(r.verdict).toBe(verdict);
+    if (basis === 'sticky') expect(r.reason).toMatch(/sticky routing without routing keys, so the ±10% band cannot be judged/);
   });
 
   test('check-to-check spread beyond a coin toss widens the interval when no key figure exists', () => {

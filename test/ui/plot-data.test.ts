@@ -82,3 +82,22 @@ test('steps of one group only, in order, and the rollback drawn as a mark on the
 test('a group with no step yet has no plots', () => {
   expect(plotData(status([]))).toEqual([]);
 });
+
+test('the share plotted is what the rule judges: the step so far with its interval, from each step afresh', () => {
+  const plots = plotData(
+    status([
+      step('read', 10, T0, [
+        [T0 + 1000, 'read', 20, 0, 80, 0, 5, 5], // one check at 20%: outside the band on its own
+        [T0 + 2000, 'read', 0, 0, 100, 0, 5, 5], // and one at 0%
+        [T0 + 3000, 'read', 10, 0, 90, 0, 5, 5],
+      ]),
+      step('read', 25, T0 + 60_000, [[T0 + 61_000, 'read', 25, 0, 75, 0, 5, 5]]),
+    ]),
+  );
+  const g = plots[0];
+  expect(g.servedShare).toEqual([0.2, 0.1, 0.1, 0.25]);
+  // Wilson at z 1.96 on 300 requests, 30 of them domain's.
+  expect(g.shareIntervalLow[2]).toBeCloseTo(0.0711, 3);
+  expect(g.shareIntervalHigh[2]).toBeCloseTo(0.1391, 3);
+  expect(g.shareIntervalHigh[0]! - g.shareIntervalLow[0]!).toBeGreaterThan(g.shareIntervalHigh[2]! - g.shareIntervalLow[2]!);
+});

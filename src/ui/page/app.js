@@ -324,13 +324,15 @@ function plotSpecs(g) {
     },
     {
       key: 'share',
-      title: 'share served by domain vs its band',
+      title: 'share served by domain in the step so far, its interval, and the band',
       series: [
-        { label: 'served', stroke: '#8250df', value: (u, v) => pct(v) },
+        { label: 'served (step so far)', stroke: '#8250df', value: (u, v) => pct(v) },
+        { label: 'interval low', stroke: '#8250df', dash: [2, 3], value: (u, v) => pct(v) },
+        { label: 'interval high', stroke: '#8250df', dash: [2, 3], value: (u, v) => pct(v) },
         { label: 'band low', stroke: '#1a7f37', dash: [6, 4], value: (u, v) => pct(v) },
         { label: 'band high', stroke: '#1a7f37', dash: [6, 4], value: (u, v) => pct(v) },
       ],
-      data: [g.t, g.servedShare, g.shareLow, g.shareHigh],
+      data: [g.t, g.servedShare, g.shareIntervalLow, g.shareIntervalHigh, g.shareLow, g.shareHigh],
       y: (u, vals) => vals.map((v) => `${Math.round(v * 100)}%`),
     },
   ];
