@@ -18,12 +18,11 @@ import type {
 import { formatDuration } from '../plan/duration';
 import type { CheckResult } from '../judge/verdicts';
 import { combine, p95Ms } from '../judge/verdicts';
-import { addSamples } from '../judge/samples';
 import { evaluateConsistency } from '../judge/stage-checks';
 import { halve } from '../contracts/evidence';
 import type { OrchestratorMetrics } from '../contracts/orchestrator-metrics';
 import type { ConsistencyReport, ImplStats, MetricsReading, SavedReading } from '../judge/samples';
-import { checkResults, judgeCheck, startJudge } from '../judge/window-judge';
+import { checkResults, judgeCheck, recordBaseline, startJudge } from '../judge/window-judge';
 
 /** What the loop needs from the world. */
 export interface ObservationDeps {
@@ -122,7 +121,7 @@ async function check(
     if (sample.warmup || Date.parse(from) < g.appliedAtMs) continue;
     const judge = state.judges[g.group] ?? startJudge(g.context.thresholds);
     if (g.context.percent === 0) {
-      state.judges[g.group] = { ...judge, window: addSamples(judge.window ?? undefined, sample) };
+      state.judges[g.group] = recordBaseline(judge, sample);
       continue;
     }
     const judged = judgeCheck(judge, sample, g.context);

@@ -76,7 +76,6 @@ export function verifyTraffic(
     baseline: null,
     windowMs,
     checkIntervalMs: windowMs,
-    maxExtensions: 0,
     lookbackMs: windowMs,
     continuousMs: windowMs,
   });

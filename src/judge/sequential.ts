@@ -57,6 +57,12 @@ export interface SequentialSettings {
    * lowers the likelihood ratio, so the false-rollback bound stands.
    */
   p0Check?: number;
+  /**
+   * What one request of this check weighs against an independent one (≥ 1; `dispersion.ts`): a
+   * service whose rate wanders in bursts gives each check's requests less weight, so a burst of the
+   * size it has shown before is not taken for a fault.
+   */
+  dispersion?: number;
 }
 
 
@@ -127,7 +133,7 @@ export function stepSequential(
   const alternatives = state.alternatives.map((a): AlternativeState => {
     // A check's null may rise with legacy's (never above the alternative it is weighed against).
     const null0 = Math.min(Math.max(p0, settings.p0Check ?? 0), a.p1 * 0.99);
-    const s = a.s + logLikelihoodRatio(domain, null0, a.p1);
+    const s = a.s + logLikelihoodRatio(domain, null0, a.p1) / Math.max(1, settings.dispersion ?? 1);
     if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
     return {
       ...a,

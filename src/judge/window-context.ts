@@ -16,8 +16,6 @@ export interface WindowSettings {
   /** The window's length; `null` for a continuous window. */
   windowMs: number | null;
   checkIntervalMs: number;
-  /** Extensions a window may get for want of samples (`defaults.maxExtensions`). */
-  maxExtensions: number;
   /** The span of checks summed for the "just now" figures (`defaults.lookback`). */
   lookbackMs: number;
   /** A continuous window spends its base threshold over this long (a day, scaled like the plan). */
@@ -31,7 +29,9 @@ export function windowContext(w: WindowSettings): JudgeContext {
     thresholds: w.thresholds,
     checks: w.checks,
     baseline: w.baseline,
-    plannedLooks: w.windowMs === null ? null : checksIn(w.windowMs) * (1 + w.maxExtensions),
+    // The window's own checks: the looks of an extension (rare: only a window short of samples
+    // gets one) are paid for by the half of the budget kept for looks past the planned ones.
+    plannedLooks: w.windowMs === null ? null : checksIn(w.windowMs),
     continuousLooks: checksIn(w.continuousMs),
     lookbackChecks: Math.max(1, Math.round(w.lookbackMs / w.checkIntervalMs)),
   };

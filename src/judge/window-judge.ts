@@ -21,6 +21,15 @@ import {
 } from './sequential';
 import { judgeP95End, p95Rollback } from './p95-judge';
 import { normalQuantile, wilson } from './statistics';
+import {
+  addLegacySpread,
+  addSpread,
+  carriedSpread,
+  dispersionFactor,
+  spreadVariance,
+  startSpread,
+  type Spread,
+} from './dispersion';
 
 export { p95BucketWarning } from './p95-judge';
 
@@ -77,6 +86,8 @@ export interface JudgeState {
    * will hold at its end: said at once, once per window (`noticed`). Absent in older state.
    */
   aboveTarget?: { errors: SequentialState; failures: SequentialState; noticed: string[] };
+  /** How much the rates wander between checks, learned here and in the group's earlier windows. Absent in older state. */
+  spread?: Spread;
 }
 
 /** A canary clearly past the target but not the rollback bar: the step will hold at its end. */
@@ -95,8 +106,13 @@ export interface CheckJudgement {
   progress: Record<string, number>;
 }
 
-export function startJudge(t: Thresholds): JudgeState {
+/**
+ * A window's judge. `previous`: the group's judge of its last window (or baseline), whose learned
+ * spread this one starts from.
+ */
+export function startJudge(t: Thresholds, previous?: JudgeState): JudgeState {
   return {
+    spread: startSpread(carriedSpread(previous?.spread)),
     looks: 0,
     window: null,
     recent: [],
@@ -240,12 +256,15 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   };
   const rollbacks: CheckResult[] = [];
   const progress: Record<string, number> = {};
+  const variance = spreadVariance(state.spread);
   for (const rule of rateRules(t)) {
     const key = rule.check === 'errorRate' ? 'errors' : 'failures';
     const p0 = nullRate(rule.rollback, reference ? rule.counts(reference.stats) : null);
+    const dispersion = dispersionFactor(variance, sample.domain.requests, p0);
     const step = stepSequential(next[key], rule.counts(sample.domain), rule.counts(sample.legacy), {
       ...sequentialSettings(rule, p0, ctx),
       p0Check: checkNull(rule.counts(sample.legacy), t.minSamples),
+      dispersion,
     });
     next[key] = step.state;
     progress[rule.check] = step.progress;
@@ -263,7 +282,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       reason:
         `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks), ` +
         `${rule.check === 'errorRate' ? 'above' : 'below'} ${p0 > rule.rollback * (1 + 1e-9) ? `${rule.show(p0)} (as bad as legacy may be over the same checks, worse than the ${rule.show(rule.rollback)} bar)` : `the rollback bar ${rule.show(rule.rollback)}`} by a sequential test ` +
-        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
+        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}${dispersion > 1.05 ? `, each request weighed 1/${dispersion.toFixed(1)} for the bursts this service has shown` : ''}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
       figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },
     });
   }
@@ -290,7 +309,11 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2), factor);
     if (r) rollbacks.push(r);
   }
-  const notices = targetNotices(next, sample, reference, ctx, rollbacks);
+  const notices = targetNotices(next, sample, reference, ctx, rollbacks, variance);
+  if (state.spread) {
+    const open = [...next.errors.alternatives, ...next.failures.alternatives].some((a) => a.s > 0);
+    next.spread = addSpread(state.spread, errorsOf(sample.domain), errorsOf(sample.legacy), open);
+  }
   return { state: next, rollbacks, progress, notices };
 }
 
@@ -305,6 +328,7 @@ function targetNotices(
   reference: { stats: ImplStats; label: string } | null,
   ctx: JudgeContext,
   rollbacks: CheckResult[],
+  variance: number,
 ): TargetNotice[] {
   if (!next.aboveTarget) return [];
   const above = { ...next.aboveTarget, noticed: [...next.aboveTarget.noticed] };
@@ -320,6 +344,7 @@ function targetNotices(
       alpha: checkAlpha(ctx.thresholds, rule.check),
       plannedLooks: ctx.plannedLooks,
       continuousLooks: ctx.continuousLooks,
+      dispersion: dispersionFactor(variance, sample.domain.requests, p0),
     });
     above[key] = step.state;
     if (!step.alarm || !ctx.checks.includes(rule.check) || above.noticed.includes(rule.check)) continue;
@@ -335,6 +360,18 @@ function targetNotices(
     });
   }
   return notices;
+}
+
+/**
+ * A check of the group at 0% (its baseline window): legacy's traffic is summed for the reference
+ * and teaches the spread; nothing is judged.
+ */
+export function recordBaseline(state: JudgeState, sample: GroupSample): JudgeState {
+  return {
+    ...state,
+    window: addSamples(state.window ?? undefined, sample),
+    ...(state.spread ? { spread: addLegacySpread(state.spread, errorsOf(sample.legacy)) } : {}),
+  };
 }
 
 /**
@@ -475,10 +512,19 @@ function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): Che
   const w = state.window!;
   const d = rule.counts(w.domain);
   if (d.n < t.minSamples) return tooFew(rule.check, d.n, t.minSamples, 'domain requests');
-  const ci = wilson(d.bad, d.n, t.confidence);
+  // Rates that wander between checks (bursts) make a window's requests count for less.
+  const variance = spreadVariance(state.spread);
+  const looks = Math.max(1, state.looks);
+  const spreadOf = (c: Counts) =>
+    dispersionFactor(variance, c.n / looks, Math.min(0.5, Math.max(rule.target, rate(c))), 1);
+  const interval = (c: Counts) => {
+    const phi = spreadOf(c);
+    return wilson(c.bad / phi, c.n / phi, t.confidence);
+  };
+  const ci = interval(d);
   const ref = legacyReference(w, ctx);
   const l = ref ? rule.counts(ref.stats) : null;
-  const lci = l ? wilson(l.bad, l.n, t.confidence) : null;
+  const lci = l ? interval(l) : null;
   const r = rate(d);
   const shown =
     rule.check === 'errorRate' ? { low: ci.low, high: ci.high } : { low: 1 - ci.high, high: 1 - ci.low };
@@ -494,7 +540,8 @@ function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): Che
     samples: d.n,
   };
   const legacyText = l ? `, ${ref!.label} ${rule.show(rate(l))}` : '';
-  const text = `domain ${rule.noun} ${rule.show(r)} (${d.n} requests, interval ${rule.show(rule.check === 'errorRate' ? ci.low : ci.high)}–${rule.show(rule.check === 'errorRate' ? ci.high : ci.low)})${legacyText}`;
+  const phi = spreadOf(d);
+  const text = `domain ${rule.noun} ${rule.show(r)} (${d.n} requests${phi > 1.05 ? ` counting as ${Math.round(d.n / phi)} for the spread between checks` : ''}, interval ${rule.show(rule.check === 'errorRate' ? ci.low : ci.high)}–${rule.show(rule.check === 'errorRate' ? ci.high : ci.low)})${legacyText}`;
   if (ci.low > rule.target) {
     // Not worse than legacy: the interval of domain reaches down into legacy's.
     if (l && lci && ci.low <= lci.high)

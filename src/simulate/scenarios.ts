@@ -34,10 +34,14 @@ export interface PlanStep extends StepSpec {
 export function planSteps(plan: Plan, continuousWindowMs = CONTINUOUS_WINDOW_MS): PlanStep[] {
   return plan.phases.flatMap((phase) => {
     const checks = checksOf(phase).filter((c) => TRAFFIC_CHECKS.includes(c));
-    return phase.steps.map((s): PlanStep => {
+    const windows = phase.steps.map((s) =>
+      s.observe === 'continuous' ? continuousWindowMs : (parseDuration(s.observe) ?? 0),
+    );
+    return phase.steps.map((s, i): PlanStep => {
       const continuous = s.observe === 'continuous';
-      const windowMs = continuous ? continuousWindowMs : (parseDuration(s.observe) ?? 0);
+      const windowMs = windows[i];
       return {
+        before: phase.steps.slice(0, i).map((b, j) => ({ percent: b.percent, windowMs: windows[j] })),
         phase: phase.name,
         group: phase.group,
         percent: s.percent,
@@ -176,7 +180,12 @@ export function cellFor(
       ...(load.swing ? { swing: load.swing } : {}),
       ...(load.exporter ? { exporter: load.exporter } : {}),
     },
-    step: { percent: step.percent, windowMs: step.windowMs, continuous: step.continuous },
+    step: {
+      percent: step.percent,
+      windowMs: step.windowMs,
+      continuous: step.continuous,
+      ...(step.before ? { before: step.before } : {}),
+    },
     settings: judgeSettingsOf(plan, step.checks),
   };
 }

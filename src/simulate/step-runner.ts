@@ -13,11 +13,14 @@ import type { GroupSample, ImplStats } from '../judge/samples';
 import {
   judgeCheck,
   judgeWindowEnd,
+  recordBaseline,
   sampleShortfall,
   startJudge,
   type CheckJudgement,
   type JudgeContext,
+  type JudgeState,
 } from '../judge/window-judge';
+import { addSpread } from '../judge/dispersion';
 import type { Random } from './random';
 import { startTraffic, type TrafficSettings } from './traffic-model';
 
@@ -60,7 +63,20 @@ export interface StepSpec {
   windowMs: number;
   /** Judged as an open-ended (`continuous`) step: no planned number of looks, no extensions. */
   continuous: boolean;
+  /**
+   * The phase's steps before this one, in order: their healthy traffic is run first (up to
+   * `LEARNING_MS` of it, the latest) so the judge starts with the spread the workflow would have
+   * learned in them. Absent: only the baseline window teaches it.
+   */
+  before?: Array<{ percent: number; windowMs: number }>;
 }
+
+/**
+ * The most of the earlier steps a simulated step runs before its own window: the workflow learns
+ * from all of them, a simulation from the latest four hours (a cost cap, which can only make the
+ * simulated spread less known than the workflow's).
+ */
+export const LEARNING_MS = 4 * 3_600_000;
 
 /** How one step ended. */
 export interface StepOutcome {
@@ -113,7 +129,6 @@ export function judgeContext(
     baseline,
     windowMs: step.continuous ? null : step.windowMs,
     checkIntervalMs,
-    maxExtensions: settings.maxExtensions,
     lookbackMs: settings.lookbackMs,
     continuousMs: DAY_MS,
   });
@@ -128,6 +143,57 @@ export function measureBaseline(traffic: TrafficSettings, windowMs: number, rng:
   return sum!.legacy;
 }
 
+/** The judge of a baseline window: legacy's traffic summed, its spread learned. */
+function baselineJudge(traffic: TrafficSettings, windowMs: number, judge: JudgeState, rng: Random): JudgeState {
+  const stream = startTraffic({ ...traffic, percent: 0, fault: undefined }, rng);
+  const checks = Math.max(1, Math.round(windowMs / traffic.checkIntervalMs));
+  let state = judge;
+  for (let i = 0; i < checks; i++) state = recordBaseline(state, stream.next());
+  return state;
+}
+
+/**
+ * The judge a step starts from, as the workflow's would be: the baseline window's, then that of
+ * each earlier step of the phase (healthy traffic, the latest `LEARNING_MS` of them), each window
+ * starting from the one before (`startJudge(t, previous)`).
+ */
+function learnedJudge(
+  traffic: TrafficSettings,
+  step: StepSpec,
+  settings: JudgeSettings,
+  rng: Random,
+): { baseline: ImplStats; judge: JudgeState } {
+  const first = baselineJudge(traffic, settings.baselineWindowMs, startJudge(settings.thresholds), rng);
+  let judge = first;
+  let budget = LEARNING_MS;
+  const before = (step.before ?? []).slice().reverse();
+  const runs: Array<{ percent: number; windowMs: number }> = [];
+  for (const b of before) {
+    if (budget <= 0) break;
+    runs.unshift({ percent: b.percent, windowMs: Math.min(b.windowMs, budget) });
+    budget -= b.windowMs;
+  }
+  for (const b of runs) {
+    // Only the counts teach the spread: no histogram to draw, no verdicts to reach (a healthy
+    // step's rate tests stay closed but for its bursts, whose batches they then release).
+    const stream = startTraffic(
+      { ...traffic, percent: b.percent, fault: undefined, exporter: { ...traffic.exporter, histogram: false } },
+      rng,
+    );
+    const state = startJudge(settings.thresholds, judge);
+    let spread = state.spread!;
+    const checks = Math.max(1, Math.round(b.windowMs / traffic.checkIntervalMs));
+    for (let i = 0; i < checks; i++) {
+      const x = stream.next();
+      spread = addSpread(spread, errorsOf(x.domain), errorsOf(x.legacy), false);
+    }
+    judge = { ...state, spread };
+  }
+  return { baseline: first.window!.legacy, judge };
+}
+
+const errorsOf = (s: ImplStats) => ({ n: s.requests, bad: s.errors });
+
 const notPassed = (results: CheckResult[]) => results.filter((r) => r.verdict !== 'pass');
 
 /**
@@ -141,11 +207,11 @@ export function runStep(
   rng: Random,
 ): StepOutcome {
   const interval = traffic.checkIntervalMs;
-  const baseline = measureBaseline(traffic, settings.baselineWindowMs, rng);
-  const ctx = judgeContext(step, interval, settings, baseline);
+  const learned = learnedJudge(traffic, step, settings, rng);
+  const ctx = judgeContext(step, interval, settings, learned.baseline);
   const perWindow = Math.max(1, Math.round(step.windowMs / interval));
   const stream = startTraffic({ ...traffic, percent: step.percent }, rng);
-  let state = startJudge(settings.thresholds);
+  let state = startJudge(settings.thresholds, learned.judge);
   let extensions = 0;
   let shortfall: string | undefined;
   let end = perWindow;

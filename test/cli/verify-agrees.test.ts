@@ -48,7 +48,6 @@ async function rolloutVerdicts(sample: GroupSample, percent: number): Promise<Ch
     baseline: null,
     windowMs: WINDOW,
     checkIntervalMs: WINDOW,
-    maxExtensions: 0,
     lookbackMs: WINDOW,
     continuousMs: WINDOW,
   });

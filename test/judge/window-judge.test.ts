@@ -497,3 +497,49 @@ describe('bursts are not evidence against the canary', () => {
     expect(at10).toBe(40);
   });
 });
+
+describe('bursts the service has shown before', () => {
+  const c = ctx({ percent: 100, plannedLooks: 360, checks: ['errorRate'] });
+  /** Four hours of a service at 0.4% with a 3-check burst at 8.4% every 100 checks (or none). */
+  function learned(bursts: boolean): JudgeState {
+    let s: JudgeState = startJudge(t);
+    for (let i = 0; i < 1440; i++) {
+      const bad = bursts && i % 100 < 3 ? 42 : 2;
+      s = judgeCheck(s, sample(stats([[500, 0.05]], bad), stats([[500, 0.05]], 2)), c).state;
+    }
+    return startJudge(t, s);
+  }
+  /** A burst of `checks` checks at 8.4% of 500 requests each, then quiet: whether it rolled back. */
+  function burst(from: JudgeState, checks: number): boolean {
+    let s = from;
+    for (let i = 0; i < checks + 30; i++) {
+      const j = judgeCheck(s, sample(stats([[500, 0.05]], i < checks ? 42 : 2), stats([[500, 0.05]], 2)), c);
+      if (j.rollbacks.length) return true;
+      s = j.state;
+    }
+    return false;
+  }
+  test.each([
+    // [bursts seen before, burst length in checks, rolled back]
+    [false, 3, false],
+    [false, 6, true], // never seen one: six checks at 8.4% are evidence of a fault
+    [true, 6, false], // seen one every 100 checks: the same six checks are the service's way
+    [true, 12, false],
+  ])('bursts seen before %p, a burst of %p checks: rolled back %p', (seen, checks, rolled) => {
+    expect(burst(learned(seen), checks)).toBe(rolled);
+  });
+
+  test('a fault outlasts any burst the service has shown: rolled back all the same, later than in a quiet service', () => {
+    let s = learned(true);
+    let at = 0;
+    for (let i = 1; i <= 360 && !at; i++) {
+      const j = judgeCheck(s, sample(stats([[500, 0.05]], 50), stats([[500, 0.05]], 2)), c);
+      if (j.rollbacks.length) at = i;
+      s = j.state;
+    }
+    // 10% errors: two checks in a quiet service; here, 3% of whose checks burst to 8.4%, about 12
+    // minutes (the price of not taking a 12-check burst for a fault).
+    expect(at).toBeGreaterThan(2);
+    expect(at).toBeLessThan(120);
+  });
+});

@@ -304,7 +304,6 @@ export class RunState {
       baseline: this.cursor.baselineStats?.[group] ?? null,
       windowMs: step.observe === 'continuous' ? null : this.scaled(step.observe),
       checkIntervalMs: this.checkIntervalMs,
-      maxExtensions: d.maxExtensions,
       lookbackMs: this.scaled(d.lookback),
       continuousMs: 86_400_000 / this.timeScale,
     });

@@ -127,7 +127,10 @@ export async function observeWindow(run: RunState, kind: 'baseline' | 'observe')
     const windowMs =
       kind === 'baseline' ? run.scaled(run.plan.defaults.baselineWindow) : run.scaled(step.observe);
     run.cursor.windowRemainingMs = windowMs;
-    (run.cursor.judge ??= {})[phase.group] = startJudge(run.plan.defaults.thresholds);
+    (run.cursor.judge ??= {})[phase.group] = startJudge(
+      run.plan.defaults.thresholds,
+      run.cursor.judge?.[phase.group],
+    );
     run.cursor.extensions = 0;
     run.status.extension = null;
     run.status.aboveTarget = null;

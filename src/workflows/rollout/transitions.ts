@@ -16,7 +16,10 @@ export function nextStep(run: RunState): void {
  * monitored from here on, judged against this percent only, while the next phase runs.
  */
 export function finishPhase(run: RunState): void {
-  (run.cursor.judge ??= {})[run.phase.group] = startJudge(run.plan.defaults.thresholds);
+  (run.cursor.judge ??= {})[run.phase.group] = startJudge(
+    run.plan.defaults.thresholds,
+    run.cursor.judge?.[run.phase.group],
+  );
   run.setGroup(run.phase.group, { state: 'monitoring' });
   if (!run.cursor.monitored.includes(run.phase.group)) run.cursor.monitored.push(run.phase.group);
   if (run.cursor.phaseIndex + 1 < run.plan.phases.length) {
