@@ -136,7 +136,8 @@ async function check(
       roundedP95(sample.domain),
       roundedP95(sample.legacy),
     ]);
-    for (const n of judged.notices) notices.push({ at: to, group: g.group, check: n.check, reason: n.reason });
+    for (const n of judged.notices)
+      notices.push({ at: to, group: g.group, check: n.check, ...(n.kind ? { kind: n.kind } : {}), reason: n.reason });
     const results = checkResults(judged, g.context);
     if (g.consistency) results.push(evaluateConsistency(await deps.consistency()));
     deps.metrics?.checked(g.group, combine(results).verdict);

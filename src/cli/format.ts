@@ -83,6 +83,8 @@ export function renderStatus(s: RolloutStatus, now = Date.now()): string {
     for (const r of s.lastCheck.reasons.slice(0, 4)) lines.push(`            - ${r}`);
   } else lines.push('last check  none yet');
   if (s.metricErrors > 0) lines.push(`metrics     ${s.metricErrors} consecutive metrics-source errors`);
+  for (const n of s.blind ?? [])
+    lines.push(`blind       ${fmtTime(n.at)} ${n.group}: ${n.reason}`);
   for (const n of s.aboveTarget ?? [])
     lines.push(`notice      ${fmtTime(n.at)} ${n.group}: above target, below the rollback bar: this step will hold — ${n.reason}`);
   if (s.awaiting) {

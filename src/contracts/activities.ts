@@ -56,8 +56,18 @@ export interface CheckConsistencyInput {
   consistency: ConsistencyConfig;
 }
 
-/** What a notification is about; `rollback-failing` is the alert of a rollback the target has not confirmed yet. */
-export type NotifyKind = 'awaiting-approval' | 'above-target' | 'holding' | 'rollback-failing' | 'rolled-back' | 'completed';
+/**
+ * What a notification is about; `rollback-failing` is the alert of a rollback the target has not
+ * confirmed yet, `blind` a check the metrics cannot feed (it will hold the step until fixed).
+ */
+export type NotifyKind =
+  | 'awaiting-approval'
+  | 'above-target'
+  | 'blind'
+  | 'holding'
+  | 'rollback-failing'
+  | 'rolled-back'
+  | 'completed';
 
 export interface NotifyInput {
   webhookUrl: string;

@@ -235,6 +235,8 @@ export interface RolloutStatus {
    * target, below the rollback bar: this step will hold"), announced as soon as they were clear.
    */
   aboveTarget?: ObservedNotice[] | null;
+  /** Checks of the current window the metrics cannot feed (no histogram, statuses that are not codes): each holds the step until fixed. */
+  blind?: ObservedNotice[] | null;
   /** Legacy P95 (ms) measured before each group's first step: the reference at 100%. */
   baselineP95Ms?: Record<string, number | null>;
 }

@@ -84,6 +84,8 @@ export interface ObservedNotice {
   at: string;
   group: string;
   check: string;
+  /** `blind`: a check the metrics cannot feed; absent or `above-target`: a rate past its target. */
+  kind?: 'above-target' | 'blind';
   reason: string;
 }
 

@@ -21,6 +21,11 @@ export interface ImplStats {
    * With sticky routing the served share is a share of keys, not of requests.
    */
   keys?: number;
+  /**
+   * Requests whose status label is neither a code (`503`) nor a class (`5xx`): neither errors nor
+   * successes can be told among them, so the rates leave them out. Absent when there are none.
+   */
+  unknownStatus?: number;
 }
 
 /** Traffic of one group's endpoints over `[from, to]`, split by implementation. */
@@ -105,6 +110,8 @@ export function addSamples(a: GroupSample | undefined, b: GroupSample): GroupSam
     // A gauge of keys since the routing changed: the later reading covers the earlier one.
     const keys = y.keys ?? x.keys;
     if (keys !== undefined) sum.keys = keys;
+    const unknown = (x.unknownStatus ?? 0) + (y.unknownStatus ?? 0);
+    if (unknown > 0) sum.unknownStatus = unknown;
     return sum;
   };
   return { from: a.from, to: b.to, domain: add(a.domain, b.domain), legacy: add(a.legacy, b.legacy) };

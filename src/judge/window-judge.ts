@@ -19,7 +19,7 @@ import {
   type SequentialSettings,
   type SequentialState,
 } from './sequential';
-import { judgeP95End, p95Rollback } from './p95-judge';
+import { blindLatency, judgeP95End, p95Rollback } from './p95-judge';
 import { normalQuantile, wilson } from './statistics';
 import {
   addLegacySpread,
@@ -90,9 +90,14 @@ export interface JudgeState {
   spread?: Spread;
 }
 
-/** A canary clearly past the target but not the rollback bar: the step will hold at its end. */
+/**
+ * Said at once, once per window: `above-target`, a canary clearly past the target but not the
+ * rollback bar (the step will hold at its end); `blind`, a check the metrics cannot feed (it is
+ * inconclusive, a hold at the window's end, until the metrics or the plan change).
+ */
 export interface TargetNotice {
-  check: 'errorRate' | 'successRate';
+  check: 'errorRate' | 'successRate' | 'p95';
+  kind?: 'above-target' | 'blind';
   reason: string;
 }
 
@@ -148,8 +153,10 @@ function sum(samples: GroupSample[]): GroupSample | null {
   return samples.reduce<GroupSample | undefined>((acc, s) => addSamples(acc, s), undefined) ?? null;
 }
 
-const errorsOf = (s: ImplStats): Counts => ({ n: s.requests, bad: s.errors });
-const failuresOf = (s: ImplStats): Counts => ({ n: s.requests, bad: s.requests - s.successes });
+/** Requests whose status is known: the others are neither errors nor successes to anyone. */
+const known = (s: ImplStats) => s.requests - (s.unknownStatus ?? 0);
+const errorsOf = (s: ImplStats): Counts => ({ n: known(s), bad: s.errors });
+const failuresOf = (s: ImplStats): Counts => ({ n: known(s), bad: known(s) - s.successes });
 
 /** Legacy requests to compare with: the same checks while legacy serves, the baseline at 100%. */
 function legacyReference(
@@ -309,7 +316,10 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     const r = shareRollback(next, ctx, normalQuantile(1 - (look * BUDGET.servedShare) / 2), factor);
     if (r) rollbacks.push(r);
   }
-  const notices = targetNotices(next, sample, reference, ctx, rollbacks, variance);
+  const notices = [
+    ...targetNotices(next, sample, reference, ctx, rollbacks, variance),
+    ...blindNotices(next, sample, ctx),
+  ];
   if (state.spread) {
     const open = [...next.errors.alternatives, ...next.failures.alternatives].some((a) => a.s > 0);
     next.spread = addSpread(state.spread, errorsOf(sample.domain), errorsOf(sample.legacy), open);
@@ -362,6 +372,14 @@ function targetNotices(
   return notices;
 }
 
+/** Why some requests count for no rate, and how to fix it. */
+export function unknownStatusText(unknown: number, requests: number): string {
+  return (
+    `${unknown} of ${requests} domain requests carry a status label that is neither a code (503) nor a class (5xx)` +
+    `: map the status label to the codes or classes (target.metrics), or turn the rate checks off for this phase`
+  );
+}
+
 /**
  * A check of the group at 0% (its baseline window): legacy's traffic is summed for the reference
  * and teaches the spread; nothing is judged.
@@ -372,6 +390,40 @@ export function recordBaseline(state: JudgeState, sample: GroupSample): JudgeSta
     window: addSamples(state.window ?? undefined, sample),
     ...(state.spread ? { spread: addLegacySpread(state.spread, errorsOf(sample.legacy)) } : {}),
   };
+}
+
+/**
+ * The checks this sample cannot feed, said once per window: a latency metric without buckets
+ * (a router's exporter), statuses that are neither codes nor classes. Kept with the above-target
+ * notices' `noticed` (absent in older state: then nothing is said).
+ */
+function blindNotices(next: JudgeState, sample: GroupSample, ctx: JudgeContext): TargetNotice[] {
+  if (!next.aboveTarget) return [];
+  const said = next.aboveTarget.noticed;
+  const out: TargetNotice[] = [];
+  const once = (key: string, notice: TargetNotice) => {
+    if (said.includes(key)) return;
+    next.aboveTarget = { ...next.aboveTarget!, noticed: [...next.aboveTarget!.noticed, key] };
+    out.push(notice);
+  };
+  if (ctx.checks.includes('p95')) {
+    const blind = blindLatency(sample.domain, 'domain') ?? blindLatency(sample.legacy, 'legacy');
+    if (blind)
+      once('p95-blind', {
+        check: 'p95',
+        kind: 'blind',
+        reason: `p95: ${blind}: the P95 cannot be judged (inconclusive, a hold at the window's end); export a latency histogram, or turn the check off for this phase with checks: {p95: off}`,
+      });
+  }
+  const unknown = sample.domain.unknownStatus ?? 0;
+  const rates = (['errorRate', 'successRate'] as const).filter((c) => ctx.checks.includes(c));
+  if (unknown > 0 && rates.length)
+    once('status-unknown', {
+      check: rates[0],
+      kind: 'blind',
+      reason: `${rates.join(', ')}: ${unknownStatusText(unknown, sample.domain.requests)}`,
+    });
+  return out;
 }
 
 /**
@@ -511,6 +563,14 @@ function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): Che
   const t = ctx.thresholds;
   const w = state.window!;
   const d = rule.counts(w.domain);
+  const unknown = w.domain.unknownStatus ?? 0;
+  if (d.n < t.minSamples && unknown > 0)
+    return {
+      check: rule.check,
+      verdict: 'inconclusive',
+      figures: {},
+      reason: `the ${rule.noun} cannot be judged: ${unknownStatusText(unknown, w.domain.requests)}`,
+    };
   if (d.n < t.minSamples) return tooFew(rule.check, d.n, t.minSamples, 'domain requests');
   // Rates that wander between checks (bursts) make a window's requests count for less.
   const variance = spreadVariance(state.spread);

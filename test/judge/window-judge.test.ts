@@ -543,3 +543,48 @@ describe('bursts the service has shown before', () => {
     expect(at).toBeLessThan(120);
   });
 });
+
+describe('checks the metrics cannot feed', () => {
+  const noHistogram = (n: number, errors = 0): ImplStats => ({ requests: n, errors, successes: n - errors, buckets: [] });
+  test.each([
+    // [what, domain, legacy, checks, notices expected]
+    ['a histogram on both sides', stats([[500, 0.05]]), stats([[500, 0.05]]), ['p95'], []],
+    ['no histogram (a router exporter)', noHistogram(500), noHistogram(500), ['p95'], ['p95']],
+    ['no histogram, p95 turned off', noHistogram(500), noHistogram(500), ['errorRate'], []],
+    [
+      'statuses that are neither codes nor classes',
+      { ...stats([[500, 0.05]]), successes: 0, unknownStatus: 500 },
+      stats([[500, 0.05]]),
+      ['errorRate', 'successRate'],
+      ['errorRate'],
+    ],
+  ] as const)('%s: blind notices %j, said once per window', (_what, domain, legacy, checks, expected) => {
+    const c = ctx({ checks: [...checks] });
+    let state = startJudge(t);
+    const said: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const j = judgeCheck(state, sample(domain, legacy), c);
+      state = j.state;
+      said.push(...j.notices.filter((n) => n.kind === 'blind').map((n) => n.check));
+      expect(j.rollbacks).toEqual([]);
+    }
+    expect(said).toEqual([...expected]);
+  });
+
+  test('no histogram: the P95 is inconclusive at the end, named with its fix, never a pass', () => {
+    const c = ctx({ checks: ['p95'] });
+    const r = feed(sample(noHistogram(500), noHistogram(500)), 100, c);
+    const end = judgeWindowEnd(r.state, c)[0];
+    expect(end.verdict).toBe('inconclusive');
+    expect(end.reason).toMatch(/no latency histogram.*checks: \{p95: off\}/);
+  });
+
+  test('statuses that are not codes: the rates are inconclusive with the reason, not a 0% success rate', () => {
+    const c = ctx({ checks: ['errorRate', 'successRate'] });
+    const r = feed(sample({ ...stats([[500, 0.05]]), successes: 0, unknownStatus: 500 }, stats([[500, 0.05]])), 100, c);
+    expect(r.rollback).toBeUndefined();
+    const end = judgeWindowEnd(r.state, c);
+    expect(end.map((x) => x.verdict)).toEqual(['inconclusive', 'inconclusive']);
+    expect(end[1].reason).toMatch(/^the success rate cannot be judged: 50000 of 50000 domain requests carry a status label that is neither a code \(503\) nor a class \(5xx\)/);
+  });
+});

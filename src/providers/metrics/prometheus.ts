@@ -5,6 +5,7 @@ import type { GroupSample } from '../../judge/samples';
 import type { Endpoint } from '../../plan/endpoints';
 import { MiB, bounded, describeIssues, permanent, preview } from '../errors';
 import { durationMs } from '../settings';
+import { parseDuration } from '../../plan/duration';
 import {
   MetricsGarbageError,
   SeriesRegistry,
@@ -22,6 +23,18 @@ export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus
 
 /** The most of one query answer read; past it the query is cut off and is a metrics-source error. */
 export const PROMETHEUS_MAX_BYTES = 20 * MiB;
+
+/** What `/api/v1/targets` says of each active target that matters here. */
+const targetsResponse = z.object({
+  data: z.object({
+    activeTargets: z.array(
+      z.object({
+        labels: z.record(z.string(), z.string()),
+        scrapeInterval: z.string(),
+      }),
+    ),
+  }),
+});
 
 /** `/api/v1/query` answers (https://prometheus.io/docs/prometheus/latest/querying/api/). */
 const vectorResponse = z.discriminatedUnion('status', [
@@ -147,7 +160,7 @@ export class PrometheusMetricsProvider implements MetricsProvider {
       this.query(bucketQuery, at),
       this.query(routingKeysQuery(query.group, sel), at),
     ]);
-    if (requests.length === 0 && buckets.length === 0) await this.checkSelector();
+    if (requests.length === 0 && buckets.length === 0) await this.checkSelector(range);
 
     const stats = { domain: emptyStats(), legacy: emptyStats() };
     const isImpl = (v: string | undefined): v is Impl => (IMPLS as readonly string[]).includes(v ?? '');
@@ -191,18 +204,65 @@ export class PrometheusMetricsProvider implements MetricsProvider {
   }
 
   /**
-   * No series at all may be a quiet interval, or a selector matching nothing: the second would
-   * look like "no traffic" forever, so it is told apart through the scrape targets' `up` series.
-   * Asked about now, not the window: a window before the target was first scraped is just empty.
+   * No series at all may be a quiet interval, or something that will look like "no traffic"
+   * forever: a selector matching no target (told through the targets' `up` series), a counter of
+   * another name, or checks shorter than two scrapes (`increase()` needs two samples in its range).
+   * Those are errors that name the cause. Asked about now, not the window: a window before the
+   * target was first scraped is just empty.
    */
-  private async checkSelector(): Promise<void> {
+  private async checkSelector(rangeSeconds: number): Promise<void> {
     const body = selectorBody(this.config.selector);
-    const up = await this.query(`count(up${body ? `{${body}}` : ''})`, Date.now() / 1000);
+    const now = Date.now() / 1000;
+    const up = await this.query(`up${body ? `{${body}}` : ''}`, now);
     if (up.length === 0) {
       throw new Error(
         `${this.config.url}: Prometheus scrapes no target matching {${body}} (up{${body}} is empty): check target.metrics.selector`,
       );
     }
+    const matchers = (name: string) => [body, `__name__=${quote(name)}`].filter(Boolean).join(',');
+    const named = await this.query(`count({${matchers(REQUESTS_METRIC)}})`, now);
+    if (named.length === 0) {
+      const seen = await this.query(
+        `count by (__name__) ({${[body, '__name__=~".+(_total|_count|_bucket)"'].filter(Boolean).join(',')}})`,
+        now,
+      );
+      // Those that look like request counters first: the one meant is most likely among them.
+      const likely = (n: string) => (/request|http/i.test(n) ? 0 : 1);
+      const names = [...new Set(seen.map((r) => r.metric.__name__).filter(Boolean))].sort(
+        (a, b) => likely(a) - likely(b) || a.localeCompare(b),
+      );
+      throw new Error(
+        `${this.config.url}: no series named ${REQUESTS_METRIC}${body ? `{${body}}` : ''} in Prometheus: the requests cannot be counted; ` +
+          `counters seen: ${names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', …' : '') : 'none'}`,
+      );
+    }
+    const intervals = await this.scrapeIntervals(up.map((r) => r.metric));
+    const slowest = Math.max(0, ...intervals.map((i) => i.seconds));
+    if (slowest > 0 && rangeSeconds < 2 * slowest) {
+      const who = intervals.find((i) => i.seconds === slowest)!;
+      throw new Error(
+        `${this.config.url}: the check interval (${rangeSeconds}s) is shorter than two scrapes of ${who.target} (scraped every ${slowest}s): ` +
+          `increase() sees no requests in it; set defaults.checkInterval to ${2 * slowest}s or more, or scrape more often`,
+      );
+    }
+  }
+
+  /** The scrape intervals of the targets behind `up` series (their job and instance), from `/api/v1/targets`. */
+  private async scrapeIntervals(
+    ups: Array<Record<string, string>>,
+  ): Promise<Array<{ target: string; seconds: number }>> {
+    const url = `${this.config.url.replace(/\/+$/, '')}/api/v1/targets`;
+    const limits = { what: `Prometheus ${url}`, deadlineMs: this.timeoutMs, maxBytes: PROMETHEUS_MAX_BYTES };
+    const res = await bounded(limits, (bounds) =>
+      this.http.get(url, { ...bounds, params: { state: 'active' }, validateStatus: () => true }),
+    );
+    const parsed = targetsResponse.safeParse(res.data);
+    // Only a hint: a Prometheus that does not say (an older one, a proxy) is not an error.
+    if (res.status !== 200 || !parsed.success) return [];
+    const wanted = new Set(ups.map((m) => `${m.job}\u0000${m.instance}`));
+    return parsed.data.data.activeTargets
+      .filter((t) => wanted.has(`${t.labels.job}\u0000${t.labels.instance}`))
+      .map((t) => ({ target: `${t.labels.job}/${t.labels.instance}`, seconds: (parseDuration(t.scrapeInterval) ?? 0) / 1000 }));
   }
 
   /**

@@ -35,13 +35,26 @@ export function emptyStats(): ImplStats {
   return { requests: 0, errors: 0, successes: 0, buckets: [] };
 }
 
-/** Adds `count` requests answered with `status` (a label value; non-numeric statuses count only as requests). */
+/**
+ * The class (1–5) of a status label: a code (`503`) or a class as routers export them (`5xx`,
+ * `5XX`); `null` for anything else (`OK`, `error`, no label).
+ */
+export function statusClass(status: string | undefined): number | null {
+  const m = /^([1-5])(?:\d\d|xx)$/i.exec(status?.trim() ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Adds `count` requests answered with `status` (a label value). A status that is neither a code
+ * nor a class is counted apart (`unknownStatus`): read as "not a success" it would roll a healthy
+ * canary back on a success rate of 0%.
+ */
 export function addRequests(stats: ImplStats, status: string | undefined, count: number): void {
   stats.requests += count;
-  const code = Number(status);
-  if (!Number.isFinite(code)) return;
-  if (code >= 500) stats.errors += count;
-  else if (code >= 200 && code < 300) stats.successes += count;
+  const c = statusClass(status);
+  if (c === null) stats.unknownStatus = (stats.unknownStatus ?? 0) + count;
+  else if (c === 5) stats.errors += count;
+  else if (c === 2) stats.successes += count;
 }
 
 /** Turns per-bound sums into the ascending `[bound, count]` list of `ImplStats`. */

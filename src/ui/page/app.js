@@ -160,6 +160,22 @@ function stepClass(s, phase, phaseIndex, stepIndex) {
   return '';
 }
 
+/** The checks a phase turns off (`checks: {p95: off}`), as `checksOff` in src/plan/checks.ts. */
+function checksOff(phase) {
+  const c = phase.checks;
+  return !c || Array.isArray(c) ? [] : Object.keys(c).filter((k) => c[k] === 'off');
+}
+
+function blindBox(s) {
+  const notes = [...(s.blind || []), ...(s.aboveTarget || [])];
+  if (!notes.length) return null;
+  return el(
+    'div',
+    { class: 'why', id: 'notices' },
+    notes.map((n) => el('div', {}, `${fmtTime(n.at)} ${n.group}: ${n.kind === 'blind' ? 'cannot see — ' : 'above target, below the rollback bar: this step will hold — '}${n.reason}`)),
+  );
+}
+
 function stageBars(s) {
   return s.plan.phases.map((phase, i) =>
     el(
@@ -174,6 +190,7 @@ function stageBars(s) {
           { class: 'muted' },
           `${phase.group}: ${s.groups[phase.group] ? s.groups[phase.group].percent : 0}% · ${s.groups[phase.group] ? s.groups[phase.group].state : ''}`,
         ),
+        ...checksOff(phase).map((c) => el('div', { class: 'muted check-off' }, `${c} off (the plan turns it off)`)),
       ),
       phase.steps.map((step, j) =>
         el(
@@ -500,7 +517,7 @@ function renderRollout(id, data) {
           el('b', {}, s.plan.approvers ? s.plan.approvers.join(', ') : 'anyone'),
         ),
       ),
-      ...[whyBox(s, null)].filter(Boolean),
+      ...[whyBox(s, null), blindBox(s)].filter(Boolean),
       ...stageBars(s),
       el('h2', {}, 'Last check'),
       lastCheckBox(s),

@@ -134,6 +134,7 @@ export async function observeWindow(run: RunState, kind: 'baseline' | 'observe')
     run.cursor.extensions = 0;
     run.status.extension = null;
     run.status.aboveTarget = null;
+    run.status.blind = null;
     // The window's time is counted from now, not from the last check before it began.
     if (run.cursor.observed)
       run.cursor.observed = startWindow(run.cursor.observed, Date.now(), run.checkIntervalMs);

@@ -259,10 +259,15 @@ function applyObservation(
   if (end.kind === 'notice')
     for (const n of end.notices) {
       const step = run.phaseOf(n.group);
-      const shown = run.status.aboveTarget ?? [];
-      if (shown.length < 10) run.status.aboveTarget = [...shown, n];
-      run.event({ kind: 'warning', message: `${step.name} at ${run.status.groups[n.group].percent}%: ${n.reason}` });
-      run.notify('above-target', `${step.name} at ${run.status.groups[n.group].percent}%: ${n.reason}`);
+      const blind = n.kind === 'blind';
+      const shown = (blind ? run.status.blind : run.status.aboveTarget) ?? [];
+      if (shown.length < 10) {
+        if (blind) run.status.blind = [...shown, n];
+        else run.status.aboveTarget = [...shown, n];
+      }
+      const message = `${step.name} at ${run.status.groups[n.group].percent}%: ${n.reason}`;
+      run.event({ kind: 'warning', message });
+      run.notify(blind ? 'blind' : 'above-target', message);
     }
   if (end.kind === 'rollback') {
     // A rollback asked for meanwhile (an operator's) keeps its reason and author.

@@ -68,7 +68,9 @@ describe('prometheus provider against a real Prometheus', () => {
     const target = new URL(backend.url).host;
     fs.writeFileSync(
       path.join(dir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: camera-api\n    static_configs:\n      - targets: ['${target}']\n`,
+      // Prometheus scrapes itself too: a target whose requests counter has another name.
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: camera-api\n    static_configs:\n      - targets: ['${target}']\n` +
+        `  - job_name: itself\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
     );
     prometheus = spawn(
       'prometheus',
@@ -105,6 +107,12 @@ describe('prometheus provider against a real Prometheus', () => {
     const res = await fetch(
       `${promUrl}/api/v1/query?query=${encodeURIComponent('sum(http_requests_total{job="camera-api"})')}`,
     );
+    const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
+    return Number(body.data.result[0]?.value[1] ?? 0);
+  };
+  /** Samples of `up` Prometheus holds for a job: its scrapes so far. */
+  const scrapedOf = async (job: string) => {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(`count_over_time(up{job="${job}"}[1m])`)}`);
     const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
     return Number(body.data.result[0]?.value[1] ?? 0);
   };
@@ -201,6 +209,29 @@ describe('prometheus provider against a real Prometheus', () => {
       }),
     );
     expect(err.message).toMatch(/scrapes no target matching \{job="no-such-job"\}/);
+  });
+
+  test('a target without the requests counter: an error naming the counter and those it has', async () => {
+    const provider = createMetricsProvider({ type: 'prometheus', url: promUrl, selector: 'job="itself"', timeout: '5s' });
+    await waitFor('Prometheus to scrape itself', async () => ((await scrapedOf('itself')) > 0 ? true : undefined));
+    const err = await rejectionOf(
+      provider.sample({ key: 'k', group: 'read', endpoints, from: new Date(Date.now() - 10_000), to: new Date() }),
+    );
+    expect(err.message).toMatch(
+      /no series named http_requests_total\{job="itself"\} in Prometheus: the requests cannot be counted; counters seen: .*prometheus_http_requests_total/,
+    );
+  });
+
+  test('checks shorter than two scrapes: an error naming the scrape interval and the check interval to set', async () => {
+    const provider = createMetricsProvider({ type: 'prometheus', url: promUrl, selector: 'job="camera-api"', timeout: '5s' });
+    // An hour ago, one second long: nothing was scraped in it, and nothing could be.
+    const from = new Date(Date.now() - 3_600_000);
+    const err = await rejectionOf(
+      provider.sample({ key: 'k', group: 'read', endpoints, from, to: new Date(from.getTime() + 1000) }),
+    );
+    expect(err.message).toMatch(
+      /the check interval \(1s\) is shorter than two scrapes of camera-api\/127\.0\.0\.1:\d+ \(scraped every 1s\): increase\(\) sees no requests in it; set defaults\.checkInterval to 2s or more/,
+    );
   });
 
   test('a selector Prometheus cannot parse is a permanent error with its message', async () => {
