@@ -86,7 +86,11 @@ export function renderStatus(s: RolloutStatus, now = Date.now()): string {
   for (const n of s.blind ?? [])
     lines.push(`blind       ${fmtTime(n.at)} ${n.group}: ${n.reason}`);
   for (const n of s.aboveTarget ?? [])
-    lines.push(`notice      ${fmtTime(n.at)} ${n.group}: above target, below the rollback bar: this step will hold — ${n.reason}`);
+    lines.push(
+      n.kind === 'slower'
+        ? `notice      ${fmtTime(n.at)} ${n.group}: slower — ${n.reason}`
+        : `notice      ${fmtTime(n.at)} ${n.group}: above target, below the rollback bar: this step will hold — ${n.reason}`,
+    );
   if (s.awaiting) {
     lines.push(`waiting for ${s.awaiting.kind} since ${fmtTime(s.awaiting.since)}: ${s.awaiting.prompt}`);
   }

@@ -84,8 +84,11 @@ export interface ObservedNotice {
   at: string;
   group: string;
   check: string;
-  /** `blind`: a check the metrics cannot feed; absent or `above-target`: a rate past its target. */
-  kind?: 'above-target' | 'blind';
+  /**
+   * `blind`: a check the metrics cannot feed; `slower`: the domain's latency tail clearly heavier
+   * than legacy's; absent or `above-target`: a rate past its target.
+   */
+  kind?: 'above-target' | 'blind' | 'slower';
   reason: string;
 }
 

@@ -130,6 +130,43 @@ export function p95Rollback(
   };
 }
 
+/** Domain requests above a bound must be this many times as frequent as the reference's to call its tail heavier. */
+export const TAIL_RATIO = 2;
+
+/**
+ * Whether the domain's latency tail is clearly heavier than the reference's at some bucket bound
+ * both histograms have: at least `TAIL_RATIO` times the share of requests above it, by the same
+ * Chernoff bound as `p95Test` (null: the domain's share of the requests counted above the bound is
+ * what `TAIL_RATIO` times the reference's rate gives), past `threshold` (the log of 1/α of this
+ * look, over every bound tried). Bounds where the reference has 1–20% of its requests above: the
+ * tail around its P95. The buckets may be too coarse to say whether the P95 is past the bar (at a
+ * 90 ms P95 the default bounds cannot tell +60% from +150%), but not too coarse to say this.
+ */
+export function heavierTail(
+  domain: ImplStats,
+  reference: ImplStats,
+  threshold: number,
+): { bound: number; domainShare: number; referenceShare: number; evidence: number } | null {
+  const nd = domain.requests;
+  const nr = reference.requests;
+  if (nd <= 0 || nr <= 0) return null;
+  const bounds = domain.buckets.map(([le]) => le).filter((le) => reference.buckets.some(([r]) => r === le));
+  const penalty = Math.log(Math.max(1, bounds.length));
+  let best: { bound: number; domainShare: number; referenceShare: number; evidence: number } | null = null;
+  for (const bound of bounds) {
+    const k = aboveBound(domain, bound);
+    const r = aboveBound(reference, bound);
+    const referenceShare = r / nr;
+    if (referenceShare < 0.01 || referenceShare > 0.2) continue;
+    const m = k + r;
+    const q0 = (TAIL_RATIO * nd) / (TAIL_RATIO * nd + nr);
+    const evidence = m > 0 && k / m > q0 ? m * kl(k / m, q0) : 0;
+    if (evidence - penalty >= threshold && (!best || evidence > best.evidence))
+      best = { bound, domainShare: k / nd, referenceShare, evidence };
+  }
+  return best;
+}
+
 /**
  * When the buckets around the reference P95 are too wide to ever show an increase of the
  * threshold, a sentence that says so and which bounds to add; `null` when they are fine.

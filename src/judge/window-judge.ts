@@ -19,7 +19,7 @@ import {
   type SequentialSettings,
   type SequentialState,
 } from './sequential';
-import { blindLatency, judgeP95End, p95Rollback } from './p95-judge';
+import { blindLatency, heavierTail, judgeP95End, p95Rollback } from './p95-judge';
 import { normalQuantile, wilson } from './statistics';
 import {
   addLegacySpread,
@@ -97,9 +97,13 @@ export interface JudgeState {
  */
 export interface TargetNotice {
   check: 'errorRate' | 'successRate' | 'p95';
-  kind?: 'above-target' | 'blind';
+  /** Absent: `above-target`. `slower`: the domain's latency tail clearly heavier than legacy's. */
+  kind?: 'above-target' | 'blind' | 'slower';
   reason: string;
 }
+
+/** The chance of a "slower" notice on a domain as fast as legacy, over a whole window. */
+const SLOWER_NOTICE_ALPHA = 0.01;
 
 export interface CheckJudgement {
   state: JudgeState;
@@ -319,6 +323,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
   const notices = [
     ...targetNotices(next, sample, reference, ctx, rollbacks, variance),
     ...blindNotices(next, sample, ctx),
+    ...slowerNotices(next, ctx, rollbacks),
   ];
   if (state.spread) {
     const open = [...next.errors.alternatives, ...next.failures.alternatives].some((a) => a.s > 0);
@@ -390,6 +395,32 @@ export function recordBaseline(state: JudgeState, sample: GroupSample): JudgeSta
     window: addSamples(state.window ?? undefined, sample),
     ...(state.spread ? { spread: addLegacySpread(state.spread, errorsOf(sample.legacy)) } : {}),
   };
+}
+
+/**
+ * The domain's latency tail clearly heavier than legacy's at some bound (the window so far): said
+ * at once, once per window, while the P95's own test may wait for the window's end or never be
+ * sure (coarse buckets): "this step may hold at its end".
+ */
+function slowerNotices(next: JudgeState, ctx: JudgeContext, rollbacks: CheckResult[]): TargetNotice[] {
+  if (!next.aboveTarget || !ctx.checks.includes('p95') || next.aboveTarget.noticed.includes('p95-slower')) return [];
+  if (rollbacks.some((r) => r.check === 'p95')) return [];
+  const w = next.window!;
+  const ref = legacyReference(w, ctx);
+  if (!ref || w.domain.requests < ctx.thresholds.minSamples) return [];
+  const tail = heavierTail(w.domain, ref.stats, Math.log(1 / lookAlpha(SLOWER_NOTICE_ALPHA, next.looks, ctx)));
+  if (!tail) return [];
+  next.aboveTarget = { ...next.aboveTarget, noticed: [...next.aboveTarget.noticed, 'p95-slower'] };
+  const ms = `${Math.round(tail.bound * 1000)}ms`;
+  return [
+    {
+      check: 'p95',
+      kind: 'slower',
+      reason:
+        `domain latency tail heavier than ${ref.label}'s: ${pct(tail.domainShare)} of domain requests over ${ms} vs ${pct(tail.referenceShare)} of ${ref.label} ` +
+        `(${w.domain.requests} domain requests in the window so far): the P95 may be past +${pct(ctx.thresholds.p95Increase.rollback)}; this step may hold at its end`,
+    },
+  ];
 }
 
 /**

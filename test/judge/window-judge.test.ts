@@ -23,6 +23,8 @@ import {
   type JudgeState,
 } from '../../src/judge/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
+import { createRandom } from '../../src/simulate/random';
+import { DEFAULT_LATENCY, startTraffic } from '../../src/simulate/traffic-model';
 
 const t = planSchema.parse(seedPlan()).defaults.thresholds;
 const BACKEND_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -586,5 +588,45 @@ describe('checks the metrics cannot feed', () => {
     const end = judgeWindowEnd(r.state, c);
     expect(end.map((x) => x.verdict)).toEqual(['inconclusive', 'inconclusive']);
     expect(end[1].reason).toMatch(/^the success rate cannot be judged: 50000 of 50000 domain requests carry a status label that is neither a code \(503\) nor a class \(5xx\)/);
+  });
+});
+
+describe('a latency tail heavier than legacy’s, said at once', () => {
+  /** Checks of 500 requests at 10% of R50 at 10s, legacy 40 ms median (P95 91 ms), the domain `factor` slower. */
+  function firstSlower(factor: number, checks: number, buckets = BACKEND_BOUNDS): number | null {
+    const c = ctx({ percent: 50, plannedLooks: checks, checks: ['p95'] });
+    const stream = startTraffic(
+      {
+        rps: 100,
+        percent: 50,
+        checkIntervalMs: 10_000,
+        routing: { kind: 'per-request' },
+        errorRate: { legacy: 0.005, domain: 0.005 },
+        latency: DEFAULT_LATENCY,
+        buckets,
+        ...(factor === 1 ? {} : { fault: { startsAtMs: 0, domainErrorRate: 0.005, domainLatencyFactor: factor } }),
+      },
+      createRandom(`slower-${factor}`),
+    );
+    let state = startJudge(t);
+    for (let i = 1; i <= checks; i++) {
+      const j = judgeCheck(state, stream.next(), c);
+      state = j.state;
+      if (j.notices.some((n) => n.kind === 'slower')) return i;
+    }
+    return null;
+  }
+  test.each([
+    // [domain latency ×, a notice within (checks), or never in 360]
+    [1, null],
+    [1.6, 30], // +60%: the default buckets cannot tell it from +150% at a 91 ms P95; the tail says "slower" at once
+    [2.5, 10],
+  ])('domain latency ×%p: first "slower" notice by check %p', (factor, within) => {
+    const at = firstSlower(factor, 360);
+    if (within === null) expect(at).toBeNull();
+    else {
+      expect(at).not.toBeNull();
+      expect(at!).toBeLessThanOrEqual(within);
+    }
   });
 });

@@ -172,7 +172,7 @@ function blindBox(s) {
   return el(
     'div',
     { class: 'why', id: 'notices' },
-    notes.map((n) => el('div', {}, `${fmtTime(n.at)} ${n.group}: ${n.kind === 'blind' ? 'cannot see — ' : 'above target, below the rollback bar: this step will hold — '}${n.reason}`)),
+    notes.map((n) => el('div', {}, `${fmtTime(n.at)} ${n.group}: ${n.kind === 'blind' ? 'cannot see — ' : n.kind === 'slower' ? 'slower — ' : 'above target, below the rollback bar: this step will hold — '}${n.reason}`)),
   );
 }
 
