@@ -649,6 +649,16 @@ function judgeRateEnd(rule: RateRule, state: JudgeState, ctx: JudgeContext): Che
       reason: `${text}: ${rule.check === 'errorRate' ? 'above' : 'below'} target ${rule.show(rule.target)}`,
     };
   }
+  // Above the target by the point estimate, not clearly: neither a pass nor a hold yet. More
+  // requests tell (the window is extended, as for too few samples); a window that cannot be holds.
+  if (r > rule.target)
+    return {
+      check: rule.check,
+      verdict: 'inconclusive',
+      figures,
+      reason: `${text}: above target ${rule.show(rule.target)}, not clearly: more requests needed`,
+      shortfall: `a ${rule.noun} not clearly within target`,
+    };
   return { check: rule.check, verdict: 'pass', figures, reason: `${text}: within target` };
 }
 

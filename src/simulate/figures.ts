@@ -3,7 +3,7 @@
  * thousand runs, and Wald's SPRT expected sample size to measure the sequential test against.
  */
 import { normalQuantile } from '../judge/statistics';
-import { normalCdf } from './random';
+import { binomial, createRandom, normalCdf, poisson } from './random';
 
 /** The `q` quantile (0..1) of ascending `sorted`, by the nearest rank; `null` when empty. */
 export function quantile(sorted: readonly number[], q: number): number | null {
@@ -104,4 +104,41 @@ export function p95IdealSamples(sigma: number, increase: number, bar: number, al
   const za = normalQuantile(1 - alpha);
   const zb = normalQuantile(1 - beta);
   return ((za * Math.sqrt(p0 * (1 - p0)) + zb * Math.sqrt(p1 * (1 - p1))) / (p1 - p0)) ** 2;
+}
+
+/**
+ * The median (and 99th percentile) number of checks Wald's SPRT takes to decide for H1 when it may only look once per
+ * check, as a rollout does: `perCheck` requests a check on average (Poisson), each bad with
+ * probability `p`, until the log-likelihood ratio reaches ln((1−β)/α) (or falls to ln(β/(1−α)),
+ * when it starts again: a test that gave up on a fault would miss it). Simulated, `runs` times, so
+ * the comparison is at the same cadence: an SPRT that needs 1.5 checks of requests still waits
+ * for the second check to see them.
+ */
+export function sprtChecks(
+  s: Sprt,
+  p: number,
+  perCheck: number,
+  runs = 2001,
+  seed = 'sprt',
+): { median: number; p99: number } {
+  const rng = createRandom(seed);
+  const a = Math.log((1 - s.beta) / s.alpha);
+  const b = Math.log(s.beta / (1 - s.alpha));
+  const up = Math.log(s.p1 / s.p0);
+  const down = Math.log((1 - s.p1) / (1 - s.p0));
+  const checks: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    let llr = 0;
+    let k = 0;
+    while (llr < a && k < 1_000_000) {
+      k++;
+      const n = poisson(rng, perCheck);
+      const bad = binomial(rng, n, p);
+      llr += bad * up + (n - bad) * down;
+      if (llr <= b) llr = 0;
+    }
+    checks.push(k);
+  }
+  checks.sort((x, y) => x - y);
+  return { median: median(checks)!, p99: quantile(checks, 0.99)! };
 }
