@@ -63,6 +63,13 @@ export interface SequentialSettings {
    * size it has shown before is not taken for a fault.
    */
   dispersion?: number;
+  /**
+   * One start point, the window's first check, instead of every check: the likelihood ratio is
+   * then never reset, and Ville's inequality bounds it at every look of any number of looks with
+   * ln(m/α), no start points and no planned looks to pay for. Fast for what is there from the
+   * start (a broken build, a steady canary); a fault that begins mid-window is the CUSUM's.
+   */
+  fromStart?: boolean;
 }
 
 
@@ -103,6 +110,7 @@ export function logLikelihoodRatio(c: Counts, p0: number, p1: number): number {
  * watching, a continuous window goes on), as K0/(2k²), so the budget holds however long it runs.
  */
 export function threshold(look: number, m: number, s: SequentialSettings): number {
+  if (s.fromStart) return Math.log(m / s.alpha);
   const k0 = Math.max(1, s.plannedLooks ?? s.continuousLooks);
   const base = Math.log((2 * k0 * m) / s.alpha);
   return look <= k0 ? base : base + 2 * Math.log(look / k0);
@@ -134,6 +142,13 @@ export function stepSequential(
     // A check's null may rise with legacy's (never above the alternative it is weighed against).
     const null0 = Math.min(Math.max(p0, settings.p0Check ?? 0), a.p1 * 0.99);
     const s = a.s + logLikelihoodRatio(domain, null0, a.p1) / Math.max(1, settings.dispersion ?? 1);
+    if (settings.fromStart)
+      return {
+        ...a,
+        s,
+        domain: { n: a.domain.n + domain.n, bad: a.domain.bad + domain.bad },
+        legacy: { n: a.legacy.n + legacy.n, bad: a.legacy.bad + legacy.bad },
+      };
     if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
     return {
       ...a,
@@ -144,5 +159,5 @@ export function stepSequential(
   });
   const leading = alternatives.reduce((x, y) => (y.s > x.s ? y : x));
   const alarm = leading.s >= h ? leading : null;
-  return { state: { looks, alternatives }, alarm, progress: leading.s / h, leading, threshold: h };
+  return { state: { looks, alternatives }, alarm, progress: Math.max(0, leading.s) / h, leading, threshold: h };
 }

@@ -78,6 +78,9 @@ export interface JudgeState {
   recent: GroupSample[];
   errors: SequentialState;
   failures: SequentialState;
+  /** The same tests from the window's first check only (`fromStart`). Absent in older state. */
+  errorsWhole?: SequentialState;
+  failuresWhole?: SequentialState;
   /** `[domain, total]` requests of the latest checks. */
   shares: Array<[number, number]>;
   /**
@@ -127,6 +130,8 @@ export function startJudge(t: Thresholds, previous?: JudgeState): JudgeState {
     recent: [],
     errors: startSequential(t.errorRate.rollback),
     failures: startSequential(1 - t.successRate.rollback),
+    errorsWhole: startSequential(t.errorRate.rollback),
+    failuresWhole: startSequential(1 - t.successRate.rollback),
     shares: [],
     aboveTarget: {
       errors: startSequential(t.errorRate.target, noticeRates(t.errorRate.target, t.errorRate.rollback)),
@@ -235,11 +240,22 @@ function checkNull(legacy: Counts, minSamples: number): number | undefined {
   return legacy.bad / legacy.n;
 }
 
-function sequentialSettings(rule: RateRule, p0: number, ctx: JudgeContext): SequentialSettings {
+/**
+ * Share of a rate's budget for the test from the window's start; the CUSUM (every check a start
+ * point) has the rest. The CUSUM pays ln(1/share) for it, the test from the start ln(1/(1−share)):
+ * a quarter keeps a mid-window fault within 0.3 nats of the CUSUM alone, while a fault there from
+ * the start needs about ln(2m/α) + 1.4 instead of ln(2·K·m/α), K the window's checks (180–8,640).
+ */
+const FROM_START_SHARE = 0.25;
+
+/** The settings of one rate's rollback tests: the CUSUM's budget (`fromStart`: the other test's). */
+function sequentialSettings(rule: RateRule, p0: number, ctx: JudgeContext, fromStart = false): SequentialSettings {
+  const alpha = checkAlpha(ctx.thresholds, rule.check);
   return {
     p0,
     rollback: rule.rollback,
-    alpha: checkAlpha(ctx.thresholds, rule.check),
+    alpha: fromStart ? alpha * FROM_START_SHARE : alpha * (1 - FROM_START_SHARE),
+    ...(fromStart ? { fromStart } : {}),
     plannedLooks: ctx.plannedLooks,
     continuousLooks: ctx.continuousLooks,
   };
@@ -259,6 +275,8 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     recent,
     errors: state.errors,
     failures: state.failures,
+    errorsWhole: state.errorsWhole ?? startSequential(t.errorRate.rollback),
+    failuresWhole: state.failuresWhole ?? startSequential(1 - t.successRate.rollback),
     ...(state.aboveTarget ? { aboveTarget: state.aboveTarget } : {}),
     shares: [
       ...state.shares,
@@ -272,13 +290,21 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
     const key = rule.check === 'errorRate' ? 'errors' : 'failures';
     const p0 = nullRate(rule.rollback, reference ? rule.counts(reference.stats) : null);
     const dispersion = dispersionFactor(variance, sample.domain.requests, p0);
-    const step = stepSequential(next[key], rule.counts(sample.domain), rule.counts(sample.legacy), {
+    const settings: SequentialSettings = {
       ...sequentialSettings(rule, p0, ctx),
       p0Check: checkNull(rule.counts(sample.legacy), t.minSamples),
       dispersion,
+    };
+    const whole = rule.check === 'errorRate' ? 'errorsWhole' : 'failuresWhole';
+    const cusum = stepSequential(next[key], rule.counts(sample.domain), rule.counts(sample.legacy), settings);
+    const fromStart = stepSequential(next[whole]!, rule.counts(sample.domain), rule.counts(sample.legacy), {
+      ...settings,
+      ...sequentialSettings(rule, p0, ctx, true),
     });
-    next[key] = step.state;
-    progress[rule.check] = step.progress;
+    next[key] = cusum.state;
+    next[whole] = fromStart.state;
+    progress[rule.check] = Math.max(cusum.progress, fromStart.progress);
+    const step = cusum.alarm ? cusum : fromStart;
     if (!ctx.checks.includes(rule.check) || !step.alarm) continue;
     const a = step.alarm;
     const legacyRate = rate(a.legacy);
@@ -293,7 +319,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       reason:
         `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks), ` +
         `${rule.check === 'errorRate' ? 'above' : 'below'} ${p0 > rule.rollback * (1 + 1e-9) ? `${rule.show(p0)} (as bad as legacy may be over the same checks, worse than the ${rule.show(rule.rollback)} bar)` : `the rollback bar ${rule.show(rule.rollback)}`} by a sequential test ` +
-        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}${dispersion > 1.05 ? `, each request weighed 1/${dispersion.toFixed(1)} for the bursts this service has shown` : ''}; false-rollback budget ${(sequentialSettings(rule, p0, ctx).alpha * 100).toPrecision(2)}%)${legacyText}`,
+        `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}${dispersion > 1.05 ? `, each request weighed 1/${dispersion.toFixed(1)} for the bursts this service has shown` : ''}; false-rollback budget ${(checkAlpha(t, rule.check) * 100).toPrecision(2)}%)${legacyText}`,
       figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },
     });
   }
@@ -360,6 +386,8 @@ function targetNotices(
       plannedLooks: ctx.plannedLooks,
       continuousLooks: ctx.continuousLooks,
       dispersion: dispersionFactor(variance, sample.domain.requests, p0),
+      // A canary between the bars is so from the start: one start point, no looks to pay for.
+      fromStart: true,
     });
     above[key] = step.state;
     if (!step.alarm || !ctx.checks.includes(rule.check) || above.noticed.includes(rule.check)) continue;

@@ -246,7 +246,8 @@ export function runStep(
       end += perWindow;
       continue;
     }
-    const open = notPassed(results);
+    // A continuous step has no end to hold at: what only wants more requests is still watched.
+    const open = step.continuous && sampleShortfall(results) !== null ? [] : notPassed(results);
     return {
       outcome: open.length ? 'hold' : 'pass',
       checks: look,
