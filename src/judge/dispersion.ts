@@ -56,6 +56,8 @@ export interface Spread {
   legacy: SideSpread;
   /** What earlier windows of the group learned. */
   prior: { domain: Moments; legacy: Moments };
+  /** Checks in a row with every rate test of the domain at rest (absent in older state: 0). */
+  quiet?: number;
 }
 
 export const NO_MOMENTS: Moments = { b: 0, n: 0, x: 0, q: 0, s2: 0 };
@@ -75,10 +77,7 @@ function batchMoments(c: Counts): Moments {
   return { b: 1, n: c.n, x: c.bad, q: (c.bad * c.bad) / c.n, s2: c.n * c.n };
 }
 
-/**
- * Adds one check of one side. `hold`: a completed batch waits in `pending` (the domain while a
- * rate test's run is open) instead of being learned.
- */
+/** Adds one check of one side. `hold`: a completed batch waits in `pending` instead of being learned. */
 function addCheck(s: SideSpread, c: Counts, hold: boolean): SideSpread {
   const batch = { n: s.batch.n + c.n, bad: s.batch.bad + c.bad };
   if (s.checks + 1 < BATCH_CHECKS) return { ...s, batch, checks: s.checks + 1 };
@@ -93,13 +92,18 @@ function addCheck(s: SideSpread, c: Counts, hold: boolean): SideSpread {
 
 /**
  * One check of both sides. `open`: whether a rate test of the domain has a run in progress after
- * this check; once none has, what waited is learned (it was a burst that passed, not a fault).
+ * this check. The domain's batches wait until the tests have been at rest for a whole batch of
+ * checks, and are learned only then (a burst that passed). A fault keeps its run open: a test
+ * that touches 0 for a check or two while the fault goes on does not release it.
  */
 export function addSpread(s: Spread, domain: Counts, legacy: Counts, open: boolean): Spread {
-  const d = addCheck(s.domain, domain, open);
+  const quiet = open ? 0 : (s.quiet ?? 0) + 1;
+  const d = addCheck(s.domain, domain, true);
+  const settled = quiet >= BATCH_CHECKS;
   return {
     ...s,
-    domain: open ? d : { ...d, learned: mergeMoments(d.learned, d.pending), pending: NO_MOMENTS },
+    quiet,
+    domain: settled ? { ...d, learned: mergeMoments(d.learned, d.pending), pending: NO_MOMENTS } : d,
     legacy: addCheck(s.legacy, legacy, false),
   };
 }

@@ -49,10 +49,16 @@ describe('learned spread', () => {
     const weighing = feed(1200, 500, fault, { open: (i) => i >= 600 });
     expect(batchVariance(weighing.domain.learned)).toBe(0);
     expect(weighing.domain.pending.b).toBe(100);
-    // The run closes: what waited is learned.
-    const closed = addSpread(weighing, { n: 500, bad: 2 }, { n: 500, bad: 2 }, false);
+    expect(weighing.domain.learned.b).toBe(100);
+    // The run closes for a check and opens again (a fault goes on): nothing is released.
+    const touched = addSpread(weighing, { n: 500, bad: 2 }, { n: 500, bad: 2 }, false);
+    const reopened = addSpread(touched, { n: 500, bad: 50 }, { n: 500, bad: 2 }, true);
+    expect(reopened.domain.learned.b).toBe(100); // the 600 checks before the fault
+    // At rest for a whole batch of checks: what waited is learned (a burst that passed).
+    let closed = reopened;
+    for (let i = 0; i < 6; i++) closed = addSpread(closed, { n: 500, bad: 2 }, { n: 500, bad: 2 }, false);
     expect(closed.domain.pending.b).toBe(0);
-    expect(closed.domain.learned.b).toBe(200);
+    expect(closed.domain.learned.b).toBe(201);
   });
 
   test("legacy's bursts are the service's: they temper the domain's test too", () => {
