@@ -41,6 +41,7 @@ const PROCESSES = [
   'scripts/npm-start',
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',
+  'providers/traffic/haproxy',
   'example-backend/config',
   'orders-service/orders-service',
   'worker/pinned-versions',

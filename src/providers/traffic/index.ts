@@ -6,6 +6,7 @@ import type { Env } from '../settings';
 import { OUTPUT_TAIL_BYTES, guarded, plainRunArgv, type RunArgv } from './argv';
 import { CommandTrafficProvider } from './command';
 import { EnvFileTrafficProvider, type EnvFileOptions } from './env-file';
+import { HaproxyTrafficProvider } from './haproxy';
 import { HttpTrafficProvider } from './http';
 import type { TrafficProvider } from './traffic-provider';
 import { effectivePercent as percentOf } from '../../contracts/traffic';
@@ -14,6 +15,7 @@ export type { TrafficProvider } from './traffic-provider';
 export { HttpTrafficProvider, rolloutStateSchema } from './http';
 export { EnvFileTrafficProvider, parseEnvFile, updateEnvFile } from './env-file';
 export { CommandTrafficProvider } from './command';
+export { HaproxyTrafficProvider, parseServersState } from './haproxy';
 export { parseReadOutput } from './argv';
 
 export interface TrafficProviderOptions extends EnvFileOptions {
@@ -54,6 +56,8 @@ export function createTrafficProvider(
             }
           : {}),
       });
+    case 'haproxy':
+      return new HaproxyTrafficProvider(config);
     case 'command':
       return new CommandTrafficProvider(config, { runArgv, onProgress: options.onProgress });
     default:
