@@ -42,6 +42,7 @@ const PROCESSES = [
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',
   'providers/traffic/haproxy',
+  'providers/traffic/nginx',
   'example-backend/config',
   'orders-service/orders-service',
   'worker/pinned-versions',

@@ -8,6 +8,7 @@ import { CommandTrafficProvider } from './command';
 import { EnvFileTrafficProvider, type EnvFileOptions } from './env-file';
 import { HaproxyTrafficProvider } from './haproxy';
 import { HttpTrafficProvider } from './http';
+import { NginxTrafficProvider } from './nginx';
 import type { TrafficProvider } from './traffic-provider';
 import { effectivePercent as percentOf } from '../../contracts/traffic';
 
@@ -16,6 +17,7 @@ export { HttpTrafficProvider, rolloutStateSchema } from './http';
 export { EnvFileTrafficProvider, parseEnvFile, updateEnvFile } from './env-file';
 export { CommandTrafficProvider } from './command';
 export { HaproxyTrafficProvider, parseServersState } from './haproxy';
+export { NginxTrafficProvider, parseNginxStatus, renderNginxFile } from './nginx';
 export { parseReadOutput } from './argv';
 
 export interface TrafficProviderOptions extends EnvFileOptions {
@@ -58,6 +60,8 @@ export function createTrafficProvider(
       });
     case 'haproxy':
       return new HaproxyTrafficProvider(config);
+    case 'nginx':
+      return new NginxTrafficProvider(config, { runArgv, http: options.http, onProgress: options.onProgress });
     case 'command':
       return new CommandTrafficProvider(config, { runArgv, onProgress: options.onProgress });
     default:
