@@ -41,6 +41,8 @@ const PROCESSES = [
   'scripts/npm-start',
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',
+  'providers/traffic/haproxy',
+  'providers/traffic/nginx',
   'example-backend/config',
   'orders-service/orders-service',
   'worker/pinned-versions',

@@ -21,12 +21,15 @@ for (const kind of Object.keys(BINARIES)) {
   }
 }
 
-// `npm test` also needs Prometheus (the prometheus metrics provider's real-process tests) and a
-// browser (the rollout page's tests drive Debian's chromium with playwright-core): from Debian's
-// packages when they are missing. The prometheus package starts a system Prometheus on :9090; the
-// tests start their own on free ports, so that one is stopped.
+// `npm test` also needs Prometheus (the prometheus metrics provider's real-process tests), HAProxy
+// and nginx (the router traffic providers' real-process tests) and a browser (the rollout page's
+// tests drive Debian's chromium with playwright-core): from Debian's packages when they are
+// missing. Those packages start system services (Prometheus on :9090, nginx on :80, HAProxy); the
+// tests start their own on free ports, so those are stopped.
 if (process.argv.includes('--for-tests')) {
   ensureDebianPackage({ pkg: 'prometheus', commands: ['prometheus'], what: 'Prometheus (2.x)', after: stopSystemPrometheus });
+  ensureDebianPackage({ pkg: 'haproxy', commands: ['haproxy'], what: 'HAProxy (2.x)', after: (sudo) => stopSystemService(sudo, 'haproxy') });
+  ensureDebianPackage({ pkg: 'nginx', commands: ['nginx'], what: 'nginx', after: (sudo) => stopSystemService(sudo, 'nginx') });
   ensureDebianPackage({ pkg: 'chromium fonts-liberation', commands: ['chromium', 'chromium-browser'], what: 'chromium (the rollout page tests)' });
 }
 
@@ -40,7 +43,8 @@ function has(cmd) {
 }
 
 function ensureDebianPackage({ pkg, commands, what, after }) {
-  if (commands.some((c) => has(c) || fs.existsSync(`/usr/bin/${c}`))) return;
+  // haproxy and nginx live in /usr/sbin, which is not on every user's PATH.
+  if (commands.some((c) => has(c) || fs.existsSync(`/usr/bin/${c}`) || fs.existsSync(`/usr/sbin/${c}`))) return;
   const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 && has('sudo') ? 'sudo ' : '';
   if (!has('apt-get')) {
     console.error(`${what} is not installed and apt-get is not available: install ${pkg} and run npm test again.`);
@@ -63,4 +67,12 @@ function stopSystemPrometheus(sudo) {
     stdio: 'ignore',
     shell: '/bin/sh',
   });
+}
+
+/** Stops (and keeps from starting at boot) a service a package started; the tests run their own. */
+function stopSystemService(sudo, name) {
+  execSync(
+    `${sudo}systemctl disable --now ${name} >/dev/null 2>&1 || ${sudo}service ${name} stop >/dev/null 2>&1 || pkill -x ${name} || true`,
+    { stdio: 'ignore', shell: '/bin/sh' },
+  );
 }

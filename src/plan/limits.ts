@@ -19,6 +19,8 @@ export const LIMITS = {
   stringLength: 2048,
   /** `command.run` and `restartCommand`. */
   commandLength: 4096,
+  /** Words of a command given as a list (`set`, `read`, `testCommand`). */
+  commandArgs: 64,
   /** A duration as written (`1h30m`). */
   durationLength: 32,
   /** List lengths. */

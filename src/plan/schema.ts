@@ -79,6 +79,110 @@ const envFileTraffic = z.strictObject({
   percentVariable: envName.default('ROLLOUT_PERCENT'),
   killSwitchVariable: envName.default('USE_DOMAIN_SERVICE'),
   healthTimeout: timeout.default('60s'),
+  /** Reads the percents in force (as the `command` provider's `read`) instead of the file. */
+  readCommand: argvWith(['group']).optional(),
+});
+
+/** A program and its arguments, run without a shell; plan values only ever fill whole placeholders. */
+function argvWith(placeholders: readonly string[]) {
+  const known = placeholders.map((p) => `{${p}}`);
+  return z
+    .array(text(LIMITS.commandLength))
+    .min(1, 'must name the program (a list: [program, arg, ...])')
+    .max(LIMITS.commandArgs, `must have at most ${LIMITS.commandArgs} words`)
+    .superRefine((words, ctx) => {
+      words.forEach((w, i) => {
+        for (const m of w.matchAll(/\{[^{}]*\}/g))
+          if (!known.includes(m[0]))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i],
+              message: `unknown placeholder ${m[0]} (${known.length ? `known: ${known.join(', ')}` : 'none is filled in here'})`,
+            });
+      });
+      if (words[0]?.includes('{'))
+        ctx.addIssue({ code: 'custom', path: [0], message: 'the program itself cannot be a placeholder' });
+    });
+}
+
+/** Refuses an empty group mapping (a router with nothing to move). */
+const routerGroups = <T extends z.ZodType>(mapping: T) =>
+  z
+    .record(groupName, mapping)
+    .refine((g) => Object.keys(g).length > 0, 'must map at least one group (e.g. read: {...})');
+
+/** HAProxy names (proxies, servers): also what keeps a `;` or a space out of a Runtime API command. */
+const haproxyName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(LIMITS.groupLength * 2, `must be at most ${LIMITS.groupLength * 2} characters`)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'must be an HAProxy name (letters, digits, "_", ".", ":", "-")');
+
+const haproxyTraffic = z.strictObject({
+  type: z.literal('haproxy'),
+  /** `unix:/run/haproxy/admin.sock` or `tcp:127.0.0.1:9999` (a `stats socket ... level admin`). */
+  runtimeApi: z
+    .string()
+    .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
+    .regex(
+      /^(unix:\/[^\0]+|tcp:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})$/,
+      'must be unix:/path/to/admin.sock or tcp:host:port',
+    ),
+  /** Per group: the backend and its legacy and domain servers (weights: domain = percent). */
+  groups: routerGroups(
+    z
+      .strictObject({ backend: haproxyName, legacy: haproxyName, domain: haproxyName })
+      .refine((g) => g.legacy !== g.domain, { message: 'legacy and domain must be different servers', path: ['domain'] }),
+  ),
+  timeout: timeout.default('5s'),
+});
+
+/** An upstream server address nginx accepts and nothing more: no spaces, `;`, braces or quotes. */
+const upstreamAddress = z
+  .string()
+  .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
+  .regex(
+    /^(unix:\/[A-Za-z0-9_./-]+|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5})$/,
+    'must be host:port or unix:/path (an nginx upstream server address)',
+  );
+const hostPort = z
+  .string()
+  .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8099');
+
+const nginxTraffic = z.strictObject({
+  type: z.literal('nginx'),
+  /** The file the provider owns and rewrites, included inside nginx's `http {}`. */
+  file: text(LIMITS.stringLength),
+  /** Where the owned file's status server listens; the worker reads the state nginx serves there. */
+  statusListen: hostPort,
+  groups: routerGroups(
+    z
+      .strictObject({
+        upstream: z
+          .string()
+          .max(LIMITS.groupLength * 2, `must be at most ${LIMITS.groupLength * 2} characters`)
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an upstream name (letters, digits, "_")'),
+        legacy: upstreamAddress,
+        domain: upstreamAddress,
+      })
+      .refine((g) => g.legacy !== g.domain, { message: 'legacy and domain must be different addresses', path: ['domain'] }),
+  ),
+  testCommand: argvWith([]).default(['nginx', '-t']),
+  reloadCommand: argvWith([]).default(['nginx', '-s', 'reload']),
+  /** Bounds each command, and the wait for nginx to serve the new file after a reload. */
+  timeout: timeout.default('30s'),
+});
+
+const commandTraffic = z.strictObject({
+  type: z.literal('command'),
+  /** Sets one group's percent: `{group}` and `{percent}` fill whole arguments' placeholders. */
+  set: argvWith(['group', 'percent']).refine((w) => w.some((a) => a.includes('{percent}')), {
+    message: 'must pass {percent} in one of its arguments',
+  }),
+  /** Prints the percent in force: a number (run per group with `{group}`) or `group=percent` lines. */
+  read: argvWith(['group']),
+  timeout: timeout.default('30s'),
 });
 
 const expositionMetrics = z.strictObject({
@@ -239,7 +343,7 @@ export const planSchema = z.strictObject({
       .max(LIMITS.targetIdLength, `must be at most ${LIMITS.targetIdLength} characters`)
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
     baseUrl: url,
-    traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic]),
+    traffic: z.discriminatedUnion('type', [httpTraffic, envFileTraffic, haproxyTraffic, nginxTraffic, commandTraffic]),
     metrics: z.discriminatedUnion('type', [expositionMetrics, prometheusMetrics]),
     consistency: sqliteYamlConsistency.optional(),
     /** How the functional check and the write probe exercise the target (probes-schema.ts). */

@@ -50,7 +50,7 @@ interface Band {
   rollback?: unknown;
 }
 interface LoosePlan {
-  target?: { consistency?: unknown };
+  target?: { consistency?: unknown; traffic?: unknown };
   approvers?: unknown;
   defaults?: { checkInterval?: unknown; lookback?: unknown; thresholds?: { errorRate?: Band; successRate?: Band } };
   phases?: Array<{
@@ -97,6 +97,49 @@ function bandProblems(thresholds: unknown): PlanProblem[] {
   return out;
 }
 
+/** Routers map each group to their own objects: a group without a mapping could not be moved. */
+function routerGroupProblems(traffic: unknown, phases: Array<{ group?: unknown }>): PlanProblem[] {
+  const t = asObject<{ type?: unknown; groups?: unknown }>(traffic);
+  if (t.type !== 'haproxy' && t.type !== 'nginx') return [];
+  const groups = asObject<Record<string, unknown>>(t.groups);
+  const out: PlanProblem[] = [];
+  phases.forEach((p, i) => {
+    if (typeof p.group === 'string' && !Object.prototype.hasOwnProperty.call(groups, p.group))
+      out.push({
+        path: 'target.traffic.groups',
+        message: `has no mapping for group "${p.group}" (phases[${i}].group): add ${p.group}: ${t.type === 'haproxy' ? '{ backend, legacy, domain }' : '{ upstream, legacy, domain }'}`,
+      });
+  });
+  if (t.type === 'nginx')
+    out.push(
+      ...duplicates(
+        Object.values(groups).map((g) => asObject<{ upstream?: unknown }>(g).upstream),
+        (i) => `target.traffic.groups.${Object.keys(groups)[i]}.upstream`,
+        'upstream',
+      ),
+    );
+  return out;
+}
+
+/** Groups on the same HAProxy servers move together, as groups sharing one env variable do. */
+function sharedServerWarnings(plan: Plan): PlanProblem[] {
+  const traffic = plan.target.traffic;
+  if (traffic.type !== 'haproxy') return [];
+  const byServers = new Map<string, string[]>();
+  for (const [group, g] of Object.entries(traffic.groups)) {
+    for (const server of [g.legacy, g.domain]) {
+      const key = `${g.backend}/${server}`;
+      byServers.set(key, [...(byServers.get(key) ?? []), group]);
+    }
+  }
+  return [...byServers]
+    .filter(([, groups]) => groups.length > 1)
+    .map(([server, groups]) => ({
+      path: 'target.traffic.groups',
+      message: `groups ${groups.join(', ')} share the server ${server}: changing one changes the others`,
+    }));
+}
+
 /**
  * Rules across fields. They run on the input beside the schema, so that one typo elsewhere does
  * not hide them: an operator gets every problem in one go.
@@ -118,6 +161,7 @@ function crossFieldProblems(input: unknown): PlanProblem[] {
       'group',
     ),
     ...bandProblems(defaults.thresholds),
+    ...routerGroupProblems(asObject<NonNullable<LoosePlan['target']>>(plan.target).traffic, phases),
   ];
   const interval =
     typeof defaults.checkInterval === 'string'
@@ -237,7 +281,7 @@ export function validatePlanCore(input: unknown, rules: PlanRule[] = []): PlanVa
     ...rules.flatMap((rule) => rule(clean)),
   ];
   if (!parsed.success || problems.length > 0) return fail(problems);
-  return { ok: true, plan: parsed.data, input: clean, warnings: [...sharedVariableWarnings(parsed.data), ...retiredFieldWarnings(parsed.data)] };
+  return { ok: true, plan: parsed.data, input: clean, warnings: [...sharedVariableWarnings(parsed.data), ...sharedServerWarnings(parsed.data), ...retiredFieldWarnings(parsed.data)] };
 }
 
 export function describeProblems(problems: PlanProblem[]): string {

@@ -11,7 +11,8 @@
  *   Default: `ROLLOUT_TOKEN_*,ADMIN_TOKEN`.
  * - `ROLLOUT_ALLOW_COMMANDS`: directories (or files) the programs of commands must live in; `*`
  *   runs any shell command. Default: none (no plan runs a command).
- * - `ROLLOUT_ALLOW_PATHS`: directories (or files) env files and consistency stores may be in, not
+ * - `ROLLOUT_ALLOW_PATHS`: directories (or files) env files, consistency stores, the nginx file a
+ *   traffic provider owns and HAProxy's Runtime API socket may be in, not
  *   below a hidden directory (`.data`, `.git`, `.env`) unless listed itself; `*` any. Default: the
  *   worker's working directory.
  * - `ROLLOUT_COMMAND_ENV`: variables (`NAME`, `PREFIX_*`) a command gets besides the minimal
@@ -315,6 +316,36 @@ export class WorkerPolicy {
     return 'problem' in p ? p.problem : undefined;
   }
 
+  /**
+   * A command given as a list (program, arguments), checked and resolved. Its words are never read
+   * by a shell, also with `ROLLOUT_ALLOW_COMMANDS=*` (which then allows any program).
+   */
+  prepareArgv(argv: readonly string[]): { argv: string[] } | { problem: string } {
+    const [program, ...args] = argv;
+    if (!program) return { problem: `${PREFIX}: the command is empty` };
+    if (this.commandPlaces === '*') return { argv: [this.locate(program) ?? program, ...args] };
+    if (this.commandPlaces.length === 0)
+      return {
+        problem: `${PREFIX}: commands are not allowed (${this.shown('ROLLOUT_ALLOW_COMMANDS')}: list the directories of the programs plans may run)`,
+      };
+    const found = this.locate(program);
+    if (!found)
+      return {
+        problem: `${PREFIX}: ${program} is not an executable file (looked in ${program.includes('/') ? this.cwd : 'PATH'})`,
+      };
+    const real = realPath(found);
+    if (outside(real, this.commandPlaces))
+      return {
+        problem: `${PREFIX}: ${program} (${real}) is not in an allowed directory (${this.shown('ROLLOUT_ALLOW_COMMANDS')})`,
+      };
+    return { argv: [real, ...args] };
+  }
+
+  argvProblem(argv: readonly string[]): string | undefined {
+    const p = this.prepareArgv(argv);
+    return 'problem' in p ? p.problem : undefined;
+  }
+
   private locate(program: string): string | undefined {
     const candidates = program.includes('/')
       ? [path.resolve(this.cwd, program)]
@@ -358,6 +389,23 @@ export class WorkerPolicy {
     return { ...res, output: this.redact(res.output) };
   }
 
+  /** `runCommand` for a command given as a list: the program run with its words, never a shell. */
+  async runArgv(
+    argv: readonly string[],
+    where: string,
+    options: Omit<ShellOptions, 'env'> & { extraEnv?: Record<string, string> },
+  ): Promise<ShellResult> {
+    const prepared = this.prepareArgv(argv);
+    if ('problem' in prepared) throw permanent(`${where}: ${prepared.problem}`, POLICY_REFUSED);
+    const { extraEnv, ...shell } = options;
+    const res = await runShell(prepared.argv, { ...shell, env: this.commandEnv(extraEnv) });
+    return {
+      ...res,
+      output: this.redact(res.output),
+      ...(res.stdout === undefined ? {} : { stdout: this.redact(res.stdout) }),
+    };
+  }
+
   /** Throws the refusal (non-retryable) naming `where`, if any. */
   assert(problem: string | undefined, where: string): void {
     if (problem) throw permanent(`${where}: ${problem}`, POLICY_REFUSED);
@@ -394,6 +442,32 @@ export class WorkerPolicy {
       add('target.traffic.path', this.pathProblem(traffic.path));
       add('target.traffic.restartCommand', this.commandProblem(traffic.restartCommand));
       add('target.traffic.healthUrl', this.hostProblem(traffic.healthUrl));
+      if (traffic.readCommand) add('target.traffic.readCommand', this.argvProblem(traffic.readCommand));
+    } else if (traffic.type === 'haproxy') {
+      const api = traffic.runtimeApi;
+      add(
+        'target.traffic.runtimeApi',
+        api.startsWith('unix:')
+          ? this.pathProblem(api.slice('unix:'.length))
+          : this.hostProblem(`tcp://${api.slice('tcp:'.length)}`),
+      );
+    } else if (traffic.type === 'nginx') {
+      add('target.traffic.file', this.pathProblem(traffic.file));
+      add('target.traffic.statusListen', this.hostProblem(`http://${traffic.statusListen}`));
+      add('target.traffic.testCommand', this.argvProblem(traffic.testCommand));
+      add('target.traffic.reloadCommand', this.argvProblem(traffic.reloadCommand));
+      // nginx sends users' requests where the plan says: only to places the worker may reach itself.
+      for (const [group, g] of Object.entries(traffic.groups))
+        for (const side of ['legacy', 'domain'] as const)
+          add(
+            `target.traffic.groups.${group}.${side}`,
+            g[side].startsWith('unix:')
+              ? this.pathProblem(g[side].slice('unix:'.length))
+              : this.hostProblem(`http://${g[side]}`),
+          );
+    } else if (traffic.type === 'command') {
+      add('target.traffic.set', this.argvProblem(traffic.set));
+      add('target.traffic.read', this.argvProblem(traffic.read));
     }
     return out;
   }

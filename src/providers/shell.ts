@@ -7,6 +7,8 @@ export interface ShellResult {
   timedOut: boolean;
   /** The last `tailBytes` of stdout and stderr, interleaved as they arrived. */
   output: string;
+  /** The last `tailBytes` of stdout alone: what a command prints as its answer (a read's percent). */
+  stdout?: string;
   durationMs: number;
 }
 
@@ -37,6 +39,7 @@ export function runShell(command: string | readonly string[], options: ShellOpti
   const tailBytes = options.tailBytes ?? 4096;
   return new Promise((resolve, reject) => {
     let output = Buffer.alloc(0);
+    let stdout = Buffer.alloc(0);
     let truncated = false;
     const keep = (chunk: Buffer) => {
       output = Buffer.concat([output, chunk]);
@@ -52,7 +55,11 @@ export function runShell(command: string | readonly string[], options: ShellOpti
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', keep);
+    child.stdout.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      stdout = Buffer.concat([stdout, chunk]);
+      if (stdout.length > tailBytes * 2) stdout = stdout.subarray(stdout.length - tailBytes);
+    });
     child.stderr.on('data', keep);
 
     let timedOut = false;
@@ -91,7 +98,15 @@ export function runShell(command: string | readonly string[], options: ShellOpti
         if (killTimer && !timedOut) clearTimeout(killTimer);
         const tail = output.length > tailBytes ? output.subarray(output.length - tailBytes) : output;
         const text = (truncated || tail !== output ? '…' : '') + tail.toString('utf8');
-        resolve({ exitCode: code, signal, timedOut, output: text, durationMs: Date.now() - started });
+        const out = stdout.length > tailBytes ? stdout.subarray(stdout.length - tailBytes) : stdout;
+        resolve({
+          exitCode: code,
+          signal,
+          timedOut,
+          output: text,
+          stdout: out.toString('utf8'),
+          durationMs: Date.now() - started,
+        });
       }, 50);
     });
   });

@@ -230,7 +230,7 @@ const rejected: Array<[string, (p: Plan) => void, string]> = [
   [
     'a missing traffic type',
     (p) => delete (p.target.traffic as Loose).type,
-    'target.traffic.type: is required (one of "http", "env-file")',
+    'target.traffic.type: is required (one of "http", "env-file", "haproxy", "nginx", "command")',
   ],
   [
     'too many phases',

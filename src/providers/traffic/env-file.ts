@@ -8,6 +8,8 @@ import type { TrafficState } from '../../contracts/traffic';
 import { MiB, bounded, messageOf, permanent, sleep, type HttpLimits } from '../errors';
 import { durationMs, type Env } from '../settings';
 import { runShell, type ShellResult } from '../shell';
+import { plainRunArgv, type RunArgv } from './argv';
+import { confirm, readPercents } from './command';
 import type { TrafficProvider } from './traffic-provider';
 
 export type EnvFileTrafficConfig = Extract<TrafficConfig, { type: 'env-file' }>;
@@ -27,6 +29,8 @@ export interface EnvFileOptions {
    * checked, run with a minimal environment, its output redacted).
    */
   runCommand?: (command: string, options: { timeoutMs: number }) => Promise<ShellResult>;
+  /** Runs `readCommand` (the worker passes its policy's; the program as given otherwise). */
+  runArgv?: RunArgv;
   /** Called while waiting, so an activity can heartbeat through a slow restart. */
   onProgress?: (message: string) => void;
 }
@@ -127,6 +131,19 @@ export class EnvFileTrafficProvider implements TrafficProvider {
 
   async get(groups: string[] = []): Promise<TrafficState> {
     for (const g of groups) this.known.add(g);
+    const fromFile = await this.readFile();
+    if (!this.config.readCommand) return fromFile;
+    // The target's own word on what it runs with; the kill switch from the file unless it says.
+    const said = await readPercents(
+      this.config.readCommand,
+      [...this.known],
+      this.options.runArgv ?? plainRunArgv(this.options.env ?? process.env),
+      { where: 'target.traffic.readCommand', timeoutMs: this.healthTimeoutMs },
+    );
+    return { ...said, useDomainService: fromFile.useDomainService && said.useDomainService };
+  }
+
+  private async readFile(): Promise<TrafficState> {
     const vars = parseEnvFile(await this.read());
     const where = (a: Assignment) => `${this.config.path}:${a.line}`;
     const sw = vars.get(this.killSwitch);
@@ -159,14 +176,15 @@ export class EnvFileTrafficProvider implements TrafficProvider {
     if (!(percent >= 0 && percent <= 100))
       return Promise.reject(permanent(`percent for group ${group} must be 0..100, got ${percent}`));
     this.known.add(group);
-    return this.change({ [this.variableFor(group)]: String(percent) });
+    return this.change({ [this.variableFor(group)]: String(percent) }, group, percent);
   }
 
   setKillSwitch(useDomainService: boolean): Promise<TrafficState> {
     return this.change({ [this.killSwitch]: String(useDomainService) });
   }
 
-  private change(values: Record<string, string>): Promise<TrafficState> {
+  /** With `readCommand`, a change is confirmed once the target reports the group's new percent. */
+  private change(values: Record<string, string>, group?: string, percent?: number): Promise<TrafficState> {
     const run = this.queue.then(async () => {
       const before = await this.read();
       const after = updateEnvFile(before, values);
@@ -179,6 +197,8 @@ export class EnvFileTrafficProvider implements TrafficProvider {
         await this.waitHealthy();
         this.applied = after;
       }
+      if (this.config.readCommand && group !== undefined && percent !== undefined)
+        return confirm(group, percent, this.healthTimeoutMs, () => this.get(), this.options.onProgress);
       return this.get();
     });
     this.queue = run.catch(() => undefined);

@@ -3,14 +3,22 @@ import type { TrafficConfig } from '../../plan/schema';
 import { permanent } from '../errors';
 import { policyFromEnv, type WorkerPolicy } from '../policy';
 import type { Env } from '../settings';
+import { OUTPUT_TAIL_BYTES, guarded, plainRunArgv, type RunArgv } from './argv';
+import { CommandTrafficProvider } from './command';
 import { EnvFileTrafficProvider, type EnvFileOptions } from './env-file';
+import { HaproxyTrafficProvider } from './haproxy';
 import { HttpTrafficProvider } from './http';
+import { NginxTrafficProvider } from './nginx';
 import type { TrafficProvider } from './traffic-provider';
 import { effectivePercent as percentOf } from '../../contracts/traffic';
 
 export type { TrafficProvider } from './traffic-provider';
 export { HttpTrafficProvider, rolloutStateSchema } from './http';
 export { EnvFileTrafficProvider, parseEnvFile, updateEnvFile } from './env-file';
+export { CommandTrafficProvider } from './command';
+export { HaproxyTrafficProvider, parseServersState } from './haproxy';
+export { NginxTrafficProvider, parseNginxStatus, renderNginxFile } from './nginx';
+export { parseReadOutput } from './argv';
 
 export interface TrafficProviderOptions extends EnvFileOptions {
   http?: AxiosInstance;
@@ -29,6 +37,12 @@ export function createTrafficProvider(
 ): TrafficProvider {
   const { policy } = options;
   policy?.refuse(policy.trafficProblems(config));
+  // Commands given as lists run as the policy runs them (checked, minimal environment, redacted).
+  const runArgv: RunArgv = guarded(
+    policy
+      ? (argv, where, o) => policy.runArgv(argv, where, { timeoutMs: o.timeoutMs, tailBytes: OUTPUT_TAIL_BYTES })
+      : (options.runArgv ?? plainRunArgv(env)),
+  );
   switch (config.type) {
     case 'http':
       return new HttpTrafficProvider(config, env, options.http);
@@ -36,6 +50,7 @@ export function createTrafficProvider(
       return new EnvFileTrafficProvider(config, {
         env,
         ...options,
+        runArgv,
         ...(policy
           ? {
               runCommand: (command, o) =>
@@ -43,6 +58,12 @@ export function createTrafficProvider(
             }
           : {}),
       });
+    case 'haproxy':
+      return new HaproxyTrafficProvider(config);
+    case 'nginx':
+      return new NginxTrafficProvider(config, { runArgv, http: options.http, onProgress: options.onProgress });
+    case 'command':
+      return new CommandTrafficProvider(config, { runArgv, onProgress: options.onProgress });
     default:
       throw permanent(
         `target.traffic.type: unknown provider ${JSON.stringify((config as { type: unknown }).type)}`,

@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+
+/**
+ * Real routers for the traffic providers' suites (issue 23): HAProxy and nginx as processes of
+ * their own (each in its own process group, stopped as a group), in front of two tiny upstreams
+ * that say who served a request, as the example backend does with `X-Served-By`.
+ */
+
+export const HAPROXY_BIN = process.env.HAPROXY_BIN || '/usr/sbin/haproxy';
+export const NGINX_BIN = process.env.NGINX_BIN || '/usr/sbin/nginx';
+
+export function requireBinary(bin: string, pkg: string): void {
+  if (!existsSync(bin))
+    throw new Error(`${bin} is missing: run \`apt-get install -y --no-install-recommends ${pkg}\` (npm test does, through scripts/ensure-installed.js)`);
+}
+
+export interface Upstream {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP server answering every request with `X-Served-By: <name>`. */
+export async function startUpstream(name: 'legacy' | 'domain'): Promise<Upstream> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Served-By': name });
+    res.end(`${name}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface Detached {
+  pid: number;
+  output(): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A server process in a process group of its own: stopping it stops its workers too. */
+export function startDetached(bin: string, args: string[], cwd: string): Detached {
+  const child = spawn(bin, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-50_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    pid: child.pid!,
+    output: () => out,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(timer);
+      // Workers of the group that outlived their master.
+      signal('SIGKILL');
+    },
+  };
+}
+
+/** Who served each of `n` requests to `url` (a new connection each, so each is balanced anew). */
+export async function servedBy(url: string, n: number): Promise<{ legacy: number; domain: number }> {
+  const counts = { legacy: 0, domain: 0 };
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, { headers: { Connection: 'close' }, signal: AbortSignal.timeout(5000) });
+    await res.text();
+    const by = res.headers.get('x-served-by');
+    if (by !== 'legacy' && by !== 'domain') throw new Error(`request ${i} to ${url}: HTTP ${res.status}, X-Served-By ${by}`);
+    counts[by] += 1;
+  }
+  return counts;
+}
