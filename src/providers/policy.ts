@@ -298,17 +298,25 @@ export class WorkerPolicy {
       };
     const [program, ...args] = parsed.words;
     if (!program) return { problem: `${PREFIX}: the command is empty` };
+    const allowed = this.allowedProgram(program);
+    return 'problem' in allowed ? allowed : { argv: [allowed.real, ...args], text: command };
+  }
+
+  /** Where `program` really is, when it is an executable file in an allowed directory. */
+  private allowedProgram(program: string): { real: string } | { problem: string } {
+    // Only asked once the caller has handled `*` (any program) and "none".
+    const places = this.commandPlaces === '*' ? [] : this.commandPlaces;
     const found = this.locate(program);
     if (!found)
       return {
         problem: `${PREFIX}: ${program} is not an executable file (looked in ${program.includes('/') ? this.cwd : 'PATH'})`,
       };
     const real = realPath(found);
-    if (outside(real, this.commandPlaces))
+    if (outside(real, places))
       return {
         problem: `${PREFIX}: ${program} (${real}) is not in an allowed directory (${this.shown('ROLLOUT_ALLOW_COMMANDS')})`,
       };
-    return { argv: [real, ...args], text: command };
+    return { real };
   }
 
   commandProblem(command: string): string | undefined {
@@ -328,17 +336,8 @@ export class WorkerPolicy {
       return {
         problem: `${PREFIX}: commands are not allowed (${this.shown('ROLLOUT_ALLOW_COMMANDS')}: list the directories of the programs plans may run)`,
       };
-    const found = this.locate(program);
-    if (!found)
-      return {
-        problem: `${PREFIX}: ${program} is not an executable file (looked in ${program.includes('/') ? this.cwd : 'PATH'})`,
-      };
-    const real = realPath(found);
-    if (outside(real, this.commandPlaces))
-      return {
-        problem: `${PREFIX}: ${program} (${real}) is not in an allowed directory (${this.shown('ROLLOUT_ALLOW_COMMANDS')})`,
-      };
-    return { argv: [real, ...args] };
+    const allowed = this.allowedProgram(program);
+    return 'problem' in allowed ? allowed : { argv: [allowed.real, ...args] };
   }
 
   argvProblem(argv: readonly string[]): string | undefined {
