@@ -270,7 +270,8 @@ test("a served share skewed behind the orchestrator's back rolls the writes back
     handle,
     'write',
     'servedShare',
-    /domain served \d+\.\d+% of \d+ requests .*configured 5%/,
+    // The example backend routes by key and exports rollout_routing_keys: the share of keys is judged.
+    /domain served \d+\.\d+% of \d+ routing keys \(interval .*; \d+\.\d+% of \d+ requests\), configured 5%/,
   );
   expect(result.lastCheck!.metrics.servedShareLow as number).toBeGreaterThan(0.075);
   expect(result.groups.read.percent).toBe(100);
