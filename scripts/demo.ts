@@ -102,9 +102,12 @@ async function admin(
 }
 
 /** A stack from `npm start` is reused when Temporal, the backend and a worker all answer. */
+/** What the demo needs of a stack: the example backend is part of it. */
+type DemoStack = Pick<Stack, 'adminToken' | 'env'> & { backendUrl: string };
+
 async function runningStack(
   env: NodeJS.ProcessEnv,
-): Promise<Pick<Stack, 'backendUrl' | 'adminToken' | 'env'> | null> {
+): Promise<DemoStack | null> {
   const backendUrl = `http://127.0.0.1:${env.BACKEND_PORT || 8000}`;
   try {
     const res = await fetch(`${backendUrl}/healthz`, { signal: AbortSignal.timeout(1500) });
@@ -141,7 +144,7 @@ async function main(): Promise<number> {
   );
 
   let own: Stack | undefined;
-  let stack = await runningStack(process.env);
+  let stack: DemoStack | null = await runningStack(process.env);
   say(
     stack
       ? `Reusing the stack started by \`npm start\` (backend ${stack.backendUrl}).`
@@ -149,7 +152,7 @@ async function main(): Promise<number> {
   );
   if (!stack) {
     own = await startStack({ temporalDb: null, persistSwitches: false, rps: RPS, echo: false, log: note });
-    stack = own;
+    stack = { ...own, backendUrl: own.backendUrl! }; // started with the example (the default)
     note(`Temporal UI ${own.uiUrl} · backend ${own.backendUrl} · ${RPS} req/s of synthetic users`);
   }
   const env: NodeJS.ProcessEnv = { ...stack.env, ROLLOUT_DEBUG: '' };

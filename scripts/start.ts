@@ -9,7 +9,8 @@
  * rollout page), ROLLOUT_UI_TOKEN (the page's token; a random one by default), ROLLOUT_MAKE_CURRENT
  * (1 by default with its own dev server: its worker makes its build the current version; 0 leaves
  * promoting to you).
- * Flags: --no-traffic, --rps N.
+ * Flags: --no-traffic, --rps N, --no-example (Temporal, the worker and the page only: for rolling
+ * out a service of your own; no camera backend, no synthetic traffic).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +50,8 @@ export class StartError extends Error {}
 
 export interface StackOptions {
   traffic?: boolean;
+  /** Start the example backend (and its traffic). Default true; false for a service of your own. */
+  example?: boolean;
   rps?: number;
   /** Where progress lines go. */
   log?: (line: string) => void;
@@ -73,7 +76,8 @@ export interface Stack {
   buildId: string | null;
   /** Versions other than the worker's that still have running rollouts pinned to them, one line each. */
   versionNotes: string[];
-  backendUrl: string;
+  /** The example backend, or null when started without it (`--no-example`). */
+  backendUrl: string | null;
   adminToken: string;
   /** Environment for CLI commands and other children (TEMPORAL_ADDRESS, ADMIN_TOKEN, …). */
   env: NodeJS.ProcessEnv;
@@ -217,7 +221,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         `port ${uiPort} (Temporal UI) is in use: stop what uses it (\`lsof -i :${uiPort}\`) or pick another with TEMPORAL_UI_PORT=8300.`,
       );
   }
-  if (!(await portFree(backendPort))) {
+  const example = opts.example !== false;
+  if (example && !(await portFree(backendPort))) {
     const hint = (await isBackend(backendUrl))
       ? 'an example backend already answers there (another `npm start` still running?): stop it first'
       : `stop what uses it (\`lsof -i :${backendPort}\`)`;
@@ -392,23 +397,25 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
 
     const persist = opts.persistSwitches !== false;
-    const switches = persist
-      ? readSwitches()
-      : { USE_DOMAIN_SERVICE: 'true', ROLLOUT_PERCENT_READ: '0', ROLLOUT_PERCENT_WRITE: '0' };
-    log(`starting the example backend on ${backendUrl} (data in ${path.relative(ROOT, BACKEND_DATA)}/)…`);
-    const backend = spawnChild(
-      'backend',
-      node,
-      [...ts, 'example-backend/server.ts'],
-      { ...env, ...switches, PORT: String(backendPort), DATA_DIR: BACKEND_DATA },
-      true,
-    );
-    await until('the example backend', 60_000, () => isBackend(backendUrl), backend);
-    // The backend keeps its switches in memory; saving them lets a restart resume at the same share.
-    if (persist) {
-      switchesTimer = setInterval(() => void saveSwitches(), 2000);
-      switchesTimer.unref();
-    }
+    if (example) {
+      const switches = persist
+        ? readSwitches()
+        : { USE_DOMAIN_SERVICE: 'true', ROLLOUT_PERCENT_READ: '0', ROLLOUT_PERCENT_WRITE: '0' };
+      log(`starting the example backend on ${backendUrl} (data in ${path.relative(ROOT, BACKEND_DATA)}/)…`);
+      const backend = spawnChild(
+        'backend',
+        node,
+        [...ts, 'example-backend/server.ts'],
+        { ...env, ...switches, PORT: String(backendPort), DATA_DIR: BACKEND_DATA },
+        true,
+      );
+      await until('the example backend', 60_000, () => isBackend(backendUrl), backend);
+      // The backend keeps its switches in memory; saving them lets a restart resume at the same share.
+      if (persist) {
+        switchesTimer = setInterval(() => void saveSwitches(), 2000);
+        switchesTimer.unref();
+      }
+    } else log('no example backend (--no-example): point a plan at your own service');
 
     log('starting the rollout worker…');
     // Quiet while it bundles the workflow code (webpack's report is in the log); echoed once it runs.
@@ -435,7 +442,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     );
     const pageUrl = await until('the rollout page', 60_000, async () => /rollout page: (\S+)/.exec(page.out)?.[1], page);
 
-    if (opts.traffic !== false) {
+    if (example && opts.traffic !== false) {
       spawnChild(
         'traffic',
         node,
@@ -452,7 +459,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       metricsUrl: metricsAddress ? `http://${metricsAddress}/metrics` : null,
       buildId,
       versionNotes,
-      backendUrl,
+      backendUrl: example ? backendUrl : null,
       adminToken,
       env,
       crashed,
@@ -519,7 +526,7 @@ async function main(): Promise<void> {
   }
   let stack: Stack;
   try {
-    stack = await startStack({ traffic: !argv.includes('--no-traffic'), rps });
+    stack = await startStack({ traffic: !argv.includes('--no-traffic'), example: !argv.includes('--no-example'), rps });
   } catch (err) {
     console.error(`npm start: ${err instanceof StartError ? err.message : (err as Error).message}`);
     process.exit(1);
@@ -532,14 +539,25 @@ Rollout Orchestrator is up:
   rollout page  ${stack.pageUrl}
   Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
   worker        task queue ${temporalSettings(stack.env).taskQueue}${stack.buildId ? `, version ${stack.buildId}` : ', unversioned'}${stack.metricsUrl ? `, metrics ${stack.metricsUrl}` : ''}
-  backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
+${
+    stack.backendUrl
+      ? `  backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})
   traffic       ${argv.includes('--no-traffic') ? 'off (--no-traffic)' : `${rpsShown} req/s of synthetic users`}
-  logs          ${path.relative(ROOT, LOGS)}/
+`
+      : `  backend       none (--no-example): your service, behind its router
+`
+  }  logs          ${path.relative(ROOT, LOGS)}/
 ${running.length ? `Resumed rollouts in flight: ${running.join(', ')}\n` : ''}${stack.versionNotes.map((n) => `Note: ${n}\n`).join('')}
 Next, in another terminal:
-  npx rollout start plans/phase2-3.yaml --time-scale 60
+${
+    stack.backendUrl
+      ? `  npx rollout start plans/phase2-3.yaml --time-scale 60
   npx rollout watch rollout-camera-api
-  export ADMIN_TOKEN=${stack.adminToken}   # for \`npx rollout verify\` and the example backend's /admin routes
+  export ADMIN_TOKEN=${stack.adminToken}   # for \`npx rollout verify\` and the example backend's /admin routes`
+      : `  npx rollout verify <your plan> --phase <name>   # what the plan reads and checks, before any traffic moves
+  npx rollout start <your plan>
+  (plans for a service behind HAProxy, nginx or a command: docs/providers.md)`
+  }
 ${pathLine()}
 Ctrl-C stops everything; \`npm start\` again resumes rollouts in flight.`);
 
