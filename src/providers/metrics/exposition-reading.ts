@@ -218,12 +218,15 @@ export function difference(
   for (const h of increases.values()) {
     checkCumulative(h.buckets, h.text, where, { verb: 'grew by', since: ' since the previous scrape' });
   }
+  // The histogram's name as the convention has it (messages only); the reading holds its series' text.
+  const histogramName =
+    [...cur.series.values()].find((s) => s.histogram)?.histogram!.text.replace(/\{.*$/s, '') ?? DURATION_METRIC;
   for (const impl of IMPLS) {
     stats[impl].buckets = bucketList(sums[impl]);
     // Series with different bounds would add up to a histogram that is not one.
     checkCumulative(
       stats[impl].buckets.map(([le, count]) => ({ le, count, at: `${impl} buckets summed over the group` })),
-      DURATION_METRIC,
+      histogramName,
       where,
       { note: ' (do its series have different bounds?)' },
     );
