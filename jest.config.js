@@ -38,6 +38,7 @@ const PROCESSES = [
   'cli/cli',
   'notify/notify',
   'providers/metrics/prometheus',
+  'providers/metrics/prometheus-opentelemetry',
   'scripts/npm-start',
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',

@@ -5,6 +5,7 @@ import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
 import { endpoint, personName, text } from './fields';
 import { probesSchema } from './probes-schema';
+import { metricsMappingFields, metricsQueriesField } from './metrics-schema';
 
 export { CHECK_NAMES, DEFAULT_CHECKS, type CheckName } from './checks';
 
@@ -189,6 +190,8 @@ const expositionMetrics = z.strictObject({
   type: z.literal('exposition'),
   url,
   timeout: timeout.default('10s'),
+  /** Metric and label names (metrics-schema.ts); none: the example backend's. */
+  ...metricsMappingFields,
 });
 const prometheusMetrics = z.strictObject({
   type: z.literal('prometheus'),
@@ -199,6 +202,8 @@ const prometheusMetrics = z.strictObject({
     .max(LIMITS.stringLength, `must be at most ${LIMITS.stringLength} characters`)
     .default(''),
   timeout: timeout.default('10s'),
+  ...metricsMappingFields,
+  ...metricsQueriesField,
 });
 
 const sqlName = z

@@ -1,6 +1,7 @@
 import { parseDuration } from './duration';
 import { LIMITS } from './limits';
 import { planErrorMap } from './messages';
+import { conventionGaps, metricsMappingProblems } from './metrics-conventions';
 import { planSchema, type Plan } from './schema';
 import { checkKeys, formatPath, type PlanProblem } from './strict-keys';
 
@@ -280,8 +281,20 @@ export function validatePlanCore(input: unknown, rules: PlanRule[] = []): PlanVa
     ...crossFieldProblems(clean),
     ...rules.flatMap((rule) => rule(clean)),
   ];
+  // The metrics mapping is judged on the parsed plan: it needs the phases' groups and checks as validated.
+  if (parsed.success) problems.push(...metricsMappingProblems(parsed.data.target.metrics, parsed.data.phases));
   if (!parsed.success || problems.length > 0) return fail(problems);
-  return { ok: true, plan: parsed.data, input: clean, warnings: [...sharedVariableWarnings(parsed.data), ...sharedServerWarnings(parsed.data), ...retiredFieldWarnings(parsed.data)] };
+  return {
+    ok: true,
+    plan: parsed.data,
+    input: clean,
+    warnings: [
+      ...sharedVariableWarnings(parsed.data),
+      ...sharedServerWarnings(parsed.data),
+      ...retiredFieldWarnings(parsed.data),
+      ...conventionGaps(parsed.data.target.metrics, parsed.data.phases),
+    ],
+  };
 }
 
 export function describeProblems(problems: PlanProblem[]): string {

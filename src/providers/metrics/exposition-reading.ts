@@ -11,15 +11,14 @@ import {
   seriesText,
   type PlacedBucket,
 } from './garbage';
+import { boundSeconds, conventionFor, implOf, seriesMatcher, statusOf, type GroupConvention } from './conventions';
 import {
   DURATION_METRIC,
   IMPLS,
-  REQUESTS_METRIC,
   ROUTING_KEYS_METRIC,
   addRequests,
   bucketList,
   emptyStats,
-  endpointMatcher,
   type Impl,
 } from './series';
 import type { ExpositionSample } from './text-format';
@@ -67,6 +66,8 @@ export interface Reading {
 export interface ReadingScope {
   group: string;
   endpoints: Endpoint[];
+  /** How the service names its metrics; absent: the example backend's (the `default` preset). */
+  convention?: GroupConvention;
 }
 
 /**
@@ -94,7 +95,8 @@ export function readingOf(
   at: Date,
   where: string,
 ): Reading {
-  const matches = endpointMatcher(scope.endpoints);
+  const c = scope.convention ?? conventionFor({}, scope.group);
+  const matches = seriesMatcher(c, scope.endpoints);
   const seen = new SeriesRegistry(where);
   const series: Reading['series'] = new Map();
   /** The samples of `name` that concern the group, each checked and registered. */
@@ -106,39 +108,44 @@ export function readingOf(
       checkCount(s.value, text, `line ${s.line}`, where);
       return true;
     });
-  const ours = (s: ExpositionSample) => matches(s.labels) && isImpl(s.labels.impl);
+  const ours = (s: ExpositionSample) => matches(s.labels) && implOf(c, s.labels) !== undefined;
 
-  for (const s of take(REQUESTS_METRIC, ours)) {
-    series.set(shortId(seriesId(REQUESTS_METRIC, s.labels)), {
-      impl: s.labels.impl as Impl,
+  const requests = take(c.requests, ours);
+  for (const s of requests) {
+    series.set(shortId(seriesId(c.requests, s.labels)), {
+      impl: implOf(c, s.labels)!,
       kind: 'requests',
-      status: s.labels.status,
+      status: statusOf(c, s.labels),
       value: s.value,
       line: s.line,
-      text: seriesText(REQUESTS_METRIC, s.labels),
+      text: seriesText(c.requests, s.labels),
     });
   }
 
+  // No histogram (HAProxy): no buckets, and the p95 check says it cannot see.
+  if (c.histogram === null) return withKeys(take, scope, { at, series });
+  const histogramName = c.histogram;
   const histograms = new Map<string, { text: string; buckets: PlacedBucket[] }>();
-  const bucketName = `${DURATION_METRIC}_bucket`;
+  const bucketName = `${histogramName}_bucket`;
   for (const s of take(bucketName, ours)) {
     const text = seriesText(bucketName, s.labels);
-    const le = parseBound(s.labels.le);
-    if (le === undefined) {
+    const bound = parseBound(s.labels.le);
+    if (bound === undefined) {
       throw new MetricsGarbageError(
         'MetricsMalformed',
         `${where}: line ${s.line}: ${text} has no numeric le label`,
       );
     }
+    const le = boundSeconds(c, bound);
     const histogram = {
-      id: seriesId(DURATION_METRIC, withoutLe(s.labels)),
-      text: seriesText(DURATION_METRIC, withoutLe(s.labels)),
+      id: seriesId(histogramName, withoutLe(s.labels)),
+      text: seriesText(histogramName, withoutLe(s.labels)),
     };
     const h = histograms.get(histogram.id) ?? { text: histogram.text, buckets: [] };
     h.buckets.push({ le, count: s.value, at: `line ${s.line}` });
     histograms.set(histogram.id, h);
     series.set(shortId(seriesId(bucketName, s.labels)), {
-      impl: s.labels.impl as Impl,
+      impl: implOf(c, s.labels)!,
       kind: 'bucket',
       le,
       histogram,
@@ -148,18 +155,27 @@ export function readingOf(
     });
   }
   for (const h of histograms.values()) checkCumulative(h.buckets, h.text, where);
-  for (const s of take(`${DURATION_METRIC}_count`, ours)) {
-    const inf = histograms.get(seriesId(DURATION_METRIC, s.labels))?.buckets.find((b) => b.le === Infinity);
+  const countName = `${histogramName}_count`;
+  // Where `_count` is the request counter (OpenTelemetry, Micrometer) it was read above: compared, not read twice.
+  for (const s of countName === c.requests ? requests : take(countName, ours)) {
+    const inf = histograms.get(seriesId(histogramName, s.labels))?.buckets.find((b) => b.le === Infinity);
     if (inf && inf.count !== s.value) {
       throw new MetricsGarbageError(
         'MetricsNotCumulative',
-        `${where}: line ${s.line}: ${seriesText(`${DURATION_METRIC}_count`, s.labels)} is ${s.value}, but its le="+Inf" bucket (${inf.at}) is ${inf.count}: they count the same observations`,
+        `${where}: line ${s.line}: ${seriesText(countName, s.labels)} is ${s.value}, but its le="+Inf" bucket (${inf.at}) is ${inf.count}: they count the same observations`,
       );
     }
   }
+  return withKeys(take, scope, { at, series });
+}
 
+/** Adds the group's `rollout_routing_keys` gauge to a reading, when the target exports it. */
+function withKeys(
+  take: (name: string, wanted: (s: ExpositionSample) => boolean) => ExpositionSample[],
+  scope: ReadingScope,
+  reading: Reading,
+): Reading {
   const keyed = take(ROUTING_KEYS_METRIC, (s) => s.labels.group === scope.group && isImpl(s.labels.impl));
-  const reading: Reading = { at, series };
   if (keyed.length) {
     reading.keys = { domain: 0, legacy: 0 };
     for (const s of keyed) reading.keys[s.labels.impl as Impl] = s.value;
@@ -202,12 +218,15 @@ export function difference(
   for (const h of increases.values()) {
     checkCumulative(h.buckets, h.text, where, { verb: 'grew by', since: ' since the previous scrape' });
   }
+  // The histogram's name as the convention has it (messages only); the reading holds its series' text.
+  const histogramName =
+    [...cur.series.values()].find((s) => s.histogram)?.histogram!.text.replace(/\{.*$/s, '') ?? DURATION_METRIC;
   for (const impl of IMPLS) {
     stats[impl].buckets = bucketList(sums[impl]);
     // Series with different bounds would add up to a histogram that is not one.
     checkCumulative(
       stats[impl].buckets.map(([le, count]) => ({ le, count, at: `${impl} buckets summed over the group` })),
-      DURATION_METRIC,
+      histogramName,
       where,
       { note: ' (do its series have different bounds?)' },
     );

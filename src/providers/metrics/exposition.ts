@@ -5,7 +5,8 @@ import { MiB, bounded, preview } from '../errors';
 import { durationMs } from '../settings';
 import { difference, readingOf, saveReading } from './exposition-reading';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
-import { REQUESTS_METRIC, emptyStats } from './series';
+import { emptyStats } from './series';
+import { baseConvention, conventionFor } from './conventions';
 import { endpointKey } from '../../plan/endpoints';
 import { parseExposition, type ExpositionSample } from './text-format';
 
@@ -39,7 +40,7 @@ export class ExpositionMetricsProvider implements MetricsProvider {
     const where = `GET ${this.config.url}`;
     const families = await this.scrape();
     const now = new Date();
-    const cur = readingOf(families, query, now, where);
+    const cur = readingOf(families, { ...query, convention: conventionFor(this.config, query.group) }, now, where);
     // One key samples several groups; each group keeps its own previous reading.
     const slot = [
       query.key,
@@ -68,7 +69,7 @@ export class ExpositionMetricsProvider implements MetricsProvider {
     return { from: prev.at, to: now.toISOString(), ...diff, reference };
   }
 
-  /** Fetches and parses `/metrics`; anything but Prometheus text with `http_requests_total` is an error. */
+  /** Fetches and parses `/metrics`; anything but Prometheus text with the convention's request counter (`http_requests_total`) is an error. */
   async scrape(): Promise<Map<string, ExpositionSample[]>> {
     const where = `GET ${this.config.url}`;
     const limits = {
@@ -101,13 +102,16 @@ export class ExpositionMetricsProvider implements MetricsProvider {
     }
     if (body.trim() === '') throw new Error(`${where}: answered an empty body, not Prometheus text format`);
     const families = parseExposition(body, where);
+    const requests = baseConvention(this.config).requests;
+    // HELP/TYPE name a histogram without its `_count` (OpenTelemetry, Micrometer: the request counter).
+    const family = requests.replace(/_count$/, '');
     // prom-client lists HELP/TYPE even before the first request; no such lines means a wrong URL.
     if (
-      !families.has(REQUESTS_METRIC) &&
-      !new RegExp(`^#\\s*(HELP|TYPE)\\s+${REQUESTS_METRIC}\\s`, 'm').test(body)
+      !families.has(requests) &&
+      !new RegExp(`^#\\s*(HELP|TYPE)\\s+(${requests}|${family})\\s`, 'm').test(body)
     ) {
       throw new Error(
-        `${where}: has no ${REQUESTS_METRIC} metric (is target.metrics.url the API's /metrics?)`,
+        `${where}: has no ${requests} metric (is target.metrics.url the API's /metrics${this.config.preset ? '' : ', or does the service name its metrics after a preset (target.metrics.preset)'}?)`,
       );
     }
     return families;

@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { MetricsConfig } from '../../plan/schema';
-import type { GroupSample } from '../../judge/samples';
+import type { GroupSample, ImplStats } from '../../judge/samples';
 import type { Endpoint } from '../../plan/endpoints';
 import { MiB, bounded, describeIssues, permanent, preview } from '../errors';
 import { durationMs } from '../settings';
@@ -16,8 +16,10 @@ import {
   type PlacedBucket,
 } from './garbage';
 import type { MetricsProvider, MetricsQuery } from './metrics-provider';
-import { DURATION_METRIC, IMPLS, REQUESTS_METRIC, ROUTING_KEYS_METRIC, addRequests, bucketList, emptyStats, routeSpellings, type Impl } from './series';
+import { IMPLS, ROUTING_KEYS_METRIC, addRequests, bucketList, emptyStats, routeSpellings, type Impl } from './series';
 import { normalizeRoute } from '../../plan/endpoints';
+import { boundSeconds, conventionFor, implOf, statusOf, type GroupConvention } from './conventions';
+import { fillQuery } from './query-templates';
 
 export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus' }>;
 
@@ -71,19 +73,37 @@ function selectorBody(selector: string | undefined): string {
 
 /**
  * One vector selector per endpoint, joined with `or`: a matcher cannot pair a method with a route
- * by itself. Routes match both template spellings (`{id}` and `:id`).
+ * by itself. Routes match both template spellings (`{id}` and `:id`). Labels are the convention's
+ * (the example backend's when none is given); a convention without a route label has one selector
+ * for the whole group (its methods, when it has a method label), and the group's own matchers.
  */
-export function endpointSelectors(metric: string, endpoints: Endpoint[], selector?: string): string[] {
-  const extra = selectorBody(selector);
-  return endpoints.map((e) => {
+export function endpointSelectors(
+  metric: string,
+  endpoints: Endpoint[],
+  selector?: string,
+  convention: GroupConvention = conventionFor({}, ''),
+): string[] {
+  const c = convention;
+  const extra = [selectorBody(selector), ...Object.entries(c.match).map(([k, v]) => `${k}=${quote(v)}`)].filter(Boolean);
+  const selectorOf = (matchers: string[]) => (matchers.length ? `${metric}{${matchers.join(',')}}` : metric);
+  if (c.route === null) {
+    const methods = [...new Set(endpoints.map((e) => e.method.toUpperCase()))].sort();
+    const method =
+      c.method === null ? [] : [methods.length === 1 ? `${c.method}=${quote(methods[0])}` : `${c.method}=~${quote(methods.join('|'))}`];
+    return [selectorOf([...extra, ...method])];
+  }
+  const route = c.route;
+  const selectors = endpoints.map((e) => {
     const spellings = routeSpellings(normalizeRoute(e.route));
-    const route =
+    const routeMatcher =
       spellings.length === 1
-        ? `route=${quote(spellings[0])}`
-        : `route=~${quote(spellings.map(escapeRegex).join('|'))}`;
-    const matchers = [extra, `method=${quote(e.method.toUpperCase())}`, route].filter(Boolean);
-    return `${metric}{${matchers.join(',')}}`;
+        ? `${route}=${quote(spellings[0])}`
+        : `${route}=~${quote(spellings.map(escapeRegex).join('|'))}`;
+    const method = c.method === null ? [] : [`${c.method}=${quote(e.method.toUpperCase())}`];
+    return selectorOf([...extra, ...method, routeMatcher]);
   });
+  // Without a method label two endpoints of one route are one selector (`or` would not add them twice anyway).
+  return [...new Set(selectors)];
 }
 
 /** `sum by (<by>) (increase(a[Ns]) or increase(b[Ns]) ...)`. */
@@ -93,9 +113,32 @@ export function increaseQuery(
   rangeSeconds: number,
   by: string[],
   selector?: string,
+  convention?: GroupConvention,
 ): string {
-  const parts = endpointSelectors(metric, endpoints, selector).map((s) => `increase(${s}[${rangeSeconds}s])`);
+  const parts = endpointSelectors(metric, endpoints, selector, convention).map((s) => `increase(${s}[${rangeSeconds}s])`);
   return `sum by (${by.join(', ')}) (${parts.join(' or ')})`;
+}
+
+/**
+ * The three queries one check of a group runs for a convention (docs/providers.md shows them):
+ * requests by implementation and status, buckets by implementation and bound (none without a
+ * histogram), and the routing-keys gauge.
+ */
+export function conventionQueries(
+  c: GroupConvention,
+  endpoints: Endpoint[],
+  rangeSeconds: number,
+  group: string,
+  selector?: string,
+): { requests: string; buckets: string | null; keys: string } {
+  return {
+    requests: increaseQuery(c.requests, endpoints, rangeSeconds, [c.impl.label, c.status], selector, c),
+    buckets:
+      c.histogram === null
+        ? null
+        : increaseQuery(`${c.histogram}_bucket`, endpoints, rangeSeconds, [c.impl.label, 'le'], selector, c),
+    keys: routingKeysQuery(group, selector),
+  };
 }
 
 /**
@@ -148,29 +191,28 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     const range = Math.max(1, Math.round((query.to.getTime() - query.from.getTime()) / 1000));
     const at = query.to.getTime() / 1000;
     const sel = this.config.selector;
-    const bucketQuery = increaseQuery(
-      `${DURATION_METRIC}_bucket`,
-      query.endpoints,
-      range,
-      ['impl', 'le'],
-      sel,
-    );
+    const c = conventionFor(this.config, query.group);
+    if (this.config.queries) return this.sampleTemplates(query, c, range, at);
+    const q = conventionQueries(c, query.endpoints, range, query.group, sel);
+    const bucketQuery = q.buckets;
     const [requests, buckets, keys] = await Promise.all([
-      this.query(increaseQuery(REQUESTS_METRIC, query.endpoints, range, ['impl', 'status'], sel), at),
-      this.query(bucketQuery, at),
-      this.query(routingKeysQuery(query.group, sel), at),
+      this.query(q.requests, at),
+      // No histogram (HAProxy): no buckets, and the p95 check says it cannot see.
+      bucketQuery === null ? Promise.resolve([]) : this.query(bucketQuery, at),
+      this.query(q.keys, at),
     ]);
-    if (requests.length === 0 && buckets.length === 0) await this.checkSelector(range);
+    if (requests.length === 0 && buckets.length === 0) await this.checkSelector(range, c.requests);
 
     const stats = { domain: emptyStats(), legacy: emptyStats() };
-    const isImpl = (v: string | undefined): v is Impl => (IMPLS as readonly string[]).includes(v ?? '');
     for (const r of requests) {
-      if (isImpl(r.metric.impl)) addRequests(stats[r.metric.impl], r.metric.status, r.count);
+      const impl = implOf(c, r.metric);
+      if (impl) addRequests(stats[impl], statusOf(c, r.metric), r.count);
     }
     const where = `Prometheus ${this.queryUrl()}`;
     const placed = { domain: [] as PlacedBucket[], legacy: [] as PlacedBucket[] };
     for (const r of buckets) {
-      if (!isImpl(r.metric.impl)) continue;
+      const impl = implOf(c, r.metric);
+      if (!impl) continue;
       const le = parseBound(r.metric.le);
       if (le === undefined) {
         throw new MetricsGarbageError(
@@ -178,10 +220,10 @@ export class PrometheusMetricsProvider implements MetricsProvider {
           `${where}: ${r.at}: ${seriesText('', r.metric)} has no numeric le label (query: ${bucketQuery})`,
         );
       }
-      placed[r.metric.impl].push({ le, count: r.count, at: r.at });
+      placed[impl].push({ le: boundSeconds(c, le), count: r.count, at: r.at });
     }
     for (const impl of IMPLS) {
-      checkCumulative(placed[impl], `${DURATION_METRIC}_bucket{impl="${impl}"}`, where, {
+      checkCumulative(placed[impl], `${c.histogram}_bucket{${c.impl.label}=${quote(c.impl[impl])}}`, where, {
         verb: 'grew by',
         note: ` (query: ${bucketQuery})`,
       });
@@ -190,12 +232,76 @@ export class PrometheusMetricsProvider implements MetricsProvider {
         new Map(placed[impl].filter((b) => b.le !== Infinity).map((b) => [b.le, b.count])),
       );
     }
-    // A gauge: its value at `to`, not an increase. No series: the source does not export it.
+    this.addKeys(stats, keys);
+    return { from: query.from.toISOString(), to: query.to.toISOString(), ...stats };
+  }
+
+  /** A gauge: its value at `to`, not an increase. No series: the source does not export it. */
+  private addKeys(stats: { domain: ImplStats; legacy: ImplStats }, keys: Row[]): void {
+    const isImpl = (v: string | undefined): v is Impl => (IMPLS as readonly string[]).includes(v ?? '');
     const keyed = keys.filter((r) => isImpl(r.metric.impl));
     if (keyed.length) {
       for (const impl of IMPLS) stats[impl].keys = 0;
       for (const r of keyed) stats[r.metric.impl as Impl].keys = r.count;
     }
+  }
+
+  /**
+   * The plan's own PromQL (`target.metrics.queries`), each template run once per implementation:
+   * the values of an answer are added up; `buckets` adds up per `le`. An implementation whose
+   * requests query finds no series at all while the other's does is a quiet one; both finding none
+   * is an error that names the query (a misspelt metric would otherwise read as no traffic forever).
+   */
+  private async sampleTemplates(query: MetricsQuery, c: GroupConvention, range: number, at: number): Promise<GroupSample> {
+    const t = this.config.queries!;
+    const where = `Prometheus ${this.queryUrl()}`;
+    const fill = (template: string, impl: Impl) =>
+      fillQuery(template, { impl: c.impl, which: impl, match: c.match, rangeSeconds: range, endpoints: query.endpoints, group: query.group });
+    const run = async (template: string | undefined, impl: Impl) =>
+      template === undefined ? undefined : { promql: fill(template, impl), rows: await this.query(fill(template, impl), at) };
+    const perImpl = await Promise.all(
+      IMPLS.map(async (impl) => {
+        const [requests, errors, successes, buckets] = await Promise.all([
+          run(t.requests, impl),
+          run(t.errors, impl),
+          run(t.successes, impl),
+          run(t.buckets, impl),
+        ]);
+        return { impl, requests: requests!, errors: errors!, successes, buckets };
+      }),
+    );
+    const keys = await this.query(routingKeysQuery(query.group, this.config.selector), at);
+    if (perImpl.every((p) => p.requests.rows.length === 0))
+      throw new Error(
+        `${this.config.url}: target.metrics.queries.requests finds no series for either implementation (query: ${perImpl[0].requests.promql}): the requests cannot be counted`,
+      );
+    const total = (rows: Row[]) => rows.reduce((n, r) => n + r.count, 0);
+    const stats = { domain: emptyStats(), legacy: emptyStats() };
+    for (const p of perImpl) {
+      const s = stats[p.impl];
+      s.requests = total(p.requests.rows);
+      s.errors = total(p.errors.rows);
+      // Without a successes query, whatever is not an error (the plan was warned at validation).
+      s.successes = p.successes ? total(p.successes.rows) : Math.max(0, s.requests - s.errors);
+      if (!p.buckets) continue;
+      const sums = new Map<number, number>();
+      for (const r of p.buckets.rows) {
+        const le = parseBound(r.metric.le);
+        if (le === undefined)
+          throw new MetricsGarbageError(
+            'MetricsMalformed',
+            `${where}: ${r.at}: ${seriesText('', r.metric)} has no numeric le label (query: ${p.buckets.promql})`,
+          );
+        sums.set(le, (sums.get(le) ?? 0) + r.count);
+      }
+      const placed = [...sums].sort((a, b) => a[0] - b[0]).map(([le, count]) => ({ le, count, at: `le="${le}"` }));
+      checkCumulative(placed, `target.metrics.queries.buckets (${p.impl})`, where, {
+        verb: 'grew by',
+        note: ` (query: ${p.buckets.promql})`,
+      });
+      s.buckets = bucketList(new Map(placed.filter((b) => b.le !== Infinity).map((b) => [b.le, b.count])));
+    }
+    this.addKeys(stats, keys);
     return { from: query.from.toISOString(), to: query.to.toISOString(), ...stats };
   }
 
@@ -210,7 +316,7 @@ export class PrometheusMetricsProvider implements MetricsProvider {
    * Those are errors that name the cause. Asked about now, not the window: a window before the
    * target was first scraped is just empty.
    */
-  private async checkSelector(rangeSeconds: number): Promise<void> {
+  private async checkSelector(rangeSeconds: number, requestsMetric: string): Promise<void> {
     const body = selectorBody(this.config.selector);
     const now = Date.now() / 1000;
     const up = await this.query(`up${body ? `{${body}}` : ''}`, now);
@@ -220,7 +326,7 @@ export class PrometheusMetricsProvider implements MetricsProvider {
       );
     }
     const matchers = (name: string) => [body, `__name__=${quote(name)}`].filter(Boolean).join(',');
-    const named = await this.query(`count({${matchers(REQUESTS_METRIC)}})`, now);
+    const named = await this.query(`count({${matchers(requestsMetric)}})`, now);
     if (named.length === 0) {
       const seen = await this.query(
         `count by (__name__) ({${[body, '__name__=~".+(_total|_count|_bucket)"'].filter(Boolean).join(',')}})`,
@@ -232,7 +338,7 @@ export class PrometheusMetricsProvider implements MetricsProvider {
         (a, b) => likely(a) - likely(b) || a.localeCompare(b),
       );
       throw new Error(
-        `${this.config.url}: no series named ${REQUESTS_METRIC}${body ? `{${body}}` : ''} in Prometheus: the requests cannot be counted; ` +
+        `${this.config.url}: no series named ${requestsMetric}${body ? `{${body}}` : ''} in Prometheus: the requests cannot be counted; ` +
           `counters seen: ${names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', …' : '') : 'none'}`,
       );
     }

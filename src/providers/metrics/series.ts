@@ -52,7 +52,10 @@ export function statusClass(status: string | undefined): number | null {
 export function addRequests(stats: ImplStats, status: string | undefined, count: number): void {
   stats.requests += count;
   const c = statusClass(status);
-  if (c === null) stats.unknownStatus = (stats.unknownStatus ?? 0) + count;
+  // A series that saw none (HAProxy lists `code="other"` at 0 always) leaves the field absent.
+  if (c === null) {
+    if (count > 0) stats.unknownStatus = (stats.unknownStatus ?? 0) + count;
+  }
   else if (c === 5) stats.errors += count;
   else if (c === 2) stats.successes += count;
 }
