@@ -99,3 +99,43 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('npm start -- --no-example comes up without the camera backend and its traffic', async () => {
+  const taken = new Set<number>();
+  const ports = {
+    TEMPORAL_PORT: await freeFixedPort(taken),
+    TEMPORAL_UI_PORT: await freeFixedPort(taken),
+    BACKEND_PORT: await freeFixedPort(taken),
+    ROLLOUT_UI_PORT: await freeFixedPort(taken),
+  };
+  const dataDir = tempDir('npm-start-no-example');
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: '' };
+  delete env.TEMPORAL_ADDRESS;
+  for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), '--no-example'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 240_000;
+    while (!/Ctrl-C stops everything/.test(output)) {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start not up after 240 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(output).toContain('backend       none (--no-example): your service, behind its router');
+    expect(output).toContain('npx rollout verify <your plan>');
+    expect(output).not.toMatch(/starting the example backend|synthetic users/);
+    expect(await listening(ports.BACKEND_PORT)).toBe(false);
+    expect(await listening(ports.ROLLOUT_UI_PORT)).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
