@@ -254,7 +254,9 @@ describe('sqlite-yaml consistency provider against a backend process under write
     const writers = [0, 1, 2, 3].map(writer);
     const provider = createConsistencyProvider(
       { type: 'sqlite-yaml', database: path.join(dir, DB_FILE), yaml: path.join(dir, YAML_FILE) },
-      { recheckDelayMs: 5 },
+      // Short, so reads straddle writes often; not shorter than a busy machine may pause the
+      // backend between its YAML rename and its COMMIT (5 ms was, with other suites running).
+      { recheckDelayMs: 100 },
     );
     const reports = [];
     try {
