@@ -88,7 +88,9 @@ export function verifyTraffic(
  */
 export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promise<number> {
   const windowMs = o.window;
-  const { plan } = await loadPlanForCli(file, { targetUrl: o.targetUrl });
+  const { plan, warnings: planWarnings } = await loadPlanForCli(file, { targetUrl: o.targetUrl });
+  // What the plan cannot judge (a metrics preset without a histogram, a retired field), as `start` says it.
+  if (!o.json) for (const w of planWarnings) out.error(`warning: ${w.path}: ${w.message}`);
   const env = process.env;
   // verify acts itself, with this shell's environment: its policy (ROLLOUT_ALLOW_*) is the worker's.
   let policy;
@@ -185,7 +187,17 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
   const overall = combine(results.flatMap((r) => r.evaluation.results));
   if (o.json)
     out.line(
-      JSON.stringify({ plan: plan.name, percents, verdict: overall.verdict, phases: results }, null, 2),
+      JSON.stringify(
+        {
+          plan: plan.name,
+          percents,
+          verdict: overall.verdict,
+          warnings: planWarnings.map((w) => `${w.path}: ${w.message}`),
+          phases: results,
+        },
+        null,
+        2,
+      ),
     );
   else {
     for (const r of results) {

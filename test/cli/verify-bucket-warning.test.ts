@@ -2,7 +2,7 @@
  * `rollout verify` says when the P95 it sampled sits in buckets too coarse to show the plan's
  * threshold (the window judge's `p95BucketWarning`), against the example backend's real metrics.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startBackend, type RunningBackend } from '../../example-backend/app';
@@ -106,5 +106,24 @@ describe('rollout verify on the example backend', () => {
     expect(r.stdout).toMatch(
       /\n {2}warning: p95: P95 ≈ [\d.]+ms sits in the (50\.0ms–100\.0ms|100\.0ms–250\.0ms) bucket: buckets cannot show \+50\.00% here \(a domain P95 must pass [\d.]+ms, \+[\d.]+%\); add bounds such as [\d.]+, [\d.]+\n {2}verdict: /,
     );
+  });
+
+  it("says what the plan cannot judge before it samples (the plan's validation warnings)", async () => {
+    const dirPlan = mkdtempSync(path.join(tmpdir(), 'rollout-verify-warnings-'));
+    try {
+      const file = path.join(dirPlan, 'plan.yaml');
+      const text = readFileSync('plans/phase2-3.yaml', 'utf8').replace(
+        /( +)servedShare: \{ tolerance: 0\.10 \}/,
+        '$1servedShare: { tolerance: 0.10 }\n$1rollbackConfidence: 3',
+      );
+      expect(text).toContain('rollbackConfidence: 3');
+      writeFileSync(file, text);
+      const r = await rollout(['verify', file, '--target-url', backend.url, '--phase', 'read', '--window', '1s'], {
+        ADMIN_TOKEN: 'tok',
+      });
+      expect(r.stderr).toMatch(/^warning: defaults\.thresholds\.rollbackConfidence: /m);
+    } finally {
+      rmSync(dirPlan, { recursive: true, force: true });
+    }
   });
 });
