@@ -190,7 +190,9 @@ function legacyReference(
  */
 export function nullRate(rollback: number, legacy: Counts | null): number {
   const cap = rollback * Math.SQRT2;
-  if (!legacy || legacy.n <= 0) return rollback;
+  // Only a legacy measured worse than the bar raises it: a few dozen healthy legacy requests have
+  // an upper bound past the bar too, and would slow every rollback for nothing.
+  if (!legacy || legacy.n <= 0 || legacy.bad / legacy.n <= rollback) return rollback;
   return Math.min(cap, Math.max(rollback, wilson(legacy.bad, legacy.n, LEGACY_Z).high));
 }
 

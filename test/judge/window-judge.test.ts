@@ -214,6 +214,7 @@ describe('rates: sequential rollback, legacy as the reference', () => {
     [null, 0.05], // the rollback bar
     [{ n: 100_000, bad: 500 }, 0.05], // legacy healthy: the bar
     [{ n: 100_000, bad: 4500 }, 0.05], // legacy at 4.5%, below the bar: the bar
+    [{ n: 60, bad: 0 }, 0.05], // a few healthy legacy requests (upper bound 6%): the bar, not their bound
     [{ n: 100_000, bad: 6000 }, 0.0615], // legacy at 6%, worse than the bar: its upper bound
     [{ n: 100_000, bad: 20_000 }, 0.05 * Math.SQRT2], // never above the middle of the bar and 2× the bar
   ])('null rate with legacy %j', (legacy, expected) => {
