@@ -142,14 +142,8 @@ export function stepSequential(
     // A check's null may rise with legacy's (never above the alternative it is weighed against).
     const null0 = Math.min(Math.max(p0, settings.p0Check ?? 0), a.p1 * 0.99);
     const s = a.s + logLikelihoodRatio(domain, null0, a.p1) / Math.max(1, settings.dispersion ?? 1);
-    if (settings.fromStart)
-      return {
-        ...a,
-        s,
-        domain: { n: a.domain.n + domain.n, bad: a.domain.bad + domain.bad },
-        legacy: { n: a.legacy.n + legacy.n, bad: a.legacy.bad + legacy.bad },
-      };
-    if (s <= 0) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
+    // A CUSUM starts again from 0; the test from the window's start never does.
+    if (s <= 0 && !settings.fromStart) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
     return {
       ...a,
       s,

@@ -407,6 +407,15 @@ function targetNotices(
   return notices;
 }
 
+/**
+ * A check that only teaches the spread, judging nothing: what a simulation runs for the earlier
+ * steps of a phase, whose verdicts are not its business (their rate tests at rest throughout).
+ */
+export function learnSpread(state: JudgeState, sample: GroupSample): JudgeState {
+  if (!state.spread) return state;
+  return { ...state, spread: addSpread(state.spread, errorsOf(sample.domain), errorsOf(sample.legacy), false) };
+}
+
 /** Why some requests count for no rate, and how to fix it. */
 export function unknownStatusText(unknown: number, requests: number): string {
   return (

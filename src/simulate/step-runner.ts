@@ -13,6 +13,7 @@ import type { GroupSample, ImplStats } from '../judge/samples';
 import {
   judgeCheck,
   judgeWindowEnd,
+  learnSpread,
   recordBaseline,
   sampleShortfall,
   startJudge,
@@ -20,7 +21,6 @@ import {
   type JudgeContext,
   type JudgeState,
 } from '../judge/window-judge';
-import { addSpread } from '../judge/dispersion';
 import type { Random } from './random';
 import { startTraffic, type TrafficSettings } from './traffic-model';
 
@@ -180,19 +180,13 @@ function learnedJudge(
       { ...traffic, percent: b.percent, fault: undefined, exporter: { ...traffic.exporter, histogram: false } },
       rng,
     );
-    const state = startJudge(settings.thresholds, judge);
-    let spread = state.spread!;
+    let state = startJudge(settings.thresholds, judge);
     const checks = Math.max(1, Math.round(b.windowMs / traffic.checkIntervalMs));
-    for (let i = 0; i < checks; i++) {
-      const x = stream.next();
-      spread = addSpread(spread, errorsOf(x.domain), errorsOf(x.legacy), false);
-    }
-    judge = { ...state, spread };
+    for (let i = 0; i < checks; i++) state = learnSpread(state, stream.next());
+    judge = state;
   }
   return { baseline: first.window!.legacy, judge };
 }
-
-const errorsOf = (s: ImplStats) => ({ n: s.requests, bad: s.errors });
 
 const notPassed = (results: CheckResult[]) => results.filter((r) => r.verdict !== 'pass');
 

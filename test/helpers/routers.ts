@@ -92,3 +92,14 @@ export async function servedBy(url: string, n: number): Promise<{ legacy: number
   }
   return counts;
 }
+
+/**
+ * Percents a router test sets, each with what the requests through the router must show: some
+ * domain answers at 10%, both sides at 50%, only one side at 100% and 0%.
+ */
+export const SPLITS: Array<[number, (c: { legacy: number; domain: number }) => void]> = [
+  [10, (c) => expect(c.domain).toBeGreaterThanOrEqual(1)],
+  [50, (c) => expect(Math.min(c.legacy, c.domain)).toBeGreaterThanOrEqual(10)],
+  [100, (c) => expect(c.legacy).toBe(0)],
+  [0, (c) => expect(c.domain).toBe(0)],
+];

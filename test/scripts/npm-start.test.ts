@@ -42,6 +42,28 @@ async function freeFixedPort(taken: Set<number>): Promise<number> {
   }
 }
 
+/** `scripts/start.ts` as a process with `args`; `up()` resolves once its banner is printed. */
+function startNpmStart(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const up = async () => {
+    const deadline = Date.now() + 240_000;
+    while (!/Ctrl-C stops everything/.test(output)) {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start not up after 240 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  return { child, exited, up, output: () => output };
+}
+
 test('npm start comes up with the page and the metrics, and SIGTERM stops everything', async () => {
   const taken = new Set<number>();
   const ports = {
@@ -55,22 +77,10 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
   const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
   delete env.TEMPORAL_ADDRESS;
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), '--rps', '5'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, exited, up, output: printed } = startNpmStart(['--rps', '5'], env);
   try {
-    const deadline = Date.now() + 240_000;
-    while (!/Ctrl-C stops everything/.test(output)) {
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start not up after 240 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await up();
+    const output = printed();
     const page = /rollout page\s+(http:\/\/127\.0\.0\.1:(\d+)\/\?token=\S+)/.exec(output);
     expect(page?.[2]).toBe(String(ports.ROLLOUT_UI_PORT));
     expect(output).toContain(`metrics http://127.0.0.1:${metricsPort}/metrics`);
@@ -92,7 +102,7 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toMatch(/SIGTERM: stopping the page, traffic, worker, backend, Temporal…\n(.*\n)*stopped\.\n$/);
+    expect(printed()).toMatch(/SIGTERM: stopping the page, traffic, worker, backend, Temporal…\n(.*\n)*stopped\.\n$/);
     for (const port of [...Object.values(ports).filter((p) => p !== ports.TEMPORAL_UI_PORT), metricsPort])
       expect([port, await listening(port)]).toEqual([port, false]);
   } finally {
@@ -112,22 +122,10 @@ test('npm start -- --no-example comes up without the camera backend and its traf
   const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: '' };
   delete env.TEMPORAL_ADDRESS;
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts/start.ts'), '--no-example'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, exited, up, output: printed } = startNpmStart(['--no-example'], env);
   try {
-    const deadline = Date.now() + 240_000;
-    while (!/Ctrl-C stops everything/.test(output)) {
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start not up after 240 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await up();
+    const output = printed();
     expect(output).toContain('backend       none (--no-example): your service, behind its router');
     expect(output).toContain('npx rollout verify <your plan>');
     expect(output).not.toMatch(/starting the example backend|synthetic users/);

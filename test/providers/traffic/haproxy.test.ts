@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createTrafficProvider } from '../../../src/providers/traffic';
 import { HaproxyTrafficProvider, type HaproxyTrafficConfig } from '../../../src/providers/traffic/haproxy';
 import { policyFromEnv } from '../../../src/providers/policy';
-import { HAPROXY_BIN, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream } from '../../helpers/routers';
+import { HAPROXY_BIN, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
 import { freePort, rejectionOf, tempDir, waitFor } from '../support';
 
 /** The haproxy provider against a real HAProxy (2.6, Debian's) through its Runtime API. */
@@ -77,12 +77,7 @@ describe('haproxy traffic provider with a real HAProxy', () => {
     expect(await provider.get()).toEqual({ useDomainService: true, groups: { read: { percent: 0 }, write: { percent: 0 } } });
   });
 
-  test.each<[number, (c: { legacy: number; domain: number }) => void]>([
-    [10, (c) => expect(c.domain).toBeGreaterThanOrEqual(1)],
-    [50, (c) => expect(Math.min(c.legacy, c.domain)).toBeGreaterThanOrEqual(10)],
-    [100, (c) => expect(c.legacy).toBe(0)],
-    [0, (c) => expect(c.domain).toBe(0)],
-  ])('at %i%% the weights read back and requests through HAProxy split so', async (percent, split) => {
+  test.each(SPLITS)('at %i%% the weights read back and requests through HAProxy split so', async (percent, split) => {
     const provider = createTrafficProvider(config, {}, { policy });
     const state = await provider.setPercent('read', percent);
     expect(state.groups).toEqual({ read: { percent }, write: { percent: 0 } });
