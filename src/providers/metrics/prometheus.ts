@@ -26,6 +26,9 @@ export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus
 /** The most of one query answer read; past it the query is cut off and is a metrics-source error. */
 export const PROMETHEUS_MAX_BYTES = 20 * MiB;
 
+/** How long the scrape intervals of `/api/v1/targets` are reused. */
+const TARGETS_TTL_MS = 5 * 60_000;
+
 /** What `/api/v1/targets` says of each active target that matters here. */
 const targetsResponse = z.object({
   data: z.object({
@@ -171,6 +174,11 @@ interface Row {
  */
 export class PrometheusMetricsProvider implements MetricsProvider {
   private readonly timeoutMs: number;
+  /**
+   * Scrape intervals by target, as `/api/v1/targets` gave them last (the whole target list: a
+   * quiet service would fetch it at every check). Intervals change with Prometheus's config only.
+   */
+  private targets: { at: number; intervals: Map<string, number> } | null = null;
 
   constructor(
     private readonly config: PrometheusMetricsConfig,
@@ -357,6 +365,16 @@ export class PrometheusMetricsProvider implements MetricsProvider {
   private async scrapeIntervals(
     ups: Array<Record<string, string>>,
   ): Promise<Array<{ target: string; seconds: number }>> {
+    const intervals = await this.targetIntervals();
+    return ups
+      .map((m) => `${m.job}/${m.instance}`)
+      .filter((target) => intervals.has(target))
+      .map((target) => ({ target, seconds: intervals.get(target)! }));
+  }
+
+  /** Every active target's scrape interval (s), by `job/instance`, fetched at most every 5 minutes. */
+  private async targetIntervals(): Promise<Map<string, number>> {
+    if (this.targets && Date.now() - this.targets.at < TARGETS_TTL_MS) return this.targets.intervals;
     const url = `${this.config.url.replace(/\/+$/, '')}/api/v1/targets`;
     const limits = { what: `Prometheus ${url}`, deadlineMs: this.timeoutMs, maxBytes: PROMETHEUS_MAX_BYTES };
     const res = await bounded(limits, (bounds) =>
@@ -364,11 +382,15 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     );
     const parsed = targetsResponse.safeParse(res.data);
     // Only a hint: a Prometheus that does not say (an older one, a proxy) is not an error.
-    if (res.status !== 200 || !parsed.success) return [];
-    const wanted = new Set(ups.map((m) => `${m.job}\u0000${m.instance}`));
-    return parsed.data.data.activeTargets
-      .filter((t) => wanted.has(`${t.labels.job}\u0000${t.labels.instance}`))
-      .map((t) => ({ target: `${t.labels.job}/${t.labels.instance}`, seconds: (parseDuration(t.scrapeInterval) ?? 0) / 1000 }));
+    if (res.status !== 200 || !parsed.success) return new Map();
+    const intervals = new Map(
+      parsed.data.data.activeTargets.map((t) => [
+        `${t.labels.job}/${t.labels.instance}`,
+        (parseDuration(t.scrapeInterval) ?? 0) / 1000,
+      ]),
+    );
+    this.targets = { at: Date.now(), intervals };
+    return intervals;
   }
 
   /**
