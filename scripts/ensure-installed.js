@@ -27,7 +27,7 @@ for (const kind of Object.keys(BINARIES)) {
 // missing. Those packages start system services (Prometheus on :9090, nginx on :80, HAProxy); the
 // tests start their own on free ports, so those are stopped.
 if (process.argv.includes('--for-tests')) {
-  ensureDebianPackage({ pkg: 'prometheus', commands: ['prometheus'], what: 'Prometheus (2.x)', after: stopSystemPrometheus });
+  ensureDebianPackage({ pkg: 'prometheus', commands: ['prometheus'], what: 'Prometheus (2.x)', after: (sudo) => stopSystemService(sudo, 'prometheus') });
   ensureDebianPackage({ pkg: 'haproxy', commands: ['haproxy'], what: 'HAProxy (2.x)', after: (sudo) => stopSystemService(sudo, 'haproxy') });
   ensureDebianPackage({ pkg: 'nginx', commands: ['nginx'], what: 'nginx', after: (sudo) => stopSystemService(sudo, 'nginx') });
   ensureDebianPackage({ pkg: 'chromium fonts-liberation', commands: ['chromium', 'chromium-browser'], what: 'chromium (the rollout page tests)' });
@@ -60,13 +60,6 @@ function ensureDebianPackage({ pkg, commands, what, after }) {
     process.exit(1);
   }
   if (after) after(sudo);
-}
-
-function stopSystemPrometheus(sudo) {
-  execSync(`${sudo}systemctl stop prometheus >/dev/null 2>&1 || ${sudo}service prometheus stop >/dev/null 2>&1 || pkill -x prometheus || true`, {
-    stdio: 'ignore',
-    shell: '/bin/sh',
-  });
 }
 
 /** Stops (and keeps from starting at boot) a service a package started; the tests run their own. */
