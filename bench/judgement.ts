@@ -23,7 +23,13 @@ import type { Cell, RunRecord } from '../src/simulate/experiment';
 import { runSeed, summarize, type CellSummary } from '../src/simulate/experiment';
 import { createRandom } from '../src/simulate/random';
 import { runStep } from '../src/simulate/step-runner';
-import { median, p95IdealSamples, sprtExpectedSamples, sprtChecks, upperBound } from '../src/simulate/figures';
+import {
+  median,
+  p95IdealSamples,
+  sprtExpectedSamples,
+  sprtChecks,
+  upperBound,
+} from '../src/simulate/figures';
 import { defaultThreads, runCells } from '../src/simulate/pool';
 import {
   bothFailing,
@@ -253,7 +259,36 @@ function breakingConditions(): Condition[] {
     canary: () => slowerDomainBy(BASE_ERRORS, SLOWER_MS),
     load: (rps) => ({ ...perRequest(rps), exporter: { histogram: false } }),
   };
-  return [...steady, ...between, ...faults, blind];
+  // An operator who knows the service's bursts and says so (`defaults.burstLength`): the bursts of
+  // the first two rows again, and what it costs a real fault.
+  const declared = { tag: `bursts-${DECLARED_BURST}`, patch: burstPlan };
+  const withDeclared: Condition[] = [
+    ...steady
+      .slice(0, 2)
+      .map((c) => ({
+        ...c,
+        key: `${c.key}, burstLength ${DECLARED_BURST}`,
+        title: `${c.title}; the plan says \`burstLength: ${DECLARED_BURST}\``,
+        plan: declared,
+      })),
+    ...faults
+      .filter((c) => c.faultRate === FAULT_RATES[0])
+      .map((c) => ({
+        ...c,
+        key: `${c.key}, burstLength ${DECLARED_BURST}`,
+        title: `${c.title}; the plan says \`burstLength: ${DECLARED_BURST}\``,
+        plan: declared,
+      })),
+  ];
+  return [...steady, ...between, ...faults, blind, ...withDeclared];
+}
+
+/** The longest burst the operator's plan declares in the `burstLength` rows. */
+const DECLARED_BURST = '2m';
+
+/** The plan of an operator who knows the service's error bursts last up to `DECLARED_BURST`. */
+function burstPlan(p: Plan): Plan {
+  return { ...p, defaults: { ...p.defaults, burstLength: DECLARED_BURST } };
 }
 
 /** The plan of an operator whose router pins users (`servedShare.routing: sticky`). */
@@ -567,7 +602,13 @@ async function main(): Promise<void> {
   const byId = new Map<string, Planned>();
   // A cell asked for twice (the 10% fault at write 5%/1h is in two tables) is run once, with the
   // larger number of runs.
-  const add = (step: PlanStep, canary: Canary, load: Load, runs: number, own?: Condition['plan']): Planned => {
+  const add = (
+    step: PlanStep,
+    canary: Canary,
+    load: Load,
+    runs: number,
+    own?: Condition['plan'],
+  ): Planned => {
     const cell = cellFor(own ? own.patch(plan) : plan, step, canary, load, runs, o.seed);
     if (own) cell.id += `/plan-${own.tag}`;
     const known = byId.get(cell.id);

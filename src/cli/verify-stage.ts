@@ -1,5 +1,5 @@
 import { createActivities } from '../activities';
-import { formatDuration } from '../plan/duration';
+import { formatDuration, parseDuration } from '../plan/duration';
 import { checksOf, type CheckName } from '../plan/checks';
 import type { Phase, Plan } from '../plan/schema';
 import { readShares } from '../providers/traffic';
@@ -77,6 +77,7 @@ export function verifyTraffic(
     windowMs,
     checkIntervalMs: windowMs,
     lookbackMs: windowMs,
+    ...(plan.defaults.burstLength ? { burstLengthMs: parseDuration(plan.defaults.burstLength)! } : {}),
     continuousMs: windowMs,
   });
   return judgeWindow([sample], ctx).results;

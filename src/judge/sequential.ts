@@ -32,6 +32,14 @@ export interface AlternativeState {
   legacy: Counts;
   /** Check index at which the current run began. */
   since: number;
+  /**
+   * Only when the settings name bursts (`burstChecks`): the lowest `s` so far and the look it was
+   * reached at (where the current climb began; for the CUSUM, its last reset), and `s` once the
+   * climb was `burstChecks` checks long.
+   */
+  low?: number;
+  climb?: number;
+  early?: number;
 }
 
 export interface SequentialState {
@@ -70,6 +78,13 @@ export interface SequentialSettings {
    * start (a broken build, a steady canary); a fault that begins mid-window is the CUSUM's.
    */
   fromStart?: boolean;
+  /**
+   * The plan's longest burst in checks (`defaults.burstLength`): an alarm needs a run longer than
+   * this whose likelihood ratio still grew after its first `burstChecks` checks, so a burst that
+   * ended (however intense) does not roll back, while a fault that goes on does, that much later.
+   * Only ever fewer alarms: the false-rollback bound stands.
+   */
+  burstChecks?: number;
 }
 
 
@@ -135,6 +150,7 @@ export function stepSequential(
   settings: SequentialSettings,
 ): SequentialStep {
   const looks = state.looks + 1;
+  const burst = settings.burstChecks ?? 0;
   const h = threshold(looks, state.alternatives.length, settings);
   // Below every alternative, or a likelihood ratio would favour an alternative for being better.
   const p0 = Math.min(settings.p0, Math.min(...state.alternatives.map((a) => a.p1)) * 0.99);
@@ -143,15 +159,35 @@ export function stepSequential(
     const null0 = Math.min(Math.max(p0, settings.p0Check ?? 0), a.p1 * 0.99);
     const s = a.s + logLikelihoodRatio(domain, null0, a.p1) / Math.max(1, settings.dispersion ?? 1);
     // A CUSUM starts again from 0; the test from the window's start never does.
-    if (s <= 0 && !settings.fromStart) return { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks };
+    const reset = s <= 0 && !settings.fromStart;
+    const next = reset ? { ...a, s: 0, domain: { n: 0, bad: 0 }, legacy: { n: 0, bad: 0 }, since: looks } : a;
+    const tracked = burst > 0 ? climbOf(next, reset ? 0 : s, looks, burst) : next;
+    if (reset) return tracked;
     return {
-      ...a,
+      ...tracked,
       s,
       domain: { n: a.domain.n + domain.n, bad: a.domain.bad + domain.bad },
       legacy: { n: a.legacy.n + legacy.n, bad: a.legacy.bad + legacy.bad },
     };
   });
   const leading = alternatives.reduce((x, y) => (y.s > x.s ? y : x));
-  const alarm = leading.s >= h ? leading : null;
+  const lasting = (a: AlternativeState) =>
+    burst === 0 || (a.early !== undefined && looks - (a.climb ?? 0) > burst && a.s > a.early);
+  const alarm = alternatives.filter((a) => a.s >= h && lasting(a)).reduce<AlternativeState | null>((x, y) => (x && x.s >= y.s ? x : y), null);
   return { state: { looks, alternatives }, alarm, progress: Math.max(0, leading.s) / h, leading, threshold: h };
+}
+
+/**
+ * Where the climb of `s` began and what it stood at `burst` checks into it. A climb begins at the
+ * lowest `s` so far (a CUSUM's reset to 0; for the test from the window's start, its lowest point),
+ * so a burst mid-window is judged from its own start, as a fault would be.
+ */
+function climbOf(a: AlternativeState, s: number, looks: number, burst: number): AlternativeState {
+  const low = a.low ?? 0;
+  const climb = a.climb ?? 0;
+  if (s <= low) {
+    const { early: _, ...rest } = a;
+    return { ...rest, low: s, climb: looks };
+  }
+  return looks - climb === burst ? { ...a, low, climb, early: s } : { ...a, low, climb };
 }

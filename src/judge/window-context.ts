@@ -18,6 +18,8 @@ export interface WindowSettings {
   checkIntervalMs: number;
   /** The span of checks summed for the "just now" figures (`defaults.lookback`). */
   lookbackMs: number;
+  /** `defaults.burstLength`: a rate rollback needs an excess lasting longer (0 or absent: none). */
+  burstLengthMs?: number;
   /** A continuous window spends its base threshold over this long (a day, scaled like the plan). */
   continuousMs: number;
 }
@@ -34,5 +36,6 @@ export function windowContext(w: WindowSettings): JudgeContext {
     plannedLooks: w.windowMs === null ? null : checksIn(w.windowMs),
     continuousLooks: checksIn(w.continuousMs),
     lookbackChecks: Math.max(1, Math.round(w.lookbackMs / w.checkIntervalMs)),
+    ...(w.burstLengthMs ? { burstChecks: checksIn(w.burstLengthMs) } : {}),
   };
 }

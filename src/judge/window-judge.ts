@@ -69,6 +69,11 @@ export interface JudgeContext {
   continuousLooks: number;
   /** Checks summed for the "just now" P95 and the legacy reference rate. */
   lookbackChecks: number;
+  /**
+   * `defaults.burstLength` in checks: a rate test's alarm rolls back only once the run behind it
+   * spans more checks than this (a burst that ends lets the statistic fall back before then).
+   */
+  burstChecks?: number;
 }
 
 /** The running state of one group's window: JSON, kept in workflow state between checks. */
@@ -296,6 +301,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       ...sequentialSettings(rule, p0, ctx),
       p0Check: checkNull(rule.counts(sample.legacy), t.minSamples),
       dispersion,
+      ...(ctx.burstChecks ? { burstChecks: ctx.burstChecks } : {}),
     };
     const whole = rule.check === 'errorRate' ? 'errorsWhole' : 'failuresWhole';
     const cusum = stepSequential(next[key], rule.counts(sample.domain), rule.counts(sample.legacy), settings);
@@ -319,7 +325,7 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
       verdict: 'rollback',
       trigger: rule.check,
       reason:
-        `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks), ` +
+        `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks${ctx.burstChecks ? `, going on past the plan's burstLength of ${ctx.burstChecks} checks` : ''}), ` +
         `${rule.check === 'errorRate' ? 'above' : 'below'} ${p0 > rule.rollback * (1 + 1e-9) ? `${rule.show(p0)} (as bad as legacy may be over the same checks, worse than the ${rule.show(rule.rollback)} bar)` : `the rollback bar ${rule.show(rule.rollback)}`} by a sequential test ` +
         `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}${dispersion > 1.05 ? `, each request weighed 1/${dispersion.toFixed(1)} for the bursts this service has shown` : ''}; false-rollback budget ${(checkAlpha(t, rule.check) * 100).toPrecision(2)}%)${legacyText}`,
       figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },

@@ -36,6 +36,8 @@ export const LIMITS = {
   lookbackMs: { min: 1_000, max: 86_400_000 },
   /** `lookback` in checks: the judge keeps each of them in the rollout's state. */
   lookbackChecks: 360,
+  /** `burstLength`: the longest error burst a rate rollback waits out. */
+  burstLengthMs: { min: 1_000, max: 3_600_000 },
   /** `baselineWindow`. */
   baselineWindowMs: { min: 1_000, max: 86_400_000 },
   /** Every `timeout` and `healthTimeout`. */

@@ -273,6 +273,13 @@ const defaults = z.strictObject({
   checkInterval: durationWithin(LIMITS.checkIntervalMs).default('10s'),
   /** How far back the "at any moment" rollback judgement looks. */
   lookback: durationWithin(LIMITS.lookbackMs).default('2m'),
+  /**
+   * The longest error burst the service is known to have (a retry storm, a downstream hiccup, a
+   * cache refill) that its earlier windows may not have shown: a rate rollback then needs an excess
+   * that has lasted longer than this. It delays the rollback of a real fault by about as long.
+   * Absent: a rollback as soon as the evidence is clear.
+   */
+  burstLength: durationWithin(LIMITS.burstLengthMs, '30s, 1m or 2m').optional(),
   /** Legacy-only observation before a phase's first step; its P95 is the baseline at 100%. */
   baselineWindow: durationWithin(LIMITS.baselineWindowMs).default('1m'),
   thresholds: thresholds.default(thresholds.parse({})),

@@ -43,6 +43,7 @@ export interface JudgeSettings {
   maxExtensions: number;
   lookbackMs: number;
   baselineWindowMs: number;
+  burstLengthMs?: number;
 }
 
 /** The settings of `plan` (its defaults) for the traffic checks of `checks`. */
@@ -53,6 +54,7 @@ export function judgeSettingsOf(plan: Plan, checks: CheckName[] = TRAFFIC_CHECKS
     maxExtensions: plan.defaults.maxExtensions,
     lookbackMs: durationMs(plan.defaults.lookback),
     baselineWindowMs: durationMs(plan.defaults.baselineWindow),
+    ...(plan.defaults.burstLength ? { burstLengthMs: durationMs(plan.defaults.burstLength) } : {}),
   };
 }
 
@@ -130,6 +132,7 @@ export function judgeContext(
     windowMs: step.continuous ? null : step.windowMs,
     checkIntervalMs,
     lookbackMs: settings.lookbackMs,
+    ...(settings.burstLengthMs ? { burstLengthMs: settings.burstLengthMs } : {}),
     continuousMs: DAY_MS,
   });
 }

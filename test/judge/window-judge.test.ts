@@ -549,6 +549,51 @@ describe('bursts the service has shown before', () => {
   });
 });
 
+describe('bursts the plan declares (defaults.burstLength)', () => {
+  const c = (burstChecks?: number) =>
+    ctx({ percent: 100, plannedLooks: 360, checks: ['errorRate'], ...(burstChecks ? { burstChecks } : {}) });
+  /** 30 quiet checks at 0.4%, then `checks` checks at `bad` of 500 requests, then quiet: when it rolled back. */
+  function run(burstChecks: number | undefined, checks: number, bad: number): number | null {
+    let s: JudgeState = startJudge(t);
+    for (let i = 1; i <= checks + 90; i++) {
+      const bursting = i > 30 && i <= 30 + checks;
+      const j = judgeCheck(s, sample(stats([[500, 0.05]], bursting ? bad : 2), stats([[500, 0.05]], 2)), c(burstChecks));
+      if (j.rollbacks.length) return i - 30;
+      s = j.state;
+    }
+    return null;
+  }
+  test.each([
+    // [burstLength in checks, excess lasting checks, bad of 500, rolled back at (checks after its onset)]
+    [undefined, 4, 60, 1], // 12% of 500: a fault by the counts, rolled back at once
+    [6, 4, 60, null], // the plan says bursts last up to 6 checks: this one ended before
+    [6, 6, 60, null], // as long as the longest burst declared: still not
+    [6, 6, 250, null], // however intense: it ended
+    [6, 1000, 60, 7], // a fault: rolled back at the first check past the declared length
+    [6, 1000, 250, 7], // a gross fault waits as long: the plan traded that time for quiet nights
+    [undefined, 1000, 250, 1],
+  ])('burstLength %p checks, an excess of %p checks at %p/500: rolled back at %p', (burst, checks, bad, at) => {
+    expect(run(burst, checks, bad)).toBe(at);
+  });
+  test('the reason says the excess outlasted the declared bursts', () => {
+    let s: JudgeState = startJudge(t);
+    let reason = '';
+    for (let i = 1; i <= 40 && !reason; i++) {
+      const j = judgeCheck(s, sample(stats([[500, 0.05]], 60), stats([[500, 0.05]], 2)), c(6));
+      reason = j.rollbacks[0]?.reason ?? '';
+      s = j.state;
+    }
+    expect(reason).toMatch(/over the last 7 checks, going on past the plan's burstLength of 6 checks\)/);
+  });
+  test('the plan field is a bounded duration', () => {
+    const with_ = (burstLength: unknown) => planSchema.safeParse({ ...seedPlan(), defaults: { burstLength } });
+    expect(with_('1m').success).toBe(true);
+    const bad = with_('2h');
+    expect(bad.success).toBe(false);
+    expect(JSON.stringify(bad.error?.issues)).toMatch(/burstLength/);
+  });
+});
+
 describe('checks the metrics cannot feed', () => {
   const noHistogram = (n: number, errors = 0): ImplStats => ({ requests: n, errors, successes: n - errors, buckets: [] });
   test.each([

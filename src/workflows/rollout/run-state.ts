@@ -305,6 +305,7 @@ export class RunState {
       windowMs: step.observe === 'continuous' ? null : this.scaled(step.observe),
       checkIntervalMs: this.checkIntervalMs,
       lookbackMs: this.scaled(d.lookback),
+      ...(d.burstLength ? { burstLengthMs: this.scaled(d.burstLength) } : {}),
       continuousMs: 86_400_000 / this.timeScale,
     });
   }
