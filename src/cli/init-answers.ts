@@ -4,51 +4,17 @@
  * words). Pure: the command (init.ts) asks and prints, init-plan.ts builds the plan.
  */
 
-export const ROUTERS = ['http', 'env-file', 'haproxy', 'nginx', 'command'] as const;
-export type Router = (typeof ROUTERS)[number];
-export const METRICS_SOURCES = ['exposition', 'prometheus'] as const;
-export type MetricsSource = (typeof METRICS_SOURCES)[number];
+import { INIT_ROUTERS, type VerbOptions } from '../client/options';
 
-/** Every answer as text, as a flag or a prompt gives it; the lists are the repeatable flags. */
-export interface InitAnswers {
-  name?: string;
-  targetId?: string;
-  targetUrl?: string;
-  router?: Router;
-  /** http */
-  adminUrl?: string;
-  tokenEnv?: string;
-  /** env-file */
-  envFile?: string;
-  restartCommand?: string;
-  healthUrl?: string;
-  /** haproxy: `backend` may be one name for every group, or `group=name,…`. */
-  haproxySocket?: string;
-  backend?: string;
-  legacyServer?: string;
-  domainServer?: string;
-  /** nginx: `upstream` as `backend`. */
-  nginxFile?: string;
-  statusListen?: string;
-  upstream?: string;
-  legacyAddress?: string;
-  domainAddress?: string;
-  /** command: argv as a JSON array or words. */
-  setCommand?: string;
-  readCommand?: string;
-  metrics?: MetricsSource;
-  metricsUrl?: string;
-  prometheusUrl?: string;
-  selector?: string;
-  preset?: string;
-  /** `[label=L,]domain=D,legacy=L`. */
-  impl?: string;
-  endpoint: string[];
-  /** `name=METHOD /path,METHOD /path`. */
-  group: string[];
-  /** `name=value`: fixed values of GET endpoints' `{name}` parameters. */
-  param: string[];
-}
+type Router = (typeof INIT_ROUTERS)[number];
+
+/**
+ * Every answer, as a flag or a prompt gives it (options.ts checks each). Notations: `backend` and
+ * `upstream` one name for every group or `group=name,…`; `setCommand`, `readCommand` an argv as a
+ * JSON array or words; `impl` `[label=L,]domain=D,legacy=L`; `group` `name=METHOD /path,…`;
+ * `param` `name=value` (fixed values of GET endpoints' `{name}` parameters).
+ */
+export type InitAnswers = Omit<VerbOptions<'init'>, 'out' | 'force' | 'yes' | 'interactive' | 'verify'>;
 
 /** An answer that cannot become a plan, named by its flag (the plan loader names plan paths). */
 export interface AnswerProblem {
@@ -59,7 +25,7 @@ export interface AnswerProblem {
 /** Presets that tell implementations apart by a router's names: the plan must give them. */
 const ROUTER_PRESETS = ['haproxy', 'envoy', 'traefik'];
 
-/** `backendFor` notations: `--backend be_api` or `--backend read=be_read,write=be_write`. */
+/** `--backend`, `--upstream`: `--backend be_api` or `--backend read=be_read,write=be_write`. */
 export function perGroup(value: string, groups: string[]): Record<string, string> | AnswerProblem {
   if (!value.includes('=')) return Object.fromEntries(groups.map((g) => [g, value.trim()]));
   const out: Record<string, string> = {};
@@ -114,13 +80,16 @@ export function parseParams(values: string[]): Record<string, string> | AnswerPr
 export const isProblem = (v: unknown): v is AnswerProblem =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && 'message' in v && 'path' in v;
 
+/** Answers a prompt offers with a default (an empty answer takes it); flags may leave them out. */
+export const OFFERED: Partial<Record<keyof InitAnswers, string>> = { metrics: 'exposition', preset: 'default' };
+
 /**
  * The answers a plan cannot do without, in the order they are asked, given those already known
- * (the router decides its own). Values with a sensible default (an admin URL on the target, the
- * `/metrics` beside it) are not needed; they are offered at a prompt.
+ * (the router decides its own). With `offer`, also those of OFFERED not given yet, where a prompt
+ * asks them. Values with a sensible default (an admin URL on the target, the `/metrics` beside
+ * it) are not asked: flags set them.
  */
-export function neededAnswers(a: InitAnswers): (keyof InitAnswers)[] {
-  const needed: (keyof InitAnswers)[] = ['targetId', 'targetUrl', 'router'];
+export function neededAnswers(a: InitAnswers, offer = false): (keyof InitAnswers)[] {
   const byRouter: Record<Router, (keyof InitAnswers)[]> = {
     http: [],
     'env-file': ['envFile', 'restartCommand'],
@@ -128,12 +97,20 @@ export function neededAnswers(a: InitAnswers): (keyof InitAnswers)[] {
     nginx: ['nginxFile', 'legacyAddress', 'domainAddress'],
     command: ['setCommand', 'readCommand'],
   };
-  if (a.router) needed.push(...byRouter[a.router]);
-  if (a.metrics === 'prometheus') needed.push('prometheusUrl');
-  // A router preset names no implementation; a haproxy router's servers are the haproxy preset's.
-  if (a.preset && ROUTER_PRESETS.includes(a.preset) && !(a.preset === 'haproxy' && a.router === 'haproxy'))
-    needed.push('impl');
-  if (a.endpoint.length === 0 && a.group.length === 0) needed.push('endpoint');
+  const needed: (keyof InitAnswers)[] = [
+    'targetId',
+    'targetUrl',
+    'router',
+    ...(a.router ? byRouter[a.router] : []),
+    ...(offer ? (['metrics'] as const) : []),
+    ...(a.metrics === 'prometheus' ? (['prometheusUrl'] as const) : []),
+    ...(offer ? (['preset'] as const) : []),
+    // A router preset names no implementation; a haproxy router's servers are the haproxy preset's.
+    ...(a.preset && ROUTER_PRESETS.includes(a.preset) && !(a.preset === 'haproxy' && a.router === 'haproxy')
+      ? (['impl'] as const)
+      : []),
+    ...(a.group.length === 0 ? (['endpoint'] as const) : []),
+  ];
   return needed.filter((k) => {
     const v = a[k];
     return Array.isArray(v) ? v.length === 0 : v === undefined || v === '';

@@ -255,6 +255,14 @@ export function commentedYaml(plan: Record<string, unknown>, groups: Group[]): s
   return doc.toString({ lineWidth: 0 });
 }
 
+/** A problem init's own flags can mend says which flag: a read probe's parameters come from --param. */
+function withFlagHint(p: PlanProblem): PlanProblem {
+  const params = /with params for (\{.*\}) \(/.exec(p.message)?.[1];
+  if (!params) return p;
+  const flags = params.split(', ').map((n) => `--param ${n.slice(1, -1)}=<value>`);
+  return { ...p, message: `${p.message}; here: ${flags.join(' ')}` };
+}
+
 /**
  * Answers → the plan's YAML, validated as `rollout start` would load it. Nothing is written by
  * the caller unless `ok`: a plan that does not load is no help to anyone.
@@ -265,6 +273,6 @@ export function initPlan(a: InitAnswers): InitPlan {
   // The text as `start` will read it back: what is validated is what is written.
   const text = commentedYaml(built.plan, built.groups);
   const v = validatePlanDocument(parsePlanText('rollout-plan.yaml', text));
-  if (!v.ok) return { ok: false, problems: v.problems };
+  if (!v.ok) return { ok: false, problems: v.problems.map(withFlagHint) };
   return { ok: true, text, plan: v.input, warnings: v.warnings };
 }
