@@ -41,7 +41,10 @@ async function askMissing(a: InitAnswers): Promise<void> {
     process.stdout.write(`${QUESTIONS[key] ?? flagOf(key)}${hint}: `);
     const next = await lines.next();
     if (next.done) throw new CliError(`${flagOf(key)}: no answer (stdin ended); nothing was written`, EXIT.invalid);
-    return String(next.value).trim();
+    const answer = String(next.value).trim();
+    // A terminal echoes what is typed; piped answers are shown, so the transcript reads as asked.
+    if (!process.stdin.isTTY) process.stdout.write(`${answer}\n`);
+    return answer;
   };
   try {
     for (let key = neededAnswers(a, true)[0]; key; key = neededAnswers(a, true)[0]) {
