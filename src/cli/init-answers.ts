@@ -36,7 +36,11 @@ export function perGroup(value: string, groups: string[]): Record<string, string
     out[group] = name;
   }
   const missing = groups.filter((g) => !(g in out));
-  if (missing.length) return { path: '', message: `names no value for group ${missing.join(', ')} (groups: ${groups.join(', ')})` };
+  if (missing.length)
+    return {
+      path: '',
+      message: `names no value for group ${missing.join(', ')} (groups: ${groups.join(', ')})`,
+    };
   return out;
 }
 
@@ -50,7 +54,10 @@ export function parseArgv(value: string): string[] | AnswerProblem {
   } catch {
     /* reported below */
   }
-  return { path: '', message: 'must be a JSON array of strings, like ["/opt/rollout/set", "{group}", "{percent}"], or words' };
+  return {
+    path: '',
+    message: 'must be a JSON array of strings, like ["/opt/rollout/set", "{group}", "{percent}"], or words',
+  };
 }
 
 /** `--impl`: `domain=D,legacy=L` with an optional `label=L` (default: the preset's label). */
@@ -59,10 +66,14 @@ export function parseImpl(value: string): { label?: string; domain: string; lega
   for (const part of value.split(',')) {
     const [k, v, ...rest] = part.split('=').map((s) => s.trim());
     if (!['label', 'domain', 'legacy'].includes(k) || !v || rest.length)
-      return { path: '', message: `"${part}" is not label=, domain= or legacy= (e.g. label=job,domain=api-v2,legacy=api)` };
+      return {
+        path: '',
+        message: `"${part}" is not label=, domain= or legacy= (e.g. label=job,domain=api-v2,legacy=api)`,
+      };
     fields[k] = v;
   }
-  if (!fields.domain || !fields.legacy) return { path: '', message: 'must give domain= and legacy= (e.g. domain=api-v2,legacy=api)' };
+  if (!fields.domain || !fields.legacy)
+    return { path: '', message: 'must give domain= and legacy= (e.g. domain=api-v2,legacy=api)' };
   return { ...(fields.label ? { label: fields.label } : {}), domain: fields.domain, legacy: fields.legacy };
 }
 
@@ -81,7 +92,10 @@ export const isProblem = (v: unknown): v is AnswerProblem =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && 'message' in v && 'path' in v;
 
 /** Answers a prompt offers with a default (an empty answer takes it); flags may leave them out. */
-export const OFFERED: Partial<Record<keyof InitAnswers, string>> = { metrics: 'exposition', preset: 'default' };
+export const OFFERED: Partial<Record<keyof InitAnswers, string>> = {
+  metrics: 'exposition',
+  preset: 'default',
+};
 
 /**
  * The answers a plan cannot do without, in the order they are asked, given those already known

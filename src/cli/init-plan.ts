@@ -32,11 +32,11 @@ export const WRITE_STEPS = [
 ] as const;
 
 const READ_METHODS = ['GET', 'HEAD'];
-const isRead = (endpoint: string) => READ_METHODS.includes(endpoint.trim().split(/\s+/)[0]?.toUpperCase() ?? '');
+const isRead = (endpoint: string) =>
+  READ_METHODS.includes(endpoint.trim().split(/\s+/)[0]?.toUpperCase() ?? '');
 
 export type InitPlan =
-  | { ok: true; text: string; plan: unknown; warnings: PlanProblem[] }
-  | { ok: false; problems: PlanProblem[] };
+  { ok: true; text: string; plan: unknown; warnings: PlanProblem[] } | { ok: false; problems: PlanProblem[] };
 
 interface Group {
   name: string;
@@ -49,9 +49,16 @@ export function groupEndpoints(endpoints: string[], groups: string[]): Group[] |
   const out: Group[] = [];
   for (const g of groups) {
     const at = g.indexOf('=');
-    const list = g.slice(at + 1).split(',').map((e) => e.trim()).filter(Boolean);
+    const list = g
+      .slice(at + 1)
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     if (at < 1 || !list.length)
-      return { path: '--group', message: `"${g}" is not name=METHOD /path[,METHOD /path] (e.g. reports=GET /api/v1/reports)` };
+      return {
+        path: '--group',
+        message: `"${g}" is not name=METHOD /path[,METHOD /path] (e.g. reports=GET /api/v1/reports)`,
+      };
     out.push({ name: g.slice(0, at).trim(), endpoints: list, writes: !list.every(isRead) });
   }
   const grouped = new Set(out.flatMap((g) => g.endpoints));
@@ -77,7 +84,11 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
     isProblem(v) ? { ...v, path: flag } : v;
   switch (a.router) {
     case 'http':
-      return { type: 'http', url: a.adminUrl ?? `${base}/admin/rollout`, tokenEnv: a.tokenEnv ?? 'ADMIN_TOKEN' };
+      return {
+        type: 'http',
+        url: a.adminUrl ?? `${base}/admin/rollout`,
+        tokenEnv: a.tokenEnv ?? 'ADMIN_TOKEN',
+      };
     case 'env-file':
       return {
         type: 'env-file',
@@ -86,7 +97,11 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
         healthUrl: a.healthUrl ?? `${base}/health`,
         // One variable per group: on one shared variable, moving reads would move writes too.
         ...(groups.length > 1
-          ? { variables: Object.fromEntries(groups.map((g) => [g, `ROLLOUT_PERCENT_${g.toUpperCase().replace(/-/g, '_')}`])) }
+          ? {
+              variables: Object.fromEntries(
+                groups.map((g) => [g, `ROLLOUT_PERCENT_${g.toUpperCase().replace(/-/g, '_')}`]),
+              ),
+            }
           : {}),
       };
     case 'haproxy': {
@@ -96,7 +111,9 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
       return {
         type: 'haproxy',
         runtimeApi: runtimeApi(a.haproxySocket ?? ''),
-        groups: Object.fromEntries(groups.map((g) => [g, { backend: (backends as Record<string, string>)[g], ...servers }])),
+        groups: Object.fromEntries(
+          groups.map((g) => [g, { backend: (backends as Record<string, string>)[g], ...servers }]),
+        ),
       };
     }
     case 'nginx': {
@@ -112,7 +129,11 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
         groups: Object.fromEntries(
           groups.map((g) => [
             g,
-            { upstream: (upstreams as Record<string, string>)[g], legacy: a.legacyAddress, domain: a.domainAddress },
+            {
+              upstream: (upstreams as Record<string, string>)[g],
+              legacy: a.legacyAddress,
+              domain: a.domainAddress,
+            },
           ]),
         ),
       };
@@ -129,7 +150,11 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
 }
 
 /** The metrics section; a haproxy router with the haproxy preset reads its servers per backend. */
-function metrics(a: InitAnswers, base: string, trafficConfig: Record<string, unknown>): Record<string, unknown> | AnswerProblem {
+function metrics(
+  a: InitAnswers,
+  base: string,
+  trafficConfig: Record<string, unknown>,
+): Record<string, unknown> | AnswerProblem {
   const source =
     a.metrics === 'prometheus'
       ? { type: 'prometheus', url: a.prometheusUrl, ...(a.selector ? { selector: a.selector } : {}) }
@@ -140,12 +165,18 @@ function metrics(a: InitAnswers, base: string, trafficConfig: Record<string, unk
     return isProblem(impl) ? { ...impl, path: '--impl' } : { ...source, ...preset, impl };
   }
   if (a.preset === 'haproxy' && trafficConfig.type === 'haproxy') {
-    const groups = trafficConfig.groups as Record<string, { backend: string; legacy: string; domain: string }>;
+    const groups = trafficConfig.groups as Record<
+      string,
+      { backend: string; legacy: string; domain: string }
+    >;
     return {
       ...source,
       ...preset,
       groups: Object.fromEntries(
-        Object.entries(groups).map(([g, s]) => [g, { impl: { domain: s.domain, legacy: s.legacy }, match: { proxy: s.backend } }]),
+        Object.entries(groups).map(([g, s]) => [
+          g,
+          { impl: { domain: s.domain, legacy: s.legacy }, match: { proxy: s.backend } },
+        ]),
       ),
     };
   }
@@ -164,12 +195,19 @@ function readProbes(groups: Group[], params: Record<string, string>): Array<Reco
 }
 
 /** The plan as data, before comments: what the loader validates. */
-export function planFromAnswers(a: InitAnswers): { plan: Record<string, unknown>; groups: Group[] } | AnswerProblem {
+export function planFromAnswers(
+  a: InitAnswers,
+): { plan: Record<string, unknown>; groups: Group[] } | AnswerProblem {
   const base = trimSlash(a.targetUrl ?? '');
   const groups = groupEndpoints(a.endpoint, a.group);
   if (isProblem(groups)) return groups;
-  if (!groups.length) return { path: '--endpoint', message: 'give at least one endpoint, like --endpoint "GET /api/v1/items"' };
-  const t = traffic(a, base, groups.map((g) => g.name));
+  if (!groups.length)
+    return { path: '--endpoint', message: 'give at least one endpoint, like --endpoint "GET /api/v1/items"' };
+  const t = traffic(
+    a,
+    base,
+    groups.map((g) => g.name),
+  );
   if (isProblem(t)) return t;
   const m = metrics(a, base, t);
   if (isProblem(m)) return m;
@@ -189,7 +227,13 @@ export function planFromAnswers(a: InitAnswers): { plan: Record<string, unknown>
       steps: (g.writes ? WRITE_STEPS : READ_STEPS).map((s) => ({ ...s })),
     };
   });
-  const target = { id: a.targetId, baseUrl: base, traffic: t, metrics: m, ...(reads.length ? { probes: { reads } } : {}) };
+  const target = {
+    id: a.targetId,
+    baseUrl: base,
+    traffic: t,
+    metrics: m,
+    ...(reads.length ? { probes: { reads } } : {}),
+  };
   return { plan: { name: a.name ?? `${a.targetId}-rollout`, target, phases }, groups };
 }
 
@@ -197,15 +241,23 @@ export function planFromAnswers(a: InitAnswers): { plan: Record<string, unknown>
 function commentOn(map: unknown, key: string, text: string): void {
   if (!isMap(map)) return;
   const pair = (map as YAMLMap).items.find((p) => isScalar(p.key) && p.key.value === key);
-  if (pair && isScalar(pair.key)) pair.key.commentBefore = text.split('\n').map((l) => ` ${l}`).join('\n');
+  if (pair && isScalar(pair.key))
+    pair.key.commentBefore = text
+      .split('\n')
+      .map((l) => ` ${l}`)
+      .join('\n');
 }
 
 const TRAFFIC_DOCS: Record<string, string> = {
   http: 'the service\'s admin API (GET|PUT /admin/rollout); the worker reads the bearer token from tokenEnv.\nDocs: docs/providers.md "http: an admin API".',
-  'env-file': 'the worker edits the env file, runs restartCommand and waits for healthUrl.\nDocs: docs/providers.md "env-file: variables and a restart".',
-  haproxy: 'server weights through HAProxy\'s Runtime API (a stats socket at level admin), a backend per group.\nDocs: docs/providers.md "haproxy: server weights through the Runtime API".',
-  nginx: 'the provider owns and rewrites `file` (include it inside http {}) and reads the state nginx serves on statusListen.\nPut the file in place with every group at 0% before the first rollout.\nDocs: docs/providers.md "nginx: upstream weights in a file the provider owns".',
-  command: 'a set and a read program, run without a shell ({group}, {percent} filled in).\nDocs: docs/providers.md "command: a set and a read program".',
+  'env-file':
+    'the worker edits the env file, runs restartCommand and waits for healthUrl.\nDocs: docs/providers.md "env-file: variables and a restart".',
+  haproxy:
+    'server weights through HAProxy\'s Runtime API (a stats socket at level admin), a backend per group.\nDocs: docs/providers.md "haproxy: server weights through the Runtime API".',
+  nginx:
+    'the provider owns and rewrites `file` (include it inside http {}) and reads the state nginx serves on statusListen.\nPut the file in place with every group at 0% before the first rollout.\nDocs: docs/providers.md "nginx: upstream weights in a file the provider owns".',
+  command:
+    'a set and a read program, run without a shell ({group}, {percent} filled in).\nDocs: docs/providers.md "command: a set and a read program".',
 };
 
 /** The plan as commented YAML: what each part is and where its reference is. */
@@ -224,8 +276,16 @@ export function commentedYaml(plan: Record<string, unknown>, groups: Group[]): s
     },
   });
   const traffic = doc.getIn(['target', 'traffic']) as { get(k: string): unknown } | undefined;
-  commentOn(doc.contents, 'target', 'The service: its id, the base URL the probes call, and how its traffic and metrics are reached.');
-  commentOn(target, 'traffic', `How each group's share is set and read back: ${TRAFFIC_DOCS[String(traffic?.get('type'))] ?? ''}`);
+  commentOn(
+    doc.contents,
+    'target',
+    'The service: its id, the base URL the probes call, and how its traffic and metrics are reached.',
+  );
+  commentOn(
+    target,
+    'traffic',
+    `How each group's share is set and read back: ${TRAFFIC_DOCS[String(traffic?.get('type'))] ?? ''}`,
+  );
   commentOn(
     target,
     'metrics',

@@ -40,7 +40,8 @@ async function askMissing(a: InitAnswers): Promise<void> {
   const ask = async (key: keyof InitAnswers, hint: string): Promise<string> => {
     process.stdout.write(`${QUESTIONS[key] ?? flagOf(key)}${hint}: `);
     const next = await lines.next();
-    if (next.done) throw new CliError(`${flagOf(key)}: no answer (stdin ended); nothing was written`, EXIT.invalid);
+    if (next.done)
+      throw new CliError(`${flagOf(key)}: no answer (stdin ended); nothing was written`, EXIT.invalid);
     const answer = String(next.value).trim();
     // A terminal echoes what is typed; piped answers are shown, so the transcript reads as asked.
     if (!process.stdin.isTTY) process.stdout.write(`${answer}\n`);
@@ -77,7 +78,10 @@ export async function runInit(o: VerbOptions<'init'>): Promise<number> {
   const { out: file, force, yes, interactive, verify, ...answers } = o;
   // Refused before any question: answers typed for a file that cannot be written are wasted.
   if (!force && existsSync(file))
-    throw new CliError(`${file}: already exists; give --force to overwrite it, or --out another file (nothing was written)`, EXIT.invalid);
+    throw new CliError(
+      `${file}: already exists; give --force to overwrite it, or --out another file (nothing was written)`,
+      EXIT.invalid,
+    );
   if (!yes && (interactive || process.stdin.isTTY)) await askMissing(answers);
   const missing = neededAnswers(answers);
   if (missing.length)

@@ -26,7 +26,7 @@ export function rollout(
   args: string[],
   env: NodeJS.ProcessEnv,
   timeoutMs = 60_000,
-  /** Piped to stdin (`init --interactive`); without it stdin is closed. */
+  /** Piped to stdin (`init --interactive`); without it stdin is empty (not a terminal either way). */
   input?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -34,9 +34,9 @@ export function rollout(
       cwd: ROOT,
       // Stores of the test's targets live in temporary directories (the CLI's verify reads them).
       env: { ...process.env, ROLLOUT_DEBUG: '', ...TEST_POLICY_ENV, ...env },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    if (input !== undefined) child.stdin?.end(input);
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

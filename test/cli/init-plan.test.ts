@@ -29,8 +29,17 @@ const ROUTERS: Record<string, Partial<InitAnswers>> = {
     legacyServer: 'legacy',
     domainServer: 'domain',
   },
-  nginx: { router: 'nginx', nginxFile: '/etc/nginx/rollout/orders.conf', legacyAddress: '127.0.0.1:8101', domainAddress: '127.0.0.1:8102' },
-  command: { router: 'command', setCommand: '["/opt/rollout/set", "{group}", "{percent}"]', readCommand: '/opt/rollout/read {group}' },
+  nginx: {
+    router: 'nginx',
+    nginxFile: '/etc/nginx/rollout/orders.conf',
+    legacyAddress: '127.0.0.1:8101',
+    domainAddress: '127.0.0.1:8102',
+  },
+  command: {
+    router: 'command',
+    setCommand: '["/opt/rollout/set", "{group}", "{percent}"]',
+    readCommand: '/opt/rollout/read {group}',
+  },
 };
 
 /** The plan as written, loaded again as `rollout start` loads it. */
@@ -54,24 +63,64 @@ describe.each(Object.entries(ROUTERS))('router %s', (type, answers) => {
 });
 
 test.each<[string, Partial<InitAnswers>, (m: Record<string, unknown>) => void]>([
-  ['exposition, default names', {}, (m) => expect(m).toMatchObject({ type: 'exposition', url: 'http://127.0.0.1:8100/metrics' })],
-  ['exposition elsewhere', { metricsUrl: 'http://127.0.0.1:9100/metrics' }, (m) => expect(m.url).toBe('http://127.0.0.1:9100/metrics')],
-  ['prometheus with a selector', { metrics: 'prometheus', prometheusUrl: 'http://127.0.0.1:9090', selector: 'job="orders"' }, (m) => expect(m).toMatchObject({ type: 'prometheus', selector: 'job="orders"' })],
+  [
+    'exposition, default names',
+    {},
+    (m) => expect(m).toMatchObject({ type: 'exposition', url: 'http://127.0.0.1:8100/metrics' }),
+  ],
+  [
+    'exposition elsewhere',
+    { metricsUrl: 'http://127.0.0.1:9100/metrics' },
+    (m) => expect(m.url).toBe('http://127.0.0.1:9100/metrics'),
+  ],
+  [
+    'prometheus with a selector',
+    { metrics: 'prometheus', prometheusUrl: 'http://127.0.0.1:9090', selector: 'job="orders"' },
+    (m) => expect(m).toMatchObject({ type: 'prometheus', selector: 'job="orders"' }),
+  ],
   ['opentelemetry', { preset: 'opentelemetry' }, (m) => expect(m.preset).toBe('opentelemetry')],
-  ['micrometer by job', { metrics: 'prometheus', prometheusUrl: 'http://127.0.0.1:9090', preset: 'micrometer', impl: 'label=job,domain=orders-v2,legacy=orders' }, (m) => expect(m.impl).toEqual({ label: 'job', domain: 'orders-v2', legacy: 'orders' })],
-  ['haproxy behind a haproxy router: its servers per backend', { ...ROUTERS.haproxy, metrics: 'prometheus', prometheusUrl: 'http://127.0.0.1:9090', preset: 'haproxy' }, (m) => expect(m.groups).toEqual({ read: { impl: { domain: 'domain', legacy: 'legacy' }, match: { proxy: 'be_read' } }, write: { impl: { domain: 'domain', legacy: 'legacy' }, match: { proxy: 'be_write' } } })],
-  ['envoy clusters', { preset: 'envoy', impl: 'domain=orders_v2,legacy=orders' }, (m) => expect(m.impl).toEqual({ domain: 'orders_v2', legacy: 'orders' })],
-  ['traefik services', { preset: 'traefik', impl: 'domain=v2@file,legacy=v1@file' }, (m) => expect(m.preset).toBe('traefik')],
+  [
+    'micrometer by job',
+    {
+      metrics: 'prometheus',
+      prometheusUrl: 'http://127.0.0.1:9090',
+      preset: 'micrometer',
+      impl: 'label=job,domain=orders-v2,legacy=orders',
+    },
+    (m) => expect(m.impl).toEqual({ label: 'job', domain: 'orders-v2', legacy: 'orders' }),
+  ],
+  [
+    'haproxy behind a haproxy router: its servers per backend',
+    { ...ROUTERS.haproxy, metrics: 'prometheus', prometheusUrl: 'http://127.0.0.1:9090', preset: 'haproxy' },
+    (m) =>
+      expect(m.groups).toEqual({
+        read: { impl: { domain: 'domain', legacy: 'legacy' }, match: { proxy: 'be_read' } },
+        write: { impl: { domain: 'domain', legacy: 'legacy' }, match: { proxy: 'be_write' } },
+      }),
+  ],
+  [
+    'envoy clusters',
+    { preset: 'envoy', impl: 'domain=orders_v2,legacy=orders' },
+    (m) => expect(m.impl).toEqual({ domain: 'orders_v2', legacy: 'orders' }),
+  ],
+  [
+    'traefik services',
+    { preset: 'traefik', impl: 'domain=v2@file,legacy=v1@file' },
+    (m) => expect(m.preset).toBe('traefik'),
+  ],
 ])('metrics: %s', (_name, answers, expectMetrics) => {
   const { plan } = loaded({ ...BASE, ...answers });
   expectMetrics(plan.target.metrics as unknown as Record<string, unknown>);
   // A preset without a latency histogram turns p95 off rather than leave it inconclusive forever.
   const p95Off = answers.preset === 'haproxy';
-  for (const phase of plan.phases) expect((phase.checks as Record<string, string> | undefined)?.p95).toBe(p95Off ? 'off' : undefined);
+  for (const phase of plan.phases)
+    expect((phase.checks as Record<string, string> | undefined)?.p95).toBe(p95Off ? 'off' : undefined);
 });
 
 test("the stages are the seed plan's", () => {
-  const seed = parse(readFileSync(path.join(ROOT, 'plans/phase2-3.yaml'), 'utf8')) as { phases: Array<{ steps: unknown }> };
+  const seed = parse(readFileSync(path.join(ROOT, 'plans/phase2-3.yaml'), 'utf8')) as {
+    phases: Array<{ steps: unknown }>;
+  };
   expect(READ_STEPS).toEqual(seed.phases[0].steps);
   expect(WRITE_STEPS).toEqual(seed.phases[1].steps);
   const { plan } = loaded(BASE);
@@ -82,9 +131,26 @@ test("the stages are the seed plan's", () => {
 });
 
 test.each<[string, string[], string[], unknown]>([
-  ['by method', ['GET /a', 'HEAD /b', 'DELETE /a/{id}', 'PUT /a/{id}'], [], [['read', ['GET /a', 'HEAD /b']], ['write', ['DELETE /a/{id}', 'PUT /a/{id}']]]],
+  [
+    'by method',
+    ['GET /a', 'HEAD /b', 'DELETE /a/{id}', 'PUT /a/{id}'],
+    [],
+    [
+      ['read', ['GET /a', 'HEAD /b']],
+      ['write', ['DELETE /a/{id}', 'PUT /a/{id}']],
+    ],
+  ],
   ['reads only', ['GET /a'], [], [['read', ['GET /a']]]],
-  ['a group of its own first, the rest by method', ['GET /a', 'POST /a'], ['reports=GET /r,GET /s'], [['reports', ['GET /r', 'GET /s']], ['read', ['GET /a']], ['write', ['POST /a']]]],
+  [
+    'a group of its own first, the rest by method',
+    ['GET /a', 'POST /a'],
+    ['reports=GET /r,GET /s'],
+    [
+      ['reports', ['GET /r', 'GET /s']],
+      ['read', ['GET /a']],
+      ['write', ['POST /a']],
+    ],
+  ],
   ['an endpoint in a group is not repeated', ['GET /r'], ['reports=GET /r'], [['reports', ['GET /r']]]],
 ])('groups: %s', (_name, endpoints, groups, expected) => {
   const g = groupEndpoints(endpoints, groups);
@@ -99,27 +165,58 @@ test.each([
 
 test('--param gives a GET endpoint its read probe', () => {
   const { plan } = loaded({ ...BASE, endpoint: ['GET /orders/{order_id}'], param: ['order_id=7'] });
-  expect(plan.target.probes?.reads).toEqual([expect.objectContaining({ request: 'GET /orders/{order_id}', params: { order_id: '7' } })]);
+  expect(plan.target.probes?.reads).toEqual([
+    expect.objectContaining({ request: 'GET /orders/{order_id}', params: { order_id: '7' } }),
+  ]);
 });
 
 test.each<[string, Partial<InitAnswers>, RegExp]>([
-  ['a GET with a parameter and no --param', { endpoint: ['GET /orders/{order_id}'] }, /^phases\[0\]\.endpoints\[0\]: .*here: --param order_id=<value>$/],
+  [
+    'a GET with a parameter and no --param',
+    { endpoint: ['GET /orders/{order_id}'] },
+    /^phases\[0\]\.endpoints\[0\]: .*here: --param order_id=<value>$/,
+  ],
   ['--impl without legacy', { preset: 'envoy', impl: 'domain=a' }, /^--impl: must give domain= and legacy=/],
-  ['--set-command not JSON', { ...ROUTERS.command, setCommand: '["/opt/set", ' }, /^--set-command: must be a JSON array/],
-  ['--backend missing a group', { ...ROUTERS.haproxy, backend: 'read=be_read' }, /^--backend: names no value for group write/],
-  ['a haproxy socket that is neither', { ...ROUTERS.haproxy, haproxySocket: 'nowhere' }, /^target\.traffic\.runtimeApi: must be unix:/],
-  ['legacy and domain on one address', { ...ROUTERS.nginx, domainAddress: '127.0.0.1:8101' }, /^target\.traffic\.groups\.read\.domain: legacy and domain must be different/],
-  ['an endpoint without a method', { endpoint: ['/orders'] }, /^phases\[\d\]\.endpoints\[0\]: must look like "GET \/api\/v1\/path"/],
+  [
+    '--set-command not JSON',
+    { ...ROUTERS.command, setCommand: '["/opt/set", ' },
+    /^--set-command: must be a JSON array/,
+  ],
+  [
+    '--backend missing a group',
+    { ...ROUTERS.haproxy, backend: 'read=be_read' },
+    /^--backend: names no value for group write/,
+  ],
+  [
+    'a haproxy socket that is neither',
+    { ...ROUTERS.haproxy, haproxySocket: 'nowhere' },
+    /^target\.traffic\.runtimeApi: must be unix:/,
+  ],
+  [
+    'legacy and domain on one address',
+    { ...ROUTERS.nginx, domainAddress: '127.0.0.1:8101' },
+    /^target\.traffic\.groups\.read\.domain: legacy and domain must be different/,
+  ],
+  [
+    'an endpoint without a method',
+    { endpoint: ['/orders'] },
+    /^phases\[\d\]\.endpoints\[0\]: must look like "GET \/api\/v1\/path"/,
+  ],
   ['a router preset without --impl', { preset: 'traefik' }, /^target\.metrics\.impl: .*traefik/],
   ['a bad --group', { group: ['reports'] }, /^--group: "reports" is not name=/],
 ])('refused: %s', (_name, answers, problem) => {
   const r = initPlan({ ...BASE, ...answers });
   expect(r.ok).toBe(false);
-  if (!r.ok) expect(r.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(problem));
+  if (!r.ok)
+    expect(r.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(problem));
 });
 
 test.each<[string, Partial<InitAnswers>, string[]]>([
-  ['nothing', { targetId: undefined, targetUrl: undefined, router: undefined, endpoint: [] }, ['targetId', 'targetUrl', 'router', 'endpoint']],
+  [
+    'nothing',
+    { targetId: undefined, targetUrl: undefined, router: undefined, endpoint: [] },
+    ['targetId', 'targetUrl', 'router', 'endpoint'],
+  ],
   ['http', {}, []],
   ['env-file', { router: 'env-file' }, ['envFile', 'restartCommand']],
   ['haproxy', { router: 'haproxy' }, ['haproxySocket', 'backend', 'legacyServer', 'domainServer']],

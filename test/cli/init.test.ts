@@ -20,7 +20,16 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const fresh = () => path.join(dir, `plan-${++n}.yaml`);
-const FLAGS = ['--target-id', 'orders-api', '--target-url', 'http://127.0.0.1:9', '--router', 'http', '--endpoint', 'GET /orders'];
+const FLAGS = [
+  '--target-id',
+  'orders-api',
+  '--target-url',
+  'http://127.0.0.1:9',
+  '--router',
+  'http',
+  '--endpoint',
+  'GET /orders',
+];
 const init = (args: string[], input?: string) => rollout(['init', ...args], {}, 60_000, input);
 
 test('--yes with a flag missing: exit 2 naming it, nothing written', async () => {
@@ -53,7 +62,16 @@ test('an existing --out is not overwritten without --force', async () => {
 
 test('answers that make no valid plan: the problems with their paths, nothing written', async () => {
   const out = fresh();
-  const r = await init([...FLAGS, '--endpoint', 'GET /orders/{id}', '--endpoint', 'FETCH /x', '--out', out, '--no-verify']);
+  const r = await init([
+    ...FLAGS,
+    '--endpoint',
+    'GET /orders/{id}',
+    '--endpoint',
+    'FETCH /x',
+    '--out',
+    out,
+    '--no-verify',
+  ]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('the answers do not make a valid plan (2 problems); nothing was written:');
   expect(r.stderr).toContain('phases[0].endpoints[1]: GET /orders/{id}: add a read probe');
@@ -64,7 +82,9 @@ test('answers that make no valid plan: the problems with their paths, nothing wr
 test('a bad flag value is named before anything else', async () => {
   const r = await init([...FLAGS, '--router', 'istio', '--out', fresh()]);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain('--router: unknown router "istio" (one of http, env-file, haproxy, nginx, command)');
+  expect(r.stderr).toContain(
+    '--router: unknown router "istio" (one of http, env-file, haproxy, nginx, command)',
+  );
 });
 
 test('--no-verify: the plan is written and loads as start loads it', async () => {
@@ -79,7 +99,18 @@ test('--no-verify: the plan is written and loads as start loads it', async () =>
 
 test('--interactive asks for what is missing, reading answers from stdin', async () => {
   const out = fresh();
-  const answers = ['orders-api', 'not a url', 'http://127.0.0.1:9', 'command', '/opt/set {group} {percent}', '/opt/read {group}', '', '', 'GET /orders', ''];
+  const answers = [
+    'orders-api',
+    'not a url',
+    'http://127.0.0.1:9',
+    'command',
+    '/opt/set {group} {percent}',
+    '/opt/read {group}',
+    '',
+    '',
+    'GET /orders',
+    '',
+  ];
   const r = await init(['--interactive', '--out', out, '--no-verify'], `${answers.join('\n')}\n`);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -99,20 +130,33 @@ test('--interactive with stdin ending early: exit 2 naming the answer', async ()
 
 describe('verify on the plan written', () => {
   let backend: RunningBackend;
-  let data: string;
+  // Its stores in the suite's directory, removed with it.
   beforeAll(async () => {
-    data = mkdtempSync(path.join(tmpdir(), 'rollout-init-backend-'));
-    backend = await startBackend({ port: 0, dataDir: data, adminToken: 'tok', log: () => undefined });
+    backend = await startBackend({
+      port: 0,
+      dataDir: mkdtempSync(path.join(dir, 'backend-')),
+      adminToken: 'tok',
+      log: () => undefined,
+    });
   });
-  afterAll(async () => {
-    await backend.close();
-    rmSync(data, { recursive: true, force: true });
-  });
+  afterAll(() => backend.close());
 
   test("runs in the same command; init exits with verify's code", async () => {
     const out = fresh();
     const r = await rollout(
-      ['init', '--target-id', 'camera-api', '--target-url', backend.url, '--router', 'http', '--endpoint', 'GET /api/v1/system/info', '--out', out],
+      [
+        'init',
+        '--target-id',
+        'camera-api',
+        '--target-url',
+        backend.url,
+        '--router',
+        'http',
+        '--endpoint',
+        'GET /api/v1/system/info',
+        '--out',
+        out,
+      ],
       { ADMIN_TOKEN: 'tok' },
     );
     expect(r.stdout).toContain(`running: npx rollout verify ${out}`);
@@ -120,7 +164,7 @@ describe('verify on the plan written', () => {
     expect(r.code).toBe(0);
   });
 
-  test('a service verify cannot reach: the plan stays written, exit with verify\'s code', async () => {
+  test("a service verify cannot reach: the plan stays written, exit with verify's code", async () => {
     const out = fresh();
     const r = await init([...FLAGS, '--out', out]);
     expect(r.code).toBe(1);
