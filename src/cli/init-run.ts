@@ -67,11 +67,14 @@ async function askMissing(a: InitAnswers): Promise<void> {
 }
 
 /**
- * verify's options for the plan just written: the default window, metrics sampled. When verify
- * gains `--explain`, this is the one place to pass `explain: true` (init's reader is new to the
- * verdicts).
+ * verify's options for the plan just written: the default window, metrics sampled. The one place
+ * that says how init runs verify: whoever reads init's output is new to the plan's figures.
  */
-const VERIFY_OPTIONS: VerbOptions<'verify'> = { window: 15_000, metrics: true /* EXPLAIN: explain: true */ };
+const VERIFY_OPTIONS: VerbOptions<'verify'> = {
+  window: 15_000,
+  metrics: true,
+  // EXPLAIN: pass `explain: true` here once verify's options have it (`verify --explain`).
+};
 
 /** `init`: answers (flags, then prompts), the plan checked, written, then verified. */
 export async function runInit(o: VerbOptions<'init'>): Promise<number> {
