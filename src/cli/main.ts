@@ -21,6 +21,7 @@ const VERBS: Record<string, () => Register> = {
   list: () => require('./list').register,
   history: () => require('./history').register,
   verify: () => require('./verify').register,
+  init: () => require('./init').register,
   setup: () => require('./setup').register,
   simulate: () => require('./simulate').register,
   ui: () => require('../ui/verb').register,

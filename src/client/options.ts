@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../plan/duration';
 import { LIMITS } from '../plan/limits';
 import { ROLLOUT_STATES } from '../contracts/definitions';
+import { METRICS_PRESETS } from '../plan/metrics-conventions';
 import { BY_RULE, checkGroup, checkText, NOTE_RULE, REQUEST_LIMITS, type TextRule } from '../contracts/requests';
 import { CliError, EXIT } from './errors';
 
@@ -120,12 +121,60 @@ export const urlOption = z.string().transform((raw, ctx) => {
   return raw;
 });
 
+/** One of `values`; the message lists them. */
+export function choiceOption<const T extends readonly string[]>(what: string, values: T) {
+  return z.string().transform((raw, ctx): T[number] => {
+    if (!(values as readonly string[]).includes(raw))
+      return fail(ctx, `unknown ${what} ${JSON.stringify(raw)} (one of ${values.join(', ')})`);
+    return raw;
+  });
+}
+
 /** `list --state`. */
-export const stateOption = z.string().transform((raw, ctx) => {
-  if (!(ROLLOUT_STATES as readonly string[]).includes(raw))
-    return fail(ctx, `unknown state ${JSON.stringify(raw)} (one of ${ROLLOUT_STATES.join(', ')})`);
-  return raw;
-});
+export const stateOption = choiceOption('state', ROLLOUT_STATES);
+
+/** `init --router`: the plan's traffic providers. */
+export const INIT_ROUTERS = ['http', 'env-file', 'haproxy', 'nginx', 'command'] as const;
+/** `init --metrics`: the plan's metrics sources. */
+export const INIT_METRICS = ['exposition', 'prometheus'] as const;
+
+/**
+ * `init`'s answers. Only what a flag can get wrong on its own is checked here (a URL, a choice);
+ * names, addresses and argvs are the plan's to check, with its paths (init-plan.ts).
+ */
+const initAnswerFields = {
+  name: textOption({ max: OPTION_LIMITS.nameLength, hint: 'give the plan a name' }).optional(),
+  targetId: targetIdOption.optional(),
+  targetUrl: urlOption.optional(),
+  router: choiceOption('router', INIT_ROUTERS).optional(),
+  adminUrl: urlOption.optional(),
+  tokenEnv: z.string().optional(),
+  envFile: z.string().optional(),
+  restartCommand: z.string().optional(),
+  healthUrl: urlOption.optional(),
+  haproxySocket: z.string().optional(),
+  backend: z.string().optional(),
+  legacyServer: z.string().optional(),
+  domainServer: z.string().optional(),
+  nginxFile: z.string().optional(),
+  statusListen: z.string().optional(),
+  upstream: z.string().optional(),
+  legacyAddress: z.string().optional(),
+  domainAddress: z.string().optional(),
+  setCommand: z.string().optional(),
+  readCommand: z.string().optional(),
+  metrics: choiceOption('metrics source', INIT_METRICS).optional(),
+  metricsUrl: urlOption.optional(),
+  prometheusUrl: urlOption.optional(),
+  selector: z.string().optional(),
+  preset: choiceOption('preset', METRICS_PRESETS).optional(),
+  impl: z.string().optional(),
+  endpoint: z.array(z.string()),
+  group: z.array(z.string()),
+  param: z.array(z.string()),
+};
+/** One answer's check, for a prompt that asks again when it fails. */
+export const INIT_ANSWER_FIELDS: Record<string, z.ZodType<unknown, unknown>> = initAnswerFields;
 
 /** `--time-scale` (the workflow refuses the same bounds). */
 export const timeScaleOption = numberOption(LIMITS.timeScale);
@@ -172,6 +221,14 @@ export const VERB_OPTIONS = {
     json: flag,
   }),
   setup: z.strictObject({}),
+  init: z.strictObject({
+    ...initAnswerFields,
+    out: textOption({ max: 4096, hint: 'give a file name' }),
+    force: flag,
+    yes: flag,
+    interactive: flag,
+    verify: z.boolean(),
+  }),
   ui: z.strictObject({
     port: numberOption({ min: 0, max: 65535, integer: true, what: 'a TCP port (0 picks a free one)' }),
     host: textOption({ max: 255, hint: 'give an address to listen on, like 127.0.0.1' }),

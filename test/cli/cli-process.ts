@@ -22,14 +22,21 @@ export interface CliResult {
  * Runs `node bin/rollout.js …args` without blocking the event loop (the in-process worker must
  * keep running while the CLI waits for it).
  */
-export function rollout(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+export function rollout(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  /** Piped to stdin (`init --interactive`); without it stdin is empty (not a terminal either way). */
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       // Stores of the test's targets live in temporary directories (the CLI's verify reads them).
       env: { ...process.env, ROLLOUT_DEBUG: '', ...TEST_POLICY_ENV, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

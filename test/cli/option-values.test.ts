@@ -42,6 +42,7 @@ const DEFAULTS: Record<Verb, Record<string, unknown>> = {
   list: { limit: '50' },
   verify: { window: '15s', metrics: true },
   setup: {},
+  init: { out: 'rollout-plan.yaml', endpoint: [], group: [], param: [], verify: true },
   ui: { port: '8400', host: '127.0.0.1' },
 };
 
