@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { bounded } from '../errors';
 import { parseDuration } from '../../plan/duration';
+import { likelyFirst, listNames } from './explain';
 
 /**
  * What Prometheus says of its targets, and why a selector finds no request series: read by a
@@ -102,22 +103,15 @@ export interface SelectorContext {
   intervals: ScrapeIntervals;
 }
 
-/** Metric names with the selector (those like a request counter first: the one meant is most likely among them). */
+/** Counter, `_count` and `_bucket` names with the selector, those like a request counter first. */
 export async function namesSeen(ctx: SelectorContext, at: number): Promise<string[]> {
   const body = selectorBody(ctx.selector);
   const seen = await ctx.run(
     `count by (__name__) ({${[body, '__name__=~".+(_total|_count|_bucket)"'].filter(Boolean).join(',')}})`,
     at,
   );
-  const likely = (n: string) => (/request|http/i.test(n) ? 0 : 1);
-  return [...new Set(seen.map((r) => r.metric.__name__).filter(Boolean))].sort(
-    (a, b) => likely(a) - likely(b) || a.localeCompare(b),
-  );
+  return likelyFirst(seen.map((r) => r.metric.__name__));
 }
-
-/** The first dozen names, for a message. */
-export const listNames = (names: string[]) =>
-  names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', …' : '') : 'none';
 
 /**
  * No series at all may be a quiet interval, or something that will look like "no traffic"

@@ -13,7 +13,9 @@ import {
   seriesText,
   type PlacedBucket,
 } from './garbage';
-import type { MetricsProvider, MetricsQuery } from './metrics-provider';
+import type { ExplainQuery, MetricsProvider, MetricsQuery } from './metrics-provider';
+import type { FigureExplain } from './explain';
+import { explainPrometheus } from './prometheus-explain';
 import { IMPLS, addRequests, bucketList, emptyStats, type Impl } from './series';
 import { boundSeconds, conventionFor, implOf, statusOf, type GroupConvention } from './conventions';
 import { fillQuery } from './query-templates';
@@ -195,6 +197,11 @@ export class PrometheusMetricsProvider implements MetricsProvider {
 
   private queryUrl(): string {
     return `${this.config.url.replace(/\/+$/, '')}/api/v1/query`;
+  }
+
+  /** `rollout verify --explain` (prometheus-explain.ts). */
+  explain(query: ExplainQuery): Promise<FigureExplain[]> {
+    return explainPrometheus(this.selectorContext(), this.config, query);
   }
 
   /** What `diagnoseSelector` asks with: this provider's queries, URL and selector. */
