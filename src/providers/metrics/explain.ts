@@ -41,7 +41,7 @@ export function likelyFirst(names: Iterable<string>): string[] {
 }
 
 /** The first dozen names, for a message. */
-export const listNames = (names: string[]) =>
+export const listNames = (names: readonly string[]) =>
   names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', …' : '') : 'none';
 
 /** `1,204 legacy / 131 domain <what>`. */
@@ -58,13 +58,13 @@ export interface RequestsSeen {
   /** The selector matches no scrape target (Prometheus's own message). */
   noTarget?: string;
   /** The counter has no series at all: the names that the selector does find. */
-  namesSeen?: string[];
+  namesSeen?: readonly string[];
   /** Checks of this interval read nothing: the provider's message (two scrapes do not fit in one). */
   shortRange?: string;
   /** Values of the implementation label the counter does carry, when none is the group's. */
-  implValuesSeen?: string[];
+  implValuesSeen?: readonly string[];
   impl: { label: string; domain: string; legacy: string };
-  status: { label: string; values: string[] };
+  status: { label: string; values: readonly string[] };
   counts?: Record<Impl, number>;
 }
 
@@ -98,7 +98,7 @@ export interface LatencySeen {
   source: string;
   series: number;
   /** No `_bucket` series of that name at all: the names the selector does find. */
-  namesSeen?: string[];
+  namesSeen?: readonly string[];
   counts?: Record<Impl, number>;
   p95: boolean;
 }

@@ -85,7 +85,7 @@ test('likelyFirst: request-like names first, each once', () => {
 
 describe('explainScrape', () => {
   const endpoints = [{ method: 'GET', route: '/a/{id}' }];
-  const config = { type: 'exposition' as const, url: 'http://svc/metrics' };
+  const config = { type: 'exposition' as const, url: 'http://svc/metrics', timeout: '5s' };
   const q = { key: 'k', group: 'read', endpoints, from: new Date(0), to: new Date(1000), checkIntervalMs: 10_000, p95: true };
   const text = [
     'http_requests_total{method="GET",route="/a/:id",status="200",impl="legacy"} 10',
