@@ -39,6 +39,7 @@ const PROCESSES = [
   'notify/notify',
   'providers/metrics/prometheus',
   'providers/metrics/prometheus-opentelemetry',
+  'providers/metrics/prometheus-explain',
   'scripts/npm-start',
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',

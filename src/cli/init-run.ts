@@ -67,13 +67,13 @@ async function askMissing(a: InitAnswers): Promise<void> {
 }
 
 /**
- * verify's options for the plan just written: the default window, metrics sampled. The one place
+ * verify's options for the plan just written: the default window, metrics sampled and explained. The one place
  * that says how init runs verify: whoever reads init's output is new to the plan's figures.
  */
 const VERIFY_OPTIONS: VerbOptions<'verify'> = {
   window: 15_000,
   metrics: true,
-  // EXPLAIN: pass `explain: true` here once verify's options have it (`verify --explain`).
+  explain: true,
 };
 
 /** `init`: answers (flags, then prompts), the plan checked, written, then verified. */
@@ -110,11 +110,11 @@ export async function runInit(o: VerbOptions<'init'>): Promise<number> {
   out.line(`wrote ${file}`);
   for (const w of r.warnings) out.error(`warning: ${w.path}: ${w.message}`);
   if (!verify) {
-    out.line(`next: npx rollout verify ${file}, then npx rollout start ${file}`);
+    out.line(`next: npx rollout verify ${file} --explain, then npx rollout start ${file}`);
     return EXIT.ok;
   }
 
-  out.line(`running: npx rollout verify ${file}`);
+  out.line(`running: npx rollout verify ${file} --explain`);
   const { verifyStage } = await import('./verify-stage');
   try {
     return await verifyStage(file, VERIFY_OPTIONS);
@@ -123,7 +123,7 @@ export async function runInit(o: VerbOptions<'init'>): Promise<number> {
     if (!(err instanceof CliError)) throw err;
     out.error(`rollout: verify: ${err.message}`);
     for (const d of err.details) out.error(d);
-    out.error(`the plan is written; once that is fixed: npx rollout verify ${file}`);
+    out.error(`the plan is written; once that is fixed: npx rollout verify ${file} --explain`);
     return err.code;
   }
 }

@@ -15,6 +15,7 @@ import { CliError, EXIT } from '../client/errors';
 import { fmtMetrics } from './format';
 import type { VerbOptions } from '../client/options';
 import { loadPlanForCli } from './plan-file';
+import { explainPhases, explainedExit, formatExplain, type PhaseFigure } from './verify-explain';
 
 /** Exit codes of `verify`: pass 0, rollback 1, invalid plan 2, hold or inconclusive 5. */
 export const VERIFY_EXIT = { pass: 0, rollback: 1, hold: 5, inconclusive: 5 } as const;
@@ -131,6 +132,8 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
   let metricsError: string | undefined;
   const key = `verify-${process.pid}`;
   const sampled = phases.filter((p) => percents[p.group] > 0);
+  // The window the samples cover (what --explain asks about): the first reading's, else the second's.
+  const window = { from: new Date(Date.now() - windowMs), to: new Date() };
   if (o.metrics && sampled.length) {
     const query = (from: Date, to: Date) =>
       activities.sampleMetrics({
@@ -143,11 +146,14 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
     const t0 = new Date();
     const first = await query(new Date(t0.getTime() - windowMs), t0);
     const warm = sampled.every((p) => first.samples[p.group] && !first.samples[p.group].warmup);
+    Object.assign(window, { from: new Date(t0.getTime() - windowMs), to: t0 });
     if (warm && !first.error) Object.assign(samples, first.samples);
     else {
       if (!o.json) out.line(`sampling metrics for ${formatDuration(windowMs)}…`);
       await sleep(windowMs);
-      const second = await query(t0, new Date());
+      const end = new Date();
+      Object.assign(window, { from: t0, to: end });
+      const second = await query(t0, end);
       Object.assign(samples, second.samples);
       metricsError = second.error;
     }
@@ -186,6 +192,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
   }
 
   const overall = combine(results.flatMap((r) => r.evaluation.results));
+  const explained: PhaseFigure[] = o.explain ? await explainPhases({ plan, phases, samples, ...window, env, policy }) : [];
   if (o.json)
     out.line(
       JSON.stringify(
@@ -195,6 +202,7 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
           verdict: overall.verdict,
           warnings: planWarnings.map((w) => `${w.path}: ${w.message}`),
           phases: results,
+          ...(o.explain ? { explain: explained } : {}),
         },
         null,
         2,
@@ -211,10 +219,16 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
       const f = fmtMetrics(r.evaluation.metrics);
       if (f) out.line(`  figures: ${f}`);
       for (const w of r.warnings) out.line(`  warning: ${w}`);
+      if (o.explain) {
+        out.line('  what the metrics sample reads:');
+        for (const l of formatExplain(explained.filter((f) => f.phase === r.phase))) out.line(`  ${l}`);
+      }
       out.line(`  verdict: ${r.evaluation.verdict}`);
     }
     out.line('');
     out.line(`verdict: ${overall.verdict.toUpperCase()}${overall.trigger ? ` (${overall.trigger})` : ''}`);
+    const blind = explained.filter((f) => f.status === 'blind').length;
+    if (blind) out.line(`explain: ${blind} figure${blind === 1 ? '' : 's'} cannot see (BLIND above): exit 5 until the plan or the metrics are fixed`);
   }
-  return VERIFY_EXIT[overall.verdict];
+  return explainedExit(VERIFY_EXIT[overall.verdict], explained);
 }

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--window <duration>', 'how long to sample the metrics', '15s')
     .option('--no-metrics', 'skip the metrics sample (probes and consistency only)')
     .option('--json', 'print the results as JSON')
+    .option('--explain', 'show what the metrics sample reads: queries or series, series matched, counts, scrape interval, a diagnosis per figure')
     .action(
       action(async (file: string, raw: unknown) => {
         const o = parseOptions('verify', raw);

@@ -213,13 +213,20 @@ export const VERB_OPTIONS = {
     limit: numberOption({ ...OPTION_LIMITS.listLimit, integer: true }),
     json: flag,
   }),
-  verify: z.strictObject({
-    phase: textOption({ max: OPTION_LIMITS.nameLength, hint: 'give a phase name or group' }).optional(),
-    targetUrl: urlOption.optional(),
-    window: durationOption(OPTION_LIMITS.verifyWindowMs),
-    metrics: z.boolean(),
-    json: flag,
-  }),
+  verify: z
+    .strictObject({
+      phase: textOption({ max: OPTION_LIMITS.nameLength, hint: 'give a phase name or group' }).optional(),
+      targetUrl: urlOption.optional(),
+      window: durationOption(OPTION_LIMITS.verifyWindowMs),
+      metrics: z.boolean(),
+      json: flag,
+      explain: flag,
+    })
+    // --explain shows what the metrics sample reads: without a sample there is nothing to show.
+    .refine((o) => !(o.explain && !o.metrics), {
+      message: 'shows what the metrics sample reads: it cannot be given with --no-metrics',
+      path: ['explain'],
+    }),
   setup: z.strictObject({}),
   init: z.strictObject({
     ...initAnswerFields,

@@ -159,8 +159,11 @@ describe('verify on the plan written', () => {
       ],
       { ADMIN_TOKEN: 'tok' },
     );
-    expect(r.stdout).toContain(`running: npx rollout verify ${out}`);
+    expect(r.stdout).toContain(`running: npx rollout verify ${out} --explain`);
+    expect(r.stdout).toContain('what the metrics sample reads');
     expect(r.stdout).toMatch(/verdict: PASS/);
+    // A backend that has served nothing yet declares its counters without series: quiet, not blind.
+    expect(r.stdout).toContain('http_requests_total is declared (HELP/TYPE) but has no series yet');
     expect(r.code).toBe(0);
   });
 

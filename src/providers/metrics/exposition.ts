@@ -4,7 +4,9 @@ import type { GroupSample, SavedReading } from '../../judge/samples';
 import { MiB, bounded, preview } from '../errors';
 import { durationMs } from '../settings';
 import { difference, readingOf, saveReading } from './exposition-reading';
-import type { MetricsProvider, MetricsQuery } from './metrics-provider';
+import type { ExplainQuery, MetricsProvider, MetricsQuery } from './metrics-provider';
+import type { FigureExplain } from './explain';
+import { explainScrape } from './exposition-explain';
 import { emptyStats } from './series';
 import { baseConvention, conventionFor } from './conventions';
 import { endpointKey } from '../../plan/endpoints';
@@ -71,6 +73,23 @@ export class ExpositionMetricsProvider implements MetricsProvider {
 
   /** Fetches and parses `/metrics`; anything but Prometheus text with the convention's request counter (`http_requests_total`) is an error. */
   async scrape(): Promise<Map<string, ExpositionSample[]>> {
+    const { families, body } = await this.fetchFamilies();
+    const problem = this.missingCounter(families, body);
+    if (problem) throw new Error(problem);
+    return families;
+  }
+
+  /** `rollout verify --explain` (exposition-explain.ts): one scrape, counts from the caller's sample. */
+  async explain(query: ExplainQuery): Promise<FigureExplain[]> {
+    const { families, body } = await this.fetchFamilies();
+    // A family with HELP/TYPE lines but no sample yet (prom-client, before its first request).
+    const declared = (name: string) =>
+      new RegExp(`^#\\s*(HELP|TYPE)\\s+${name.replace(/_(count|bucket|total)$/, '')}(_total)?\\s`, 'm').test(body);
+    return explainScrape(families, this.config, query, this.missingCounter(families, body), declared);
+  }
+
+  /** Fetches and parses `/metrics`; anything but Prometheus text is an error. */
+  private async fetchFamilies(): Promise<{ families: Map<string, ExpositionSample[]>; body: string }> {
     const where = `GET ${this.config.url}`;
     const limits = {
       what: `metrics from ${this.config.url}`,
@@ -101,7 +120,12 @@ export class ExpositionMetricsProvider implements MetricsProvider {
       );
     }
     if (body.trim() === '') throw new Error(`${where}: answered an empty body, not Prometheus text format`);
-    const families = parseExposition(body, where);
+    return { families: parseExposition(body, where), body };
+  }
+
+  /** Why a scrape lacks the request counter, `null` when it has it. */
+  private missingCounter(families: Map<string, ExpositionSample[]>, body: string): string | null {
+    const where = `GET ${this.config.url}`;
     const requests = baseConvention(this.config).requests;
     // HELP/TYPE name a histogram without its `_count` (OpenTelemetry, Micrometer: the request counter).
     const family = requests.replace(/_count$/, '');
@@ -110,10 +134,8 @@ export class ExpositionMetricsProvider implements MetricsProvider {
       !families.has(requests) &&
       !new RegExp(`^#\\s*(HELP|TYPE)\\s+(${requests}|${family})\\s`, 'm').test(body)
     ) {
-      throw new Error(
-        `${where}: has no ${requests} metric (is target.metrics.url the API's /metrics${this.config.preset ? '' : ', or does the service name its metrics after a preset (target.metrics.preset)'}?)`,
-      );
+      return `${where}: has no ${requests} metric (is target.metrics.url the API's /metrics${this.config.preset ? '' : ', or does the service name its metrics after a preset (target.metrics.preset)'}?)`;
     }
-    return families;
+    return null;
   }
 }

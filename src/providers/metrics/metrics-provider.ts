@@ -1,5 +1,6 @@
 import type { GroupSample, SavedReading } from '../../judge/samples';
 import type { Endpoint } from '../../plan/endpoints';
+import type { FigureExplain } from './explain';
 
 /** What one group's sample is asked for. */
 export interface MetricsQuery {
@@ -30,4 +31,21 @@ export interface MetricsProvider {
    * body): such an answer is never returned, and never becomes a provider's previous reading.
    */
   sample(query: MetricsQuery): Promise<GroupSample>;
+
+  /**
+   * `rollout verify --explain`: what each figure of the group reads, what matched, and why it
+   * cannot see when it cannot (explain.ts). Reads the source, never judges; throws as `sample` does
+   * when the source is unreachable.
+   */
+  explain?(query: ExplainQuery): Promise<FigureExplain[]>;
+}
+
+/** What `explain` is asked for: a sample's query, and what the plan will ask of the figures. */
+export interface ExplainQuery extends MetricsQuery {
+  /** The plan's check interval: the range each check of a rollout reads. */
+  checkIntervalMs: number;
+  /** Whether the phase judges P95 (a missing histogram only matters then). */
+  p95: boolean;
+  /** The group's sample over `[from, to]`, when one was taken (a scrape's counts come from it). */
+  sample?: GroupSample;
 }

@@ -2,10 +2,8 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { MetricsConfig } from '../../plan/schema';
 import type { GroupSample, ImplStats } from '../../judge/samples';
-import type { Endpoint } from '../../plan/endpoints';
 import { MiB, bounded, describeIssues, permanent, preview } from '../errors';
 import { durationMs } from '../settings';
-import { parseDuration } from '../../plan/duration';
 import {
   MetricsGarbageError,
   SeriesRegistry,
@@ -15,31 +13,21 @@ import {
   seriesText,
   type PlacedBucket,
 } from './garbage';
-import type { MetricsProvider, MetricsQuery } from './metrics-provider';
-import { IMPLS, ROUTING_KEYS_METRIC, addRequests, bucketList, emptyStats, routeSpellings, type Impl } from './series';
-import { normalizeRoute } from '../../plan/endpoints';
+import type { ExplainQuery, MetricsProvider, MetricsQuery } from './metrics-provider';
+import type { FigureExplain } from './explain';
+import { explainPrometheus } from './prometheus-explain';
+import { IMPLS, addRequests, bucketList, emptyStats, type Impl } from './series';
 import { boundSeconds, conventionFor, implOf, statusOf, type GroupConvention } from './conventions';
 import { fillQuery } from './query-templates';
+import { conventionQueries, routingKeysQuery } from './promql';
+import { ScrapeIntervals, diagnoseSelector, quote, type Row, type SelectorContext } from './prometheus-targets';
+
+export { conventionQueries, endpointSelectors, increaseQuery, routingKeysQuery } from './promql';
 
 export type PrometheusMetricsConfig = Extract<MetricsConfig, { type: 'prometheus' }>;
 
 /** The most of one query answer read; past it the query is cut off and is a metrics-source error. */
 export const PROMETHEUS_MAX_BYTES = 20 * MiB;
-
-/** How long the scrape intervals of `/api/v1/targets` are reused. */
-const TARGETS_TTL_MS = 5 * 60_000;
-
-/** What `/api/v1/targets` says of each active target that matters here. */
-const targetsResponse = z.object({
-  data: z.object({
-    activeTargets: z.array(
-      z.object({
-        labels: z.record(z.string(), z.string()),
-        scrapeInterval: z.string(),
-      }),
-    ),
-  }),
-});
 
 /** `/api/v1/query` answers (https://prometheus.io/docs/prometheus/latest/querying/api/). */
 const vectorResponse = z.discriminatedUnion('status', [
@@ -58,110 +46,6 @@ const vectorResponse = z.discriminatedUnion('status', [
   z.object({ status: z.literal('error'), errorType: z.string().optional(), error: z.string() }),
 ]);
 
-/** A string literal in PromQL (double-quoted, Go escapes). */
-function quote(s: string): string {
-  return JSON.stringify(s);
-}
-
-/** RE2 metacharacters escaped, for a `=~` matcher. */
-function escapeRegex(s: string): string {
-  return s.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&');
-}
-
-/** `job="orders-api"` or `{job="orders-api"}` → `job="orders-api"`. */
-function selectorBody(selector: string | undefined): string {
-  const s = (selector ?? '').trim();
-  return s.startsWith('{') && s.endsWith('}') ? s.slice(1, -1).trim() : s;
-}
-
-/**
- * One vector selector per endpoint, joined with `or`: a matcher cannot pair a method with a route
- * by itself. Routes match both template spellings (`{id}` and `:id`). Labels are the convention's
- * (the example backend's when none is given); a convention without a route label has one selector
- * for the whole group (its methods, when it has a method label), and the group's own matchers.
- */
-export function endpointSelectors(
-  metric: string,
-  endpoints: Endpoint[],
-  selector?: string,
-  convention: GroupConvention = conventionFor({}, ''),
-): string[] {
-  const c = convention;
-  const extra = [selectorBody(selector), ...Object.entries(c.match).map(([k, v]) => `${k}=${quote(v)}`)].filter(Boolean);
-  const selectorOf = (matchers: string[]) => (matchers.length ? `${metric}{${matchers.join(',')}}` : metric);
-  if (c.route === null) {
-    const methods = [...new Set(endpoints.map((e) => e.method.toUpperCase()))].sort();
-    const method =
-      c.method === null ? [] : [methods.length === 1 ? `${c.method}=${quote(methods[0])}` : `${c.method}=~${quote(methods.join('|'))}`];
-    return [selectorOf([...extra, ...method])];
-  }
-  const route = c.route;
-  const selectors = endpoints.map((e) => {
-    const spellings = routeSpellings(normalizeRoute(e.route));
-    const routeMatcher =
-      spellings.length === 1
-        ? `${route}=${quote(spellings[0])}`
-        : `${route}=~${quote(spellings.map(escapeRegex).join('|'))}`;
-    const method = c.method === null ? [] : [`${c.method}=${quote(e.method.toUpperCase())}`];
-    return selectorOf([...extra, ...method, routeMatcher]);
-  });
-  // Without a method label two endpoints of one route are one selector (`or` would not add them twice anyway).
-  return [...new Set(selectors)];
-}
-
-/** `sum by (<by>) (increase(a[Ns]) or increase(b[Ns]) ...)`. */
-export function increaseQuery(
-  metric: string,
-  endpoints: Endpoint[],
-  rangeSeconds: number,
-  by: string[],
-  selector?: string,
-  convention?: GroupConvention,
-): string {
-  const parts = endpointSelectors(metric, endpoints, selector, convention).map((s) => `increase(${s}[${rangeSeconds}s])`);
-  return `sum by (${by.join(', ')}) (${parts.join(' or ')})`;
-}
-
-/**
- * The three queries one check of a group runs for a convention (docs/providers.md shows them):
- * requests by implementation and status, buckets by implementation and bound (none without a
- * histogram), and the routing-keys gauge.
- */
-export function conventionQueries(
-  c: GroupConvention,
-  endpoints: Endpoint[],
-  rangeSeconds: number,
-  group: string,
-  selector?: string,
-): { requests: string; buckets: string | null; keys: string } {
-  return {
-    requests: increaseQuery(c.requests, endpoints, rangeSeconds, [c.impl.label, c.status], selector, c),
-    buckets:
-      c.histogram === null
-        ? null
-        : increaseQuery(`${c.histogram}_bucket`, endpoints, rangeSeconds, [c.impl.label, 'le'], selector, c),
-    keys: routingKeysQuery(group, selector),
-  };
-}
-
-/**
- * `max by (impl) (rollout_routing_keys{group="read"})`: the gauge as it stood at the query's time.
- * With several replicas each counts the keys it routed; a key seen by two would count twice in a
- * sum, so the largest replica's figure is taken: never more keys than there are, which keeps a
- * served-share interval built on it no narrower than the data allow.
- */
-export function routingKeysQuery(group: string, selector?: string): string {
-  const matchers = [selectorBody(selector), `group=${quote(group)}`].filter(Boolean);
-  return `max by (impl) (${ROUTING_KEYS_METRIC}{${matchers.join(',')}})`;
-}
-
-/** One row of a query answer, checked: `count` is the value rounded, `at` names the row. */
-interface Row {
-  metric: Record<string, string>;
-  count: number;
-  at: string;
-}
-
 /**
  * Asks a Prometheus server for the increase over `[from, to]`, evaluated at `to`. Prometheus keeps
  * history, so this provider is stateless: no warmup, and any worker can answer.
@@ -174,17 +58,15 @@ interface Row {
  */
 export class PrometheusMetricsProvider implements MetricsProvider {
   private readonly timeoutMs: number;
-  /**
-   * Scrape intervals by target, as `/api/v1/targets` gave them last (the whole target list: a
-   * quiet service would fetch it at every check). Intervals change with Prometheus's config only.
-   */
-  private targets: { at: number; intervals: Map<string, number> } | null = null;
+  /** Scrape intervals by target, from `/api/v1/targets`. */
+  readonly intervals: ScrapeIntervals;
 
   constructor(
     private readonly config: PrometheusMetricsConfig,
     private readonly http: AxiosInstance = axios,
   ) {
     this.timeoutMs = durationMs(config.timeout, 'target.metrics.timeout', '10s');
+    this.intervals = new ScrapeIntervals(config.url, http, { deadlineMs: this.timeoutMs, maxBytes: PROMETHEUS_MAX_BYTES });
   }
 
   async sample(query: MetricsQuery): Promise<GroupSample> {
@@ -317,80 +199,20 @@ export class PrometheusMetricsProvider implements MetricsProvider {
     return `${this.config.url.replace(/\/+$/, '')}/api/v1/query`;
   }
 
-  /**
-   * No series at all may be a quiet interval, or something that will look like "no traffic"
-   * forever: a selector matching no target (told through the targets' `up` series), a counter of
-   * another name, or checks shorter than two scrapes (`increase()` needs two samples in its range).
-   * Those are errors that name the cause. Asked about now, not the window: a window before the
-   * target was first scraped is just empty.
-   */
+  /** `rollout verify --explain` (prometheus-explain.ts). */
+  explain(query: ExplainQuery): Promise<FigureExplain[]> {
+    return explainPrometheus(this.selectorContext(), this.config, query);
+  }
+
+  /** What `diagnoseSelector` asks with: this provider's queries, URL and selector. */
+  selectorContext(): SelectorContext {
+    return { url: this.config.url, selector: this.config.selector, run: (q, at) => this.query(q, at), intervals: this.intervals };
+  }
+
+  /** No series at all: an error naming the cause when it is not a quiet interval (prometheus-targets.ts). */
   private async checkSelector(rangeSeconds: number, requestsMetric: string): Promise<void> {
-    const body = selectorBody(this.config.selector);
-    const now = Date.now() / 1000;
-    const up = await this.query(`up${body ? `{${body}}` : ''}`, now);
-    if (up.length === 0) {
-      throw new Error(
-        `${this.config.url}: Prometheus scrapes no target matching {${body}} (up{${body}} is empty): check target.metrics.selector`,
-      );
-    }
-    const matchers = (name: string) => [body, `__name__=${quote(name)}`].filter(Boolean).join(',');
-    const named = await this.query(`count({${matchers(requestsMetric)}})`, now);
-    if (named.length === 0) {
-      const seen = await this.query(
-        `count by (__name__) ({${[body, '__name__=~".+(_total|_count|_bucket)"'].filter(Boolean).join(',')}})`,
-        now,
-      );
-      // Those that look like request counters first: the one meant is most likely among them.
-      const likely = (n: string) => (/request|http/i.test(n) ? 0 : 1);
-      const names = [...new Set(seen.map((r) => r.metric.__name__).filter(Boolean))].sort(
-        (a, b) => likely(a) - likely(b) || a.localeCompare(b),
-      );
-      throw new Error(
-        `${this.config.url}: no series named ${requestsMetric}${body ? `{${body}}` : ''} in Prometheus: the requests cannot be counted; ` +
-          `counters seen: ${names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', …' : '') : 'none'}`,
-      );
-    }
-    const intervals = await this.scrapeIntervals(up.map((r) => r.metric));
-    const slowest = Math.max(0, ...intervals.map((i) => i.seconds));
-    if (slowest > 0 && rangeSeconds < 2 * slowest) {
-      const who = intervals.find((i) => i.seconds === slowest)!;
-      throw new Error(
-        `${this.config.url}: the check interval (${rangeSeconds}s) is shorter than two scrapes of ${who.target} (scraped every ${slowest}s): ` +
-          `increase() sees no requests in it; set defaults.checkInterval to ${2 * slowest}s or more, or scrape more often`,
-      );
-    }
-  }
-
-  /** The scrape intervals of the targets behind `up` series (their job and instance), from `/api/v1/targets`. */
-  private async scrapeIntervals(
-    ups: Array<Record<string, string>>,
-  ): Promise<Array<{ target: string; seconds: number }>> {
-    const intervals = await this.targetIntervals();
-    return ups
-      .map((m) => `${m.job}/${m.instance}`)
-      .filter((target) => intervals.has(target))
-      .map((target) => ({ target, seconds: intervals.get(target)! }));
-  }
-
-  /** Every active target's scrape interval (s), by `job/instance`, fetched at most every 5 minutes. */
-  private async targetIntervals(): Promise<Map<string, number>> {
-    if (this.targets && Date.now() - this.targets.at < TARGETS_TTL_MS) return this.targets.intervals;
-    const url = `${this.config.url.replace(/\/+$/, '')}/api/v1/targets`;
-    const limits = { what: `Prometheus ${url}`, deadlineMs: this.timeoutMs, maxBytes: PROMETHEUS_MAX_BYTES };
-    const res = await bounded(limits, (bounds) =>
-      this.http.get(url, { ...bounds, params: { state: 'active' }, validateStatus: () => true }),
-    );
-    const parsed = targetsResponse.safeParse(res.data);
-    // Only a hint: a Prometheus that does not say (an older one, a proxy) is not an error.
-    if (res.status !== 200 || !parsed.success) return new Map();
-    const intervals = new Map(
-      parsed.data.data.activeTargets.map((t) => [
-        `${t.labels.job}/${t.labels.instance}`,
-        (parseDuration(t.scrapeInterval) ?? 0) / 1000,
-      ]),
-    );
-    this.targets = { at: Date.now(), intervals };
-    return intervals;
+    const found = await diagnoseSelector(this.selectorContext(), rangeSeconds, requestsMetric);
+    if (found.kind !== 'ok') throw new Error(found.message);
   }
 
   /**
