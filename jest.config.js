@@ -40,6 +40,7 @@ const PROCESSES = [
   'providers/metrics/prometheus',
   'providers/metrics/prometheus-opentelemetry',
   'providers/metrics/prometheus-explain',
+  'providers/metrics/haproxy-exporter',
   'scripts/npm-start',
   'providers/consistency/sqlite-yaml',
   'providers/traffic/env-file',

@@ -22,11 +22,15 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** An HTTP server answering every request with `X-Served-By: <name>`. */
+/**
+ * An HTTP server answering every request with `X-Served-By: <name>`: 200, or the code a path
+ * `/status/<code>` asks for (a router's metrics suite sends known errors through the router).
+ */
 export async function startUpstream(name: 'legacy' | 'domain'): Promise<Upstream> {
   const server = http.createServer((req, res) => {
     req.resume();
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Served-By': name });
+    const asked = /^\/status\/(\d{3})(?:[/?]|$)/.exec(req.url ?? '');
+    res.writeHead(asked ? Number(asked[1]) : 200, { 'Content-Type': 'text/plain', 'X-Served-By': name });
     res.end(`${name}\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,3 +1,4 @@
+import { statusOf, type MetricsConvention } from './conventions';
 import { statusClass, type Impl } from './series';
 
 /**
@@ -66,8 +67,18 @@ export interface RequestsSeen {
   /** Values of the implementation label the counter does carry, when none is the group's. */
   implValuesSeen?: readonly string[];
   impl: { label: string; domain: string; legacy: string };
+  /** The status values that carry requests (`statusesServed`). */
   status: { label: string; values: readonly string[] };
   counts?: Record<Impl, number>;
+}
+
+/**
+ * The status values of series that carry requests: a series at 0 says nothing of the label.
+ * HAProxy's exporter lists `code="other"` at 0 on every server, always: counting it made every
+ * real HAProxy "blind" here while its samples (addRequests) read it as nothing.
+ */
+export function statusesServed(c: MetricsConvention, series: ReadonlyArray<{ labels: Record<string, string>; count: number }>): string[] {
+  return [...new Set(series.filter((s) => s.count > 0).map((s) => statusOf(c, s.labels) ?? ''))];
 }
 
 /** The request counter: the first thing that keeps it from counting, else what it counted. */

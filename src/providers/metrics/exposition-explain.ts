@@ -1,7 +1,7 @@
 import type { MetricsConfig } from '../../plan/schema';
 import type { ImplStats } from '../../judge/samples';
-import { conventionFor, implOf, seriesMatcher, statusOf, type GroupConvention } from './conventions';
-import { diagnoseKeys, diagnoseLatency, diagnoseRequests, likelyFirst, type FigureExplain } from './explain';
+import { conventionFor, implOf, seriesMatcher, type GroupConvention } from './conventions';
+import { diagnoseKeys, diagnoseLatency, diagnoseRequests, likelyFirst, statusesServed, type FigureExplain } from './explain';
 import type { ExplainQuery } from './metrics-provider';
 import { ROUTING_KEYS_METRIC, type Impl } from './series';
 import type { ExpositionSample } from './text-format';
@@ -62,7 +62,7 @@ export function explainScrape(
       ...(!missingCounter && all.length === 0 && declared(c.requests) ? { declaredOnly: true } : {}),
       ...(requestSeries.length === 0 && all.length ? { implValuesSeen: [...new Set(all.map((s) => s.labels[c.impl.label] ?? `(no ${c.impl.label} label)`))] } : {}),
       impl: c.impl,
-      status: { label: c.status, values: [...new Set(requestSeries.map((s) => statusOf(c, s.labels) ?? ''))] },
+      status: { label: c.status, values: statusesServed(c, requestSeries.map((s) => ({ labels: s.labels, count: s.value }))) },
       ...(requestCounts ? { counts: requestCounts } : {}),
     }),
   };

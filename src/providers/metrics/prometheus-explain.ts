@@ -1,6 +1,6 @@
 import type { MetricsConfig } from '../../plan/schema';
-import { conventionFor, implOf, statusOf, type GroupConvention } from './conventions';
-import { diagnoseKeys, diagnoseLatency, diagnoseRequests, type FigureExplain } from './explain';
+import { conventionFor, implOf, type GroupConvention } from './conventions';
+import { diagnoseKeys, diagnoseLatency, diagnoseRequests, statusesServed, type FigureExplain } from './explain';
 import type { ExplainQuery } from './metrics-provider';
 import { conventionQueries, endpointSelectors, routingKeysQuery } from './promql';
 import { diagnoseSelector, namesSeen, quote, selectorBody, type Row, type SelectorContext } from './prometheus-targets';
@@ -84,7 +84,7 @@ export async function explainPrometheus(ctx: SelectorContext, config: Config, q:
       ...(found.kind === 'short-range' ? { shortRange: found.message } : {}),
       ...(implValuesSeen ? { implValuesSeen } : {}),
       impl: c.impl,
-      status: { label: c.status, values: [...new Set(ours.map((r) => statusOf(c, r.metric) ?? ''))] },
+      status: { label: c.status, values: statusesServed(c, ours.map((r) => ({ labels: r.metric, count: r.count }))) },
       counts: perImpl(c, requestRows),
     }),
   };

@@ -1,4 +1,6 @@
-import { diagnoseKeys, diagnoseLatency, diagnoseRequests, likelyFirst, type RequestsSeen } from '../../../src/providers/metrics/explain';
+import fs from 'node:fs';
+import path from 'node:path';
+import { diagnoseKeys, diagnoseLatency, diagnoseRequests, likelyFirst, statusesServed, type RequestsSeen } from '../../../src/providers/metrics/explain';
 import { explainScrape, scrapeSelector } from '../../../src/providers/metrics/exposition-explain';
 import { conventionFor } from '../../../src/providers/metrics/conventions';
 import { parseExposition } from '../../../src/providers/metrics/text-format';
@@ -135,5 +137,40 @@ describe('explainScrape', () => {
   it('scrapeSelector: the group matchers, and no endpoints for a route-less convention', () => {
     const c = conventionFor({ preset: 'haproxy', impl: { domain: 'd1', legacy: 'l1' }, groups: { read: { match: { proxy: 'be' } } } }, 'read');
     expect(scrapeSelector(c.requests, c, q)).toBe('haproxy_server_http_responses_total{server=~"d1|l1",proxy="be"}');
+  });
+});
+
+describe('status values: only those that carry requests say what the label holds', () => {
+  const c = conventionFor({ preset: 'haproxy', impl: { domain: 'd', legacy: 'l' } }, 'read');
+  type Series = { labels: Record<string, string>; count: number };
+  const at = (code: string, count: number): Series => ({ labels: { server: 'd', code }, count });
+  it.each<[string, Series[], string[]]>([
+    ['HAProxy lists "other" at 0 always: not a value seen', [at('2xx', 14), at('5xx', 2), at('other', 0)], ['2xx', '5xx']],
+    ['"other" with a request is', [at('2xx', 14), at('other', 1)], ['2xx', 'other']],
+    ['nothing served: no values', [at('2xx', 0), at('other', 0)], []],
+    ['a series without the label', [{ labels: { server: 'd' }, count: 3 }], ['']],
+  ])('%s', (_name, series, expected) => {
+    expect(statusesServed(c, series)).toEqual(expected);
+  });
+
+  // The recorded scrape of a real HAProxy 2.6 (fixtures/conventions/haproxy.txt): every server has
+  // code="other" at 0; only be_write's domain server answered one (a 600).
+  const scrape = parseExposition(fs.readFileSync(path.join(__dirname, 'fixtures', 'conventions', 'haproxy.txt'), 'utf8'), 'haproxy');
+  const config = {
+    type: 'exposition' as const,
+    url: 'http://haproxy/metrics',
+    timeout: '5s',
+    preset: 'haproxy' as const,
+    impl: { domain: 'domain', legacy: 'legacy' },
+    groups: { read: { match: { proxy: 'be_read' } }, write: { match: { proxy: 'be_write' } } },
+  };
+  const q = (group: string) => ({ key: 'k', group, endpoints: [{ method: 'GET', route: '/' }], from: new Date(0), to: new Date(1000), checkIntervalMs: 10_000, p95: false });
+  it.each([
+    ['read', 'ok', 'ok: 12 series; status label "code" holds classes (2xx, 4xx, 5xx)'],
+    ['write', 'blind', 'status label "code" holds neither codes nor classes (other): those requests are neither successes nor errors; map target.metrics.names.status'],
+  ])('a real HAProxy scrape, group %s: %s', (group, status, diagnosis) => {
+    const [requests, latency] = explainScrape(scrape, config, q(group), null);
+    expect({ status: requests.status, diagnosis: requests.diagnosis }).toEqual({ status, diagnosis });
+    expect(latency.status).toBe('off');
   });
 });
