@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ImplStats } from '../../../src/judge/samples';
+import { p95Ms } from '../../../src/judge/verdicts';
 import type { MetricsMappingConfig } from '../../../src/plan/metrics-conventions';
 import { createMetricsProvider, parseExposition } from '../../../src/providers/metrics';
 import { conventionFor, statusOf } from '../../../src/providers/metrics/conventions';
@@ -10,8 +11,10 @@ import { fillQuery } from '../../../src/providers/metrics/query-templates';
 import { serve, type Served } from '../support';
 
 /**
- * Metrics as services export them (issue 23, part 2): each preset read over a realistic scrape of
- * its convention (fixtures/conventions/<preset>.txt). Every fixture holds the same traffic:
+ * Metrics as services export them (issue 23, part 2): each preset read over a scrape of its
+ * convention (fixtures/conventions/<preset>.txt): HAProxy's and Micrometer's recorded from the
+ * real exporters (each file's header says how), the others hand-written from their docs. Every
+ * fixture holds the same traffic:
  * domain 14 × 2xx and 2 × 5xx on the read group's endpoints, legacy 22 × 2xx and 3 × 4xx, and
  * traffic that is not the group's (other routes, another backend, POSTs) that must not count.
  */
@@ -62,7 +65,14 @@ const routedLegacy: Expected = { requests: 25, errors: 0, successes: 22, buckets
 test.each<[string, string, MetricsMappingConfig, Expected, Expected]>([
   ['default (prom-client)', 'default', {}, routedDomain, routedLegacy],
   ['OpenTelemetry: the histogram _count is the request counter', 'opentelemetry', { preset: 'opentelemetry' }, routedDomain, routedLegacy],
-  ['Micrometer: uri, status codes, float counts', 'micrometer', { preset: 'micrometer' }, routedDomain, routedLegacy],
+  [
+    'Micrometer (recorded): uri, status codes, its own bucket bounds; a 404 is no error, an unmapped one (uri NOT_FOUND) not the group’s',
+    'micrometer',
+    { preset: 'micrometer' },
+    // Domain: 14 at 30 ms, 2 × 500 at 300 ms; legacy: 25 at 8 ms (Micrometer's bounds, RecordScrape.java).
+    { ...routedDomain, buckets: { 0.027962026: 0, 0.033554431: 14, 0.268435456: 14, 0.357913941: 16, 30: 16 } },
+    { ...routedLegacy, buckets: { 0.006990506: 0, 0.008388607: 25, 30: 25 } },
+  ],
   [
     'HAProxy (recorded): a backend per group, class codes, no histogram',
     'haproxy',
@@ -103,7 +113,7 @@ test("HAProxy's other backend is the other group's; its class \"other\" (a 600) 
 
 test('a route-aware preset reads templated routes of the other group, not the read ones', () => {
   const stats = totals(fixture('micrometer'), { preset: 'micrometer' }, 'write', write);
-  expectStats(stats.domain, { requests: 4, errors: 0, successes: 4, buckets: { 0.005: 4 } });
+  expectStats(stats.domain, { requests: 4, errors: 0, successes: 4, buckets: { 0.002796201: 0, 0.003145726: 4 } });
   expectStats(stats.legacy, { requests: 0, errors: 0, successes: 0, buckets: {} });
 });
 
@@ -116,6 +126,45 @@ test.each<[string, 'code' | 'class', string | undefined, string | undefined]>([
 ])('status: %s', (_name, statusKind, value, expected) => {
   const c = { ...conventionFor({}, 'read'), statusKind };
   expect(statusOf(c, value === undefined ? {} : { status: value })).toBe(expected);
+});
+
+describe('Micrometer as it writes the timer (fixtures/conventions/micrometer.txt, recorded from 1.17.2)', () => {
+  const families = parseExposition(fixture('micrometer'), 'fixture');
+  const series = (suffix: string) => families.get(`http_server_requests_seconds${suffix}`) ?? [];
+
+  test('a histogram with _count and _sum (no _total), and a _max gauge beside it', () => {
+    expect([...families.keys()].sort()).toEqual(['_bucket', '_count', '_max', '_sum'].map((x) => `http_server_requests_seconds${x}`));
+  });
+
+  test('le as Micrometer writes its percentile-histogram bounds: from 0.001 to 30.0 (a timer’s maximum expected), then +Inf', () => {
+    const les = [...new Set(series('_bucket').map((s) => s.labels.le))];
+    expect(les.slice(0, 4)).toEqual(['0.001', '0.001048576', '0.001398101', '0.001747626']);
+    expect(les.slice(-3)).toEqual(['28.633115306', '30.0', '+Inf']);
+    // Every series has every bound: a timer's buckets do not depend on what it recorded.
+    const perSeries = series('_bucket').length / series('_count').length;
+    expect([perSeries, les.length]).toEqual([les.length, 69]);
+  });
+
+  test.each<[string, string, string]>([
+    ['200', 'SUCCESS', 'none'],
+    ['404', 'CLIENT_ERROR', 'none'],
+    ['500', 'SERVER_ERROR', 'none'],
+    ['500', 'SERVER_ERROR', 'IllegalStateException'],
+  ])('Spring Boot’s tags: status %s with outcome %s, exception %s', (status, outcome, exception) => {
+    const found = series('_count').filter((s) => s.labels.status === status && s.labels.exception === exception);
+    expect(found.length).toBeGreaterThan(0);
+    for (const s of found) {
+      expect(Object.keys(s.labels).sort()).toEqual(['application', 'error', 'exception', 'impl', 'method', 'outcome', 'status', 'uri']);
+      expect([s.labels.outcome, s.labels.error]).toEqual([outcome, exception]);
+    }
+  });
+
+  test('P95 from Micrometer’s buckets: 2 of 16 domain requests at 300 ms put it in (268 ms, 358 ms]; legacy all at 8 ms', () => {
+    const stats = totals(fixture('micrometer'), { preset: 'micrometer' }, 'read');
+    // Interpolated in the bucket as histogram_quantile does: rank 15.2 of 16, 1.2 of the bucket's 2.
+    expect(p95Ms(stats.domain)).toBeCloseTo(268.435456 + (357.913941 - 268.435456) * 0.6, 6);
+    expect(p95Ms(stats.legacy)).toBeCloseTo(6.990506 + (8.388607 - 6.990506) * (23.75 / 25), 6);
+  });
 });
 
 describe('the queries the prometheus provider runs for a preset', () => {
