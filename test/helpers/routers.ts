@@ -44,6 +44,29 @@ export async function startUpstream(name: 'legacy' | 'domain'): Promise<Upstream
   };
 }
 
+/**
+ * The HAProxy configuration of the router suites: a frontend on `frontPort` sending POSTs to
+ * be_write and the rest to be_read, each backend balanced round robin over the lines `servers`
+ * gives it; `global` lines (stats sockets) and `frontends` (an exporter) added where they belong.
+ */
+export function haproxyConfig(o: { frontPort: number; servers: (backend: string) => string[]; global?: string[]; frontends?: string[] }): string {
+  return [
+    ...(o.global ? ['global', ...o.global.map((l) => `  ${l}`)] : []),
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 10s',
+    '  timeout server 10s',
+    ...(o.frontends ?? []),
+    'frontend fe',
+    `  bind 127.0.0.1:${o.frontPort}`,
+    '  use_backend be_write if { method POST }',
+    '  default_backend be_read',
+    ...['be_read', 'be_write'].flatMap((be) => [`backend ${be}`, '  balance roundrobin', ...o.servers(be).map((l) => `  ${l}`)]),
+    '',
+  ].join('\n');
+}
+
 export interface Detached {
   pid: number;
   output(): string;

@@ -8,7 +8,7 @@ import { createMetricsProvider, parseExposition } from '../../../src/providers/m
 import type { FigureExplain } from '../../../src/providers/metrics/explain';
 import type { ExpositionSample } from '../../../src/providers/metrics/text-format';
 import { startPrometheus, type RunningPrometheus } from '../../helpers/prometheus';
-import { HAPROXY_BIN, requireBinary, startDetached, startUpstream, type Detached, type Upstream } from '../../helpers/routers';
+import { HAPROXY_BIN, haproxyConfig, requireBinary, startDetached, startUpstream, type Detached, type Upstream } from '../../helpers/routers';
 import { seedPlan } from '../../helpers/workflow-harness';
 import { freePort, tempDir, waitFor } from '../support';
 
@@ -137,30 +137,17 @@ describe('haproxy preset against HAProxy’s own Prometheus exporter', () => {
     const cfg = path.join(dir, 'haproxy.cfg');
     fs.writeFileSync(
       cfg,
-      [
-        'defaults',
-        '  mode http',
-        '  timeout connect 2s',
-        '  timeout client 10s',
-        '  timeout server 10s',
-        'frontend metrics',
-        `  bind 127.0.0.1:${metricsPort}`,
-        '  http-request use-service prometheus-exporter if { path /metrics }',
-        'frontend fe',
-        `  bind 127.0.0.1:${frontPort}`,
-        '  use_backend be_write if { method POST }',
-        '  default_backend be_read',
-        ...['be_read', 'be_write'].flatMap((be) => [
-          `backend ${be}`,
-          '  balance roundrobin',
-          // The server a request asks for: exact counts per server, where a balance would only split them.
-          '  use-server domain if { req.hdr(x-impl) -m str domain }',
-          '  use-server legacy if { req.hdr(x-impl) -m str legacy }',
-          `  server legacy 127.0.0.1:${legacy.port}`,
-          `  server domain 127.0.0.1:${domain.port}`,
-        ]),
-        '',
-      ].join('\n'),
+      haproxyConfig({
+        frontPort,
+        frontends: ['frontend metrics', `  bind 127.0.0.1:${metricsPort}`, '  http-request use-service prometheus-exporter if { path /metrics }'],
+        // The server a request asks for: exact counts per server, where a balance would only split them.
+        servers: () => [
+          'use-server domain if { req.hdr(x-impl) -m str domain }',
+          'use-server legacy if { req.hdr(x-impl) -m str legacy }',
+          `server legacy 127.0.0.1:${legacy.port}`,
+          `server domain 127.0.0.1:${domain.port}`,
+        ],
+      }),
     );
     haproxy = startDetached(HAPROXY_BIN, ['-f', cfg, '-db'], dir);
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;

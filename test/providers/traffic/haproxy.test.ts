@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createTrafficProvider } from '../../../src/providers/traffic';
 import { HaproxyTrafficProvider, type HaproxyTrafficConfig } from '../../../src/providers/traffic/haproxy';
 import { policyFromEnv } from '../../../src/providers/policy';
-import { HAPROXY_BIN, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
+import { HAPROXY_BIN, haproxyConfig, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
 import { freePort, rejectionOf, tempDir, waitFor } from '../support';
 
 /** The haproxy provider against a real HAProxy (2.6, Debian's) through its Runtime API. */
@@ -28,27 +28,11 @@ describe('haproxy traffic provider with a real HAProxy', () => {
     const cfg = path.join(dir, 'haproxy.cfg');
     fs.writeFileSync(
       cfg,
-      [
-        'global',
-        `  stats socket ${socket} mode 600 level admin`,
-        `  stats socket ipv4@127.0.0.1:${tcpPort} level admin`,
-        'defaults',
-        '  mode http',
-        '  timeout connect 2s',
-        '  timeout client 10s',
-        '  timeout server 10s',
-        'frontend fe',
-        `  bind 127.0.0.1:${frontPort}`,
-        '  use_backend be_write if { method POST }',
-        '  default_backend be_read',
-        ...['be_read', 'be_write'].flatMap((be) => [
-          `backend ${be}`,
-          '  balance roundrobin',
-          `  server legacy 127.0.0.1:${legacy.port} weight 100`,
-          `  server domain 127.0.0.1:${domain.port} weight 0`,
-        ]),
-        '',
-      ].join('\n'),
+      haproxyConfig({
+        frontPort,
+        global: [`stats socket ${socket} mode 600 level admin`, `stats socket ipv4@127.0.0.1:${tcpPort} level admin`],
+        servers: () => [`server legacy 127.0.0.1:${legacy.port} weight 100`, `server domain 127.0.0.1:${domain.port} weight 0`],
+      }),
     );
     haproxy = startDetached(HAPROXY_BIN, ['-f', cfg, '-db'], dir);
     await waitFor('HAProxy to answer on its stats socket', async () => {
