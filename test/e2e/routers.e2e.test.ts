@@ -34,7 +34,10 @@ import { E2E_P95_INCREASE, driveRollout, waitForCleanChecks, waitForStatus, type
 
 jest.setTimeout(120_000);
 
-/** 1 minute of plan time is 1 s: 3 s checks (Prometheus scrapes every 1 s), a 6 s baseline. */
+/**
+ * 1 minute of plan time is 1 s: 3 s checks (Prometheus scrapes every 1 s: increase() needs two
+ * scrapes in a range), a 3 s legacy baseline, 6 s windows.
+ */
 const TIME_SCALE = 60;
 /** Users' requests a second through the router: at 10%, about 8 a second reach the domain. */
 const RPS = 80;
@@ -187,7 +190,7 @@ function catalogPlan(id: string, router: Router, fiftyFor: string): PlanInput {
     defaults: {
       checkInterval: '3m',
       lookback: '6m',
-      baselineWindow: '6m',
+      baselineWindow: '3m',
       thresholds: {
         p95Increase: E2E_P95_INCREASE,
         minSamples: 20,
@@ -236,7 +239,7 @@ function expectTenPercentPassed(status: RolloutStatus): void {
 describe.each(['haproxy', 'nginx', 'command'] as const)('through %s', (name) => {
   test('a healthy domain completes 10% → 50% → 100%, the router at 100% for the domain', async () => {
     const started = Date.now();
-    const handle = await startRollout(name, `e2e-${name}-healthy`, '9m');
+    const handle = await startRollout(name, `e2e-${name}-healthy`, '6m');
     const { holds } = await driveRollout(handle, () => Promise.reject(new Error('no approval gate')), 90_000);
     const result = await handle.result();
     expect(result.state).toBe('completed');
@@ -261,7 +264,9 @@ describe.each(['haproxy', 'nginx', 'command'] as const)('through %s', (name) => 
     expect(Object.keys(counts.statuses)).toEqual(['200']);
     expect(counts.domain).toBeGreaterThan(RPS * 5);
     console.log(
-      `${name}: healthy rollout completed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+      `${name}: healthy rollout completed in ${((Date.now() - started) / 1000).toFixed(1)} s (` +
+        result.history.map((h) => `${h.percent}%: ${((Date.parse(h.endedAt!) - Date.parse(h.startedAt)) / 1000).toFixed(1)} s`).join(', ') +
+        '); ' +
         `${counts.legacy} requests served by legacy, ${counts.domain} by domain`,
     );
   });
@@ -271,7 +276,7 @@ describe.each(['haproxy', 'nginx', 'command'] as const)('through %s', (name) => 
     const handle = await startRollout(name, `e2e-${name}-failing`, '1h');
     // The fault comes once the 50% step is observed clean: the 10% step passed before it.
     await waitForStatus(handle, (s) => s.percent === 50 && s.state === 'observing', 'the 50% step', 60_000);
-    await waitForCleanChecks(handle, 'read', 2, 30_000);
+    await waitForCleanChecks(handle, 'read', 1, 30_000);
     await domain!.setFault(FAULT);
     const result = await waitForStatus(handle, (s) => s.state === 'rolled-back', 'rolled-back', 60_000);
 
@@ -280,6 +285,9 @@ describe.each(['haproxy', 'nginx', 'command'] as const)('through %s', (name) => 
     expect(result.rollback!.reason).toMatch(
       /domain error rate \d+\.\d+% \(\d+\/\d+ over the last \d+ checks\), above the rollback bar 5\.00% by a sequential test/,
     );
+    // The evidence is the fault's: about 20% of the domain's requests fail, far past the 5% bar.
+    const decided = /domain error rate (\d+\.\d+)% \(/.exec(result.rollback!.reason);
+    expect(Number(decided![1])).toBeGreaterThan(8);
     expect(result.groups.read).toEqual({ percent: 0, state: 'rolled-back' });
     expectTenPercentPassed(result);
     expect(result.history.find((h) => h.percent === 50)).toMatchObject({ outcome: 'rolled-back' });

@@ -58,13 +58,12 @@ export interface LoadRun {
 }
 
 /**
- * Users of the catalogue through `front` (a router): `rps` requests a second, the list and single
- * items in turn, at most `maxMs` long so a forgotten run ends by itself.
+ * Users of the catalogue through `front` (a router): `rps` requests a second, the list or a single
+ * item, at most `maxMs` long so a forgotten run ends by itself.
  */
 export function startLoad(front: string, rps: number, maxMs = 180_000): LoadRun {
   const counts = { legacy: 0, domain: 0, statuses: {} as Record<number, number>, failed: 0 };
   const inFlight = new Set<Promise<void>>();
-  let n = 0;
   const one = async (path: string) => {
     try {
       const res = await fetch(`${front}${path}`, { signal: AbortSignal.timeout(5000) });
@@ -78,8 +77,11 @@ export function startLoad(front: string, rps: number, maxMs = 180_000): LoadRun 
   };
   const timer = setInterval(() => {
     for (let i = 0; i < rps / 20; i++) {
-      n += 1;
-      const p = one(n % 2 ? '/api/items' : `/api/items/${(n % 50) + 1}`).finally(() => inFlight.delete(p));
+      // Routes at random, not in turn: a round-robin router alternating between two servers would
+      // otherwise send every list request to one and every single-item request to the other.
+      const p = one(Math.random() < 0.5 ? '/api/items' : `/api/items/${1 + Math.floor(Math.random() * 50)}`).finally(() =>
+        inFlight.delete(p),
+      );
       inFlight.add(p);
     }
   }, 50);
