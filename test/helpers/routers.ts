@@ -148,7 +148,6 @@ export async function startHaproxy(dir: string, body: string[], global: string[]
 
 /** HAProxy's own answers, read without the providers: test/helpers/haproxy-weights.js. */
 // Plain JS: the command provider runs the same file as a router script.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const haproxyRuntime = require('./haproxy-weights') as {
   ask(socket: string, command: string): Promise<string>;
   serverStates(socket: string, backend: string): Promise<Record<string, { weight: number; up: boolean; admin: boolean }>>;
