@@ -14,11 +14,18 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
+/** Scrape jobs: each job's name and its targets (`host:port`, path `/metrics`). */
+export type ScrapeJobs = Record<string, string[]>;
+
 /**
- * A real Prometheus scraping `target` (`host:port`, path `/metrics`) every second as job `job`,
- * with its configuration and TSDB in a temporary directory. Resolves once the target is up.
+ * A real Prometheus scraping `target` (`host:port`, path `/metrics`) every second as job `job`, or
+ * every target of several jobs (two implementations as two jobs, say), with its configuration and
+ * TSDB in a temporary directory. Resolves once every job has a target up.
  */
-export async function startPrometheus(target: string, job: string): Promise<RunningPrometheus> {
+export async function startPrometheus(target: string, job: string): Promise<RunningPrometheus>;
+export async function startPrometheus(jobs: ScrapeJobs): Promise<RunningPrometheus>;
+export async function startPrometheus(targetOrJobs: string | ScrapeJobs, job?: string): Promise<RunningPrometheus> {
+  const jobs: ScrapeJobs = typeof targetOrJobs === 'string' ? { [job!]: [targetOrJobs] } : targetOrJobs;
   if (!existsSync(PROMETHEUS_BIN)) {
     throw new Error(
       `Prometheus is not installed (${PROMETHEUS_BIN} is missing): run \`apt-get install -y prometheus\` ` +
@@ -35,12 +42,14 @@ export async function startPrometheus(target: string, job: string): Promise<Runn
       '  scrape_interval: 1s',
       '  evaluation_interval: 1s',
       'scrape_configs:',
-      `  - job_name: ${JSON.stringify(job)}`,
-      '    scrape_interval: 1s',
-      '    scrape_timeout: 1s',
-      '    metrics_path: /metrics',
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target)}]`,
+      ...Object.entries(jobs).flatMap(([name, targets]) => [
+        `  - job_name: ${JSON.stringify(name)}`,
+        '    scrape_interval: 1s',
+        '    scrape_timeout: 1s',
+        '    metrics_path: /metrics',
+        '    static_configs:',
+        `      - targets: ${JSON.stringify(targets)}`,
+      ]),
       '',
     ].join('\n'),
   );
@@ -78,13 +87,13 @@ export async function startPrometheus(target: string, job: string): Promise<Runn
       if (child.proc.exitCode !== null)
         throw new Error(`prometheus exited (${child.proc.exitCode}):\n${child.output().slice(-3000)}`);
       try {
-        const up = await query(`up{job=${JSON.stringify(job)}}`);
-        if (up.some((r) => r.value[1] === '1')) break;
+        const up = await query('up == 1');
+        if (Object.keys(jobs).every((j) => up.some((r) => r.metric.job === j))) break;
       } catch {
         // not ready yet
       }
       if (Date.now() > deadline)
-        throw new Error(`prometheus did not scrape ${target} within 60 s:\n${child.output().slice(-3000)}`);
+        throw new Error(`prometheus did not scrape ${JSON.stringify(jobs)} within 60 s:\n${child.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   } catch (err) {

@@ -127,6 +127,39 @@ describe('P95 two-sample test', () => {
     expect(test.evidence).toBeGreaterThan(100);
   });
 
+  // Seen in a rollout through HAProxy (test/e2e/routers.e2e.test.ts): OpenTelemetry's bounds, both
+  // P95s 4.8 ms, a 100 ms floor, and 7 of the domain's 2,277 requests over 250 ms (a pause of the
+  // domain's process), none of legacy's over 100 ms.
+  describe('a floor many times the P95: a few slow domain requests are not a P95 over the bar', () => {
+    const OTEL = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+    const floor = { ...t, p95Increase: { rollback: 0.5, minDeltaMs: 100 } };
+    /** `fast` requests under 5 ms (of them, 5% between 5 and 10 ms) and `slow` ones between 250 and 500 ms. */
+    const stats = (fast: number, slow: number): ImplStats => {
+      const n = fast + slow;
+      const under5 = Math.round(fast * 0.951);
+      return {
+        requests: n,
+        errors: 0,
+        successes: n,
+        buckets: OTEL.map((le): [number, number] => [le, le < 0.01 ? under5 : le < 0.5 ? fast : n]),
+      };
+    };
+
+    test('7 slow of 2,277: no evidence, and the window passes', () => {
+      const domain = stats(2270, 7);
+      const legacy = stats(2277, 0);
+      expect(p95Test(domain, legacy, floor)).toMatchObject({ domainAbove: 7, referenceAbove: 0, evidence: 0 });
+      const sample = { from: '', to: '', domain, legacy };
+      const end = judgeP95End(sample, { stats: legacy, label: 'legacy' }, floor, { legacyShort: false, rollbackAt: 12.5 });
+      expect(end.verdict).toBe('pass');
+    });
+
+    test("8% slow: the domain's own tail allows a P95 over the bar, the evidence counts", () => {
+      const test = p95Test(stats(2100, 183), stats(2277, 0), floor)!;
+      expect(test.evidence).toBeGreaterThan(100);
+    });
+  });
+
   test('no requests on either side: no test', () => {
     const none: ImplStats = { requests: 0, errors: 0, successes: 0, buckets: [[0.1, 0]] };
     expect(p95Test(none, draw(createRandom('c'), 100, 1, FINE_BUCKETS), t)).toBeNull();

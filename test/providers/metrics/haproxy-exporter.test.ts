@@ -8,7 +8,7 @@ import { createMetricsProvider, parseExposition } from '../../../src/providers/m
 import type { FigureExplain } from '../../../src/providers/metrics/explain';
 import type { ExpositionSample } from '../../../src/providers/metrics/text-format';
 import { startPrometheus, type RunningPrometheus } from '../../helpers/prometheus';
-import { HAPROXY_BIN, haproxyConfig, requireBinary, startDetached, startUpstream, type Detached, type Upstream } from '../../helpers/routers';
+import { HAPROXY_BIN, haproxyFront, requireBinary, startHaproxy, startUpstream, type Detached, type Upstream } from '../../helpers/routers';
 import { seedPlan } from '../../helpers/workflow-harness';
 import { freePort, tempDir, waitFor } from '../support';
 
@@ -134,10 +134,9 @@ describe('haproxy preset against HAProxy’s own Prometheus exporter', () => {
     requireBinary(HAPROXY_BIN, 'haproxy');
     [legacy, domain] = await Promise.all([startUpstream('legacy'), startUpstream('domain')]);
     const [frontPort, metricsPort] = [await freePort(), await freePort()];
-    const cfg = path.join(dir, 'haproxy.cfg');
-    fs.writeFileSync(
-      cfg,
-      haproxyConfig({
+    ({ proc: haproxy } = await startHaproxy(
+      dir,
+      haproxyFront({
         frontPort,
         frontends: ['frontend metrics', `  bind 127.0.0.1:${metricsPort}`, '  http-request use-service prometheus-exporter if { path /metrics }'],
         // The server a request asks for: exact counts per server, where a balance would only split them.
@@ -148,8 +147,7 @@ describe('haproxy preset against HAProxy’s own Prometheus exporter', () => {
           `server domain 127.0.0.1:${domain.port}`,
         ],
       }),
-    );
-    haproxy = startDetached(HAPROXY_BIN, ['-f', cfg, '-db'], dir);
+    ));
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     await waitFor('HAProxy’s exporter to answer', async () => {
       if (haproxy.exited()) throw new Error(`haproxy exited:\n${haproxy.output()}`);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createTrafficProvider } from '../../../src/providers/traffic';
 import { HaproxyTrafficProvider, type HaproxyTrafficConfig } from '../../../src/providers/traffic/haproxy';
 import { policyFromEnv } from '../../../src/providers/policy';
-import { HAPROXY_BIN, haproxyConfig, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
-import { freePort, rejectionOf, tempDir, waitFor } from '../support';
+import { HAPROXY_BIN, requireBinary, servedBy, haproxyFront, startHaproxy, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
+import { freePort, rejectionOf, tempDir } from '../support';
 
 /** The haproxy provider against a real HAProxy (2.6, Debian's) through its Runtime API. */
 describe('haproxy traffic provider with a real HAProxy', () => {
@@ -25,20 +25,14 @@ describe('haproxy traffic provider with a real HAProxy', () => {
     const frontPort = await freePort();
     tcpPort = await freePort();
     front = `http://127.0.0.1:${frontPort}`;
-    const cfg = path.join(dir, 'haproxy.cfg');
-    fs.writeFileSync(
-      cfg,
-      haproxyConfig({
+    ({ proc: haproxy } = await startHaproxy(
+      dir,
+      haproxyFront({
         frontPort,
-        global: [`stats socket ${socket} mode 600 level admin`, `stats socket ipv4@127.0.0.1:${tcpPort} level admin`],
         servers: () => [`server legacy 127.0.0.1:${legacy.port} weight 100`, `server domain 127.0.0.1:${domain.port} weight 0`],
       }),
-    );
-    haproxy = startDetached(HAPROXY_BIN, ['-f', cfg, '-db'], dir);
-    await waitFor('HAProxy to answer on its stats socket', async () => {
-      if (haproxy.exited()) throw new Error(`haproxy exited:\n${haproxy.output()}`);
-      return fs.existsSync(socket) ? true : undefined;
-    });
+      [`  stats socket ipv4@127.0.0.1:${tcpPort} level admin`],
+    ));
     config = {
       type: 'haproxy',
       runtimeApi: `unix:${socket}`,

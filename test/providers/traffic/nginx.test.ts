@@ -2,67 +2,19 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTrafficProvider } from '../../../src/providers/traffic';
-import { renderNginxFile, type NginxTrafficConfig } from '../../../src/providers/traffic/nginx';
+import type { NginxTrafficConfig } from '../../../src/providers/traffic/nginx';
 import { policyFromEnv } from '../../../src/providers/policy';
-import { NGINX_BIN, requireBinary, servedBy, startDetached, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
-import { freePort, rejectionOf, tempDir, waitFor } from '../support';
+import { NGINX_BIN, requireBinary, servedBy, startNginx as startRunningNginx, startUpstream, type Detached, type Upstream, SPLITS } from '../../helpers/routers';
+import { rejectionOf, tempDir } from '../support';
 
-/**
- * An nginx of its own in a temporary prefix: pid file, temp paths and logs inside it, so it runs
- * as any user. Run by root, its workers switch to `nobody` (nginx's default `user`): the prefix is
- * made readable to them. `owner` runs the master as that user instead (the non-root check).
- */
-async function startNginx(dir: string, legacy: Upstream, domain: Upstream, owner?: string) {
-  const [frontPort, statusPort] = await Promise.all([freePort(), freePort()]);
-  const main = path.join(dir, 'nginx.conf');
-  const owned = path.join(dir, 'rollout.conf');
-  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  fs.chmodSync(dir, 0o755);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`);
-  fs.writeFileSync(
-    main,
-    [
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      'error_log stderr notice;',
-      'events { worker_connections 64; }',
-      'http {',
-      '  access_log off;',
-      ...temp,
-      '  server {',
-      `    listen 127.0.0.1:${frontPort};`,
-      '    location / { proxy_pass http://t_read; }',
-      '    location /write { proxy_pass http://t_write; }',
-      '  }',
-      `  include ${owned};`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const nginx = (...args: string[]) => [NGINX_BIN, '-p', dir, '-c', main, '-e', 'stderr', ...args];
-  const config: NginxTrafficConfig = {
-    type: 'nginx',
-    file: owned,
-    statusListen: `127.0.0.1:${statusPort}`,
-    groups: {
-      read: { upstream: 't_read', legacy: `127.0.0.1:${legacy.port}`, domain: `127.0.0.1:${domain.port}` },
-      write: { upstream: 't_write', legacy: `127.0.0.1:${legacy.port}`, domain: `127.0.0.1:${domain.port}` },
-    },
-    testCommand: nginx('-t'),
-    reloadCommand: nginx('-s', 'reload'),
-    timeout: '10s',
-  };
-  // Before the first rollout the operator puts the provider's own file in place (every group at 0%).
-  fs.writeFileSync(owned, renderNginxFile(config, {}).text);
-  if (owner) execFileSync('chown', ['-R', owner, dir]);
-  const [bin, ...args] = nginx('-g', 'daemon off;');
-  const proc = owner ? startDetached('runuser', ['-u', owner, '--', bin, ...args], dir) : startDetached(bin, args, dir);
-  await waitFor('nginx to serve its status location', async () => {
-    if (proc.exited()) throw new Error(`nginx exited:\n${proc.output()}`);
-    const res = await fetch(`http://${config.statusListen}/rollout-state`);
-    return res.ok ? true : undefined;
+/** Reads to `t_read`, `/write` to `t_write`, both groups between the same two upstreams. */
+function startNginx(dir: string, legacy: Upstream, domain: Upstream, owner?: string) {
+  const servers = { legacy: `127.0.0.1:${legacy.port}`, domain: `127.0.0.1:${domain.port}` };
+  return startRunningNginx(dir, {
+    groups: { read: { upstream: 't_read', ...servers }, write: { upstream: 't_write', ...servers } },
+    locations: ['location / { proxy_pass http://t_read; }', 'location /write { proxy_pass http://t_write; }'],
+    owner,
   });
-  return { proc, config, front: `http://127.0.0.1:${frontPort}`, owned };
 }
 
 describe('nginx traffic provider with a real nginx', () => {
