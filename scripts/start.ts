@@ -554,7 +554,8 @@ ${
       ? `  npx rollout start plans/phase2-3.yaml --time-scale 60
   npx rollout watch rollout-camera-api
   export ADMIN_TOKEN=${stack.adminToken}   # for \`npx rollout verify\` and the example backend's /admin routes`
-      : `  npx rollout verify <your plan> --phase <name>   # what the plan reads and checks, before any traffic moves
+      : `  npx rollout init                              # a commented plan for your service, written and verified
+  npx rollout verify <your plan> --explain       # what the plan reads and checks, before any traffic moves
   npx rollout start <your plan>
   (plans for a service behind HAProxy, nginx or a command: docs/providers.md)`
   }

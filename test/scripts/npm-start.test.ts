@@ -127,7 +127,8 @@ test('npm start -- --no-example comes up without the camera backend and its traf
     await up();
     const output = printed();
     expect(output).toContain('backend       none (--no-example): your service, behind its router');
-    expect(output).toContain('npx rollout verify <your plan>');
+    expect(output).toContain('npx rollout init');
+    expect(output).toContain('npx rollout verify <your plan> --explain');
     expect(output).not.toMatch(/starting the example backend|synthetic users/);
     expect(await listening(ports.BACKEND_PORT)).toBe(false);
     expect(await listening(ports.ROLLOUT_UI_PORT)).toBe(true);
