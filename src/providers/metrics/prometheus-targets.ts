@@ -156,7 +156,8 @@ export async function diagnoseSelector(
       intervals,
       message:
         `${ctx.url}: the check interval (${rangeSeconds}s) is shorter than two scrapes of ${who.target} (scraped every ${slowest}s): ` +
-        `increase() sees no requests in it; set defaults.checkInterval to ${2 * slowest}s or more, or scrape more often`,
+        `increase() sees no requests in it; a check must span ${2 * slowest}s or more: raise defaults.checkInterval ` +
+        `(a rollout started with --time-scale N checks every checkInterval ÷ N), or scrape more often`,
     };
   }
   return { kind: 'ok', intervals };

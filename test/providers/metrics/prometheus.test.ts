@@ -230,7 +230,7 @@ describe('prometheus provider against a real Prometheus', () => {
       provider.sample({ key: 'k', group: 'read', endpoints, from, to: new Date(from.getTime() + 1000) }),
     );
     expect(err.message).toMatch(
-      /the check interval \(1s\) is shorter than two scrapes of camera-api\/127\.0\.0\.1:\d+ \(scraped every 1s\): increase\(\) sees no requests in it; set defaults\.checkInterval to 2s or more/,
+      /the check interval \(1s\) is shorter than two scrapes of camera-api\/127\.0\.0\.1:\d+ \(scraped every 1s\): increase\(\) sees no requests in it; a check must span 2s or more: raise defaults\.checkInterval \(a rollout started with --time-scale N checks every checkInterval ÷ N\)/,
     );
   });
 
