@@ -202,11 +202,11 @@ export function p95BucketWarning(
   const bounds = (domainBounds ?? reference.buckets.map(([le]) => le)).map((b) => b * 1000);
   const first = bounds.find((b) => overBar(b, refHighMs, t));
   const detectable = first === undefined ? Infinity : first / refP95 - 1;
-  if (detectable <= 1.5 * t.p95Increase.rollback) return null;
-  const round = (s: number) => Number(s.toPrecision(2));
-  const suggest = [1 + t.p95Increase.rollback, 1 + 2 * t.p95Increase.rollback].map((f) =>
-    round((refHighMs * f) / 1000),
-  );
+  // The plan's own bar at this P95 (ratio or the `minDeltaMs` floor, whichever is higher): the
+  // buckets do when the first bound they can show lies within half as much again past it.
+  const barMs = allowed(refP95 / 1000, t) * 1000;
+  if (first !== undefined && first - refP95 <= 1.5 * (barMs - refP95)) return null;
+  const suggest = suggestedBounds(holding.low * 1000, refHighMs, refP95, bounds, t);
   const where = `${msText(holding.low * 1000)}–${msText(refHighMs)}`;
   return (
     `P95 ≈ ${msText(refP95)} sits in the ${where} bucket: ` +
@@ -215,6 +215,43 @@ export function p95BucketWarning(
       : `buckets cannot show +${pct(t.p95Increase.rollback)} here (a domain P95 must pass ${msText(first)}, +${pct(detectable)})`) +
     `; add bounds such as ${suggest.join(', ')}`
   );
+}
+
+/** Whether bounds `sorted` (ms) show the bar at a P95 of `p` ms, as `p95BucketWarning` asks. */
+function showsBar(sorted: number[], p: number, t: Thresholds): boolean {
+  const high = sorted.find((b) => b >= p);
+  if (high === undefined) return false;
+  const first = sorted.find((b) => overBar(b, high, t));
+  return first !== undefined && first - p <= 1.5 * (allowed(p / 1000, t) * 1000 - p);
+}
+
+/**
+ * Bounds (s) to add so that the buckets show the bar wherever in its bucket [lowMs, highMs] the
+ * P95 lies (the estimate inside a bucket is only an interpolation): a ladder from the bucket up
+ * past the bar, thinned to what that needs. Few enough to run at a window's end.
+ */
+function suggestedBounds(lowMs: number, highMs: number, refP95: number, existingMs: number[], t: Thresholds): number[] {
+  const from = lowMs > 0 ? lowMs : refP95 / 2;
+  const positions = Array.from({ length: 40 }, (_, i) => from + ((highMs - from) * (i + 1)) / 40);
+  // Past the farthest a bound may lie and still show the bar (1.5× its excess from the P95).
+  const top = highMs + 2 * (allowed(highMs / 1000, t) * 1000 - highMs);
+  const ladder: number[] = [];
+  // 8% apart, or a quarter of the `minDeltaMs` floor where that is wider (the floor is the bar there).
+  for (let b = from * 1.08; b <= top && ladder.length < 60; b += Math.max(0.08 * b, t.p95Increase.minDeltaMs / 4)) {
+    const ms = Number(b.toPrecision(3));
+    if (!existingMs.some((e) => Math.abs(e - ms) < 1e-9) && !ladder.includes(ms)) ladder.push(ms);
+  }
+  const works = (added: number[]) => {
+    const sorted = [...existingMs, ...added].sort((a, b) => a - b);
+    return positions.every((p) => showsBar(sorted, p, t));
+  };
+  let chosen = ladder;
+  if (works(chosen))
+    for (const b of ladder) {
+      const fewer = chosen.filter((x) => x !== b);
+      if (works(fewer)) chosen = fewer;
+    }
+  return chosen.map((ms) => Number((ms / 1000).toPrecision(3)));
 }
 
 /**

@@ -2,7 +2,7 @@ import { planSchema } from '../../src/plan/schema';
 import { createRandom, multinomial, type Random } from '../../src/simulate/random';
 import { BACKEND_BUCKETS, bucketProbabilities, FINE_BUCKETS } from '../../src/simulate/traffic-model';
 import type { ImplStats } from '../../src/judge/samples';
-import { judgeP95End, p95Test } from '../../src/judge/p95-judge';
+import { judgeP95End, p95BucketWarning, p95Test } from '../../src/judge/p95-judge';
 import { BUDGET, P95_END_SHARE } from '../../src/judge/window-judge';
 import { seedPlan } from '../helpers/workflow-harness';
 
@@ -221,5 +221,35 @@ describe('a P95 that cannot be seen is never a pass', () => {
     expect(r.verdict).toBe('inconclusive');
     expect(r.reason).toMatch(reason);
     expect(r.reason).toMatch(/checks: \{p95: off\}/);
+  });
+});
+
+describe('the bounds a bucket warning suggests are enough', () => {
+  const OTEL = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+  const plan = (minDeltaMs: number) => ({ ...t, p95Increase: { rollback: 0.5, minDeltaMs } });
+  it.each([
+    // [legacy latency ×, bounds, minDeltaMs]
+    [1, BACKEND_BUCKETS, 20], // P95 ≈ 91 ms in 50–100
+    [0.35, OTEL, 20], // P95 ≈ 32 ms in 25–50: the OTel buckets a new user had (0.075, 0.1 were suggested, both there)
+    [0.6, OTEL, 20],
+    [3, BACKEND_BUCKETS, 20],
+    [0.35, OTEL, 0],
+    [12, OTEL, 100],
+    [0.05, BACKEND_BUCKETS, 100], // P95 ≈ 4.9 ms in 0–5 ms with a 100 ms floor: the bar ≈ 105 ms, the next bound 250 ms
+  ] as const)('legacy ×%p on %j, minDeltaMs %p: warned, and not once the suggestion is added', (factor, bounds, minDeltaMs) => {
+    const rng = createRandom(`suggest/${factor}/${bounds.length}`);
+    const before = p95BucketWarning(draw(rng, 20_000, factor, bounds), plan(minDeltaMs));
+    expect(before).not.toBeNull();
+    const suggested = (/add bounds such as (.*)$/.exec(before!)?.[1] ?? '').split(', ').map(Number);
+    expect(suggested.every((b) => b > 0 && !bounds.includes(b))).toBe(true);
+    const more = [...bounds, ...suggested].sort((a, b) => a - b);
+    expect(p95BucketWarning(draw(rng, 20_000, factor, more), plan(minDeltaMs))).toBeNull();
+  });
+
+  test('a P95 the minDeltaMs floor dominates is judged against that floor: no warning where its bar is shown', () => {
+    // P95 ≈ 4.9 ms in 0–5 ms with a 100 ms floor: the bar is ≈ 105 ms, and a 150 ms bound is within 1.5× its excess.
+    const rng = createRandom('floor');
+    const bounds = [...BACKEND_BUCKETS, 0.15].sort((a, b) => a - b);
+    expect(p95BucketWarning(draw(rng, 20_000, 0.05, bounds), plan(100))).toBeNull();
   });
 });
