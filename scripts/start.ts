@@ -20,6 +20,7 @@ import { Connection } from '@temporalio/client';
 import { connectionOptions, temporalSettings } from '../src/client/config';
 import { registerSearchAttributes } from '../src/client/search-attributes';
 import { uiToken } from '../src/ui/server';
+import { policyFromEnv } from '../src/providers/policy';
 import { rolloutStateKey, SEARCH_ATTRIBUTES } from '../src/contracts/definitions';
 import { deploymentOptions, describePinnedElsewhere, rolloutsPinnedElsewhere } from '../src/worker-version';
 
@@ -539,6 +540,8 @@ Rollout Orchestrator is up:
   rollout page  ${stack.pageUrl}
   Temporal UI   ${stack.uiUrl ?? "(your cluster's UI)"}
   worker        task queue ${temporalSettings(stack.env).taskQueue}${stack.buildId ? `, version ${stack.buildId}` : ', unversioned'}${stack.metricsUrl ? `, metrics ${stack.metricsUrl}` : ''}
+  policy        plans may reach ${policyFromEnv(stack.env, ROOT).describe()}
+                (more: ROLLOUT_ALLOW_HOSTS, _PATHS, _COMMANDS, _TOKEN_ENV in npm start's environment and your shell's; docs/operations.md)
 ${
     stack.backendUrl
       ? `  backend       ${stack.backendUrl} (camera-api example; ADMIN_TOKEN=${stack.adminToken})

@@ -103,10 +103,34 @@ function policyWarnings(plan: Plan): string[] {
   try {
     return policyFromEnv(process.env)
       .planProblems(plan)
-      .map((p) => `warning: ${p.path}: ${p.message} (judged with this shell's environment; the worker decides with its own)`);
+      .map(
+        (p) =>
+          `warning: ${p.path}: ${p.message} (judged with this shell's environment; the worker decides with its own)`,
+      );
   } catch (err) {
     return [`warning: cannot judge the plan against the worker's policy: ${(err as Error).message}`];
   }
+}
+
+/** The least a check should span for a `prometheus` source: two scrapes at a 5s interval. */
+const PROMETHEUS_MIN_CHECK_MS = 10_000;
+
+/**
+ * A time scale divides `checkInterval` too; a `prometheus` source reads `increase()` over each
+ * check, which sees nothing in less than two scrapes: every check would be a metrics-source error
+ * and the rollout would hold before its first step. Said before starting (`verify` samples an
+ * unscaled window and cannot see it).
+ */
+export function scaledCheckWarning(plan: Plan, timeScale: number): string | null {
+  if (plan.target.metrics.type !== 'prometheus' || timeScale === 1) return null;
+  const ms = Math.max(1, Math.round((parseDuration(plan.defaults.checkInterval) ?? 0) / timeScale));
+  if (ms >= PROMETHEUS_MIN_CHECK_MS) return null;
+  return (
+    `warning: defaults.checkInterval: at --time-scale ${timeScale} a check spans ${formatDuration(ms)}, and the prometheus ` +
+    `source needs two scrapes in each (10s at a 5s scrape interval, 30s at 15s), else every check is a metrics-source ` +
+    `error and the rollout holds: set checkInterval to two scrapes × ${timeScale} or more ` +
+    `(${formatDuration(PROMETHEUS_MIN_CHECK_MS * timeScale)} for 5s scrapes, ${formatDuration(30_000 * timeScale)} for 15s), or use a smaller --time-scale`
+  );
 }
 
 /**
@@ -118,6 +142,8 @@ export async function startRollout(file: string, opts: VerbOptions<'start'>): Pr
   const { raw, plan, warnings } = await loadPlanForCli(file, { targetUrl: opts.targetUrl });
   for (const w of warnings) out.error(`warning: ${w.path}: ${w.message}`);
   for (const w of policyWarnings(plan)) out.error(w);
+  const short = scaledCheckWarning(plan, timeScale);
+  if (short) out.error(short);
   const id = opts.id ?? rolloutIdFor(plan.target.id);
   return withTemporal(async (t) => {
     // Another id for the same target (--id) is caught through the search attribute.

@@ -226,7 +226,11 @@ export async function verifyStage(file: string, o: VerbOptions<'verify'>): Promi
       out.line(`  verdict: ${r.evaluation.verdict}`);
     }
     out.line('');
-    out.line(`verdict: ${overall.verdict.toUpperCase()}${overall.trigger ? ` (${overall.trigger})` : ''}`);
+    // The check that decided, then the rollback trigger it counts as when that is another name.
+    const t = overall.trigger;
+    const decided = t ? overall.results.find((r) => r.verdict === overall.verdict && r.trigger === t)?.check : undefined;
+    const why = !t ? '' : decided && decided !== t ? ` (${decided}, trigger ${t})` : ` (${t})`;
+    out.line(`verdict: ${overall.verdict.toUpperCase()}${why}`);
     const blind = explained.filter((f) => f.status === 'blind').length;
     if (blind) out.line(`explain: ${blind} figure${blind === 1 ? '' : 's'} cannot see (BLIND above): exit 5 until the plan or the metrics are fixed`);
   }

@@ -25,7 +25,8 @@ export function evaluateStage(report: StageReport): CheckResult[] {
             check: 'functional',
             verdict: 'rollback',
             trigger: f.serverErrors > 0 ? 'errorRate' : 'successRate',
-            reason: `functional verification failed: ${f.failures.join('; ')}`,
+            // Said in the reason, since displays lead with the trigger: "rollback successRate: functional …".
+            reason: `functional verification failed (${f.serverErrors > 0 ? 'errorRate: answers of 5xx or none' : 'successRate: answers not as expected'}): ${f.failures.join('; ')}`,
             figures: { functionalChecked: f.checked, functionalFailures: f.failures.length },
           },
     );

@@ -76,3 +76,20 @@ test('start warns before starting that the worker would refuse the tokenEnv (jud
     "warning: target.traffic.tokenEnv: plan refused by the worker's policy: tokenEnv SECRET_KEY is not allowed (ROLLOUT_ALLOW_TOKEN_ENV=ROLLOUT_TOKEN_*,ADMIN_TOKEN (default)) (judged with this shell's environment; the worker decides with its own)",
   );
 });
+
+test('start warns when --time-scale makes a prometheus check shorter than two scrapes', async () => {
+  const file = writePlan(
+    dir,
+    'scaled.yaml',
+    plan({ metrics: { type: 'prometheus', url: `http://127.0.0.1:${port}` } }),
+  );
+  const env = { ADMIN_TOKEN: 't', TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const scaled = await rollout(['start', file, '--time-scale', '60'], env);
+  expect(scaled.stderr).toContain(
+    'warning: defaults.checkInterval: at --time-scale 60 a check spans 167ms, and the prometheus source needs two scrapes in each',
+  );
+  expect(scaled.stderr).toContain('(10m for 5s scrapes, 30m for 15s)');
+  // Unscaled, or scaled with checks still spanning two 5s scrapes: nothing to say.
+  for (const args of [[], ['--time-scale', '1']])
+    expect((await rollout(['start', file, ...args], env)).stderr).not.toContain('a check spans');
+});

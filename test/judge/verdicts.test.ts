@@ -78,6 +78,11 @@ test('stage reports: failures roll back with the right trigger, timeouts are inc
       functional: { ok: false, checked: 6, failures: ['GET /x: shape differs'], serverErrors: 0 },
     }),
   ).toEqual([['functional', 'rollback', 'successRate']]);
+  // Displays lead with the trigger ("rollback successRate: …"): the reason says it was the functional check.
+  expect(
+    evaluateStage({ at: '', functional: { ok: false, checked: 6, failures: ['GET /x via legacy: status 404'], serverErrors: 0 } })[0]
+      .reason,
+  ).toBe('functional verification failed (successRate: answers not as expected): GET /x via legacy: status 404');
   expect(verdicts({ at: '', writeProbe: { ok: false, steps: [], failure: 'x' } })).toEqual([
     ['writeProbe', 'rollback', 'writeProbe'],
   ]);

@@ -128,6 +128,7 @@ test('npm start -- --no-example comes up without the camera backend and its traf
     const output = printed();
     expect(output).toContain('backend       none (--no-example): your service, behind its router');
     expect(output).toContain('npx rollout init');
+    expect(output).toMatch(/policy {8}plans may reach hosts .*; paths /);
     expect(output).toContain('npx rollout verify <your plan> --explain');
     expect(output).not.toMatch(/starting the example backend|synthetic users/);
     expect(await listening(ports.BACKEND_PORT)).toBe(false);
