@@ -157,3 +157,21 @@ export function pausedMs(events: RolloutEvent[], from: number, to: number): numb
   if (since !== null) total += Math.max(0, to - Math.max(since, from));
   return total;
 }
+
+/** A reason's parts, split at `; ` outside parentheses (a rule's own figures keep theirs). */
+export function reasonParts(reason: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && c === ';' && reason[i + 1] === ' ') {
+      parts.push(reason.slice(from, i));
+      from = i + 2;
+    }
+  }
+  parts.push(reason.slice(from));
+  return parts.filter((p) => p !== '');
+}

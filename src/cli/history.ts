@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, out } from '../client/action';
 import { parseArgument, parseOptions, workflowIdOption } from '../client/options';
-import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, pausedMs, table } from './format';
+import { fmtDuration, fmtEvidence, fmtMetrics, fmtTime, pausedMs, reasonParts, table } from './format';
 
 export function register(program: Command): void {
   program
@@ -66,7 +66,7 @@ export function register(program: Command): void {
               out.line(`${h.phase} ${h.percent}%:`);
               if (figures) out.line(`  ${figures}`);
               if (evidence) out.line(`  ${evidence}`);
-              if (h.reason) for (const r of h.reason.split('; ')) out.line(`  - ${r}`);
+              if (h.reason) for (const r of reasonParts(h.reason)) out.line(`  - ${r}`);
             }
           }
           const decisions = s.events.filter((e) => e.kind === 'signal' && e.accepted);

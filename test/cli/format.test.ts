@@ -1,4 +1,4 @@
-import { pausedMs } from '../../src/cli/format';
+import { pausedMs, reasonParts } from '../../src/cli/format';
 import type { RolloutEvent } from '../../src/contracts/definitions';
 
 const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min)).toISOString();
@@ -46,4 +46,19 @@ describe('pausedMs: the paused part of a step, from the state events', () => {
   test.each(cases)('%s', (_name, events, from, to, minutes) => {
     expect(pausedMs(events, t(from), t(to))).toBe(minutes * 60_000);
   });
+});
+
+test.each([
+  ['a; b', ['a', 'b']],
+  [
+    'domain error rate 9% (12/130 over the last 2 checks), above the bar by a sequential test (log-likelihood 11.2 ≥ 10.6; false-rollback budget 0.040%); legacy 0% over the same checks',
+    [
+      'domain error rate 9% (12/130 over the last 2 checks), above the bar by a sequential test (log-likelihood 11.2 ≥ 10.6; false-rollback budget 0.040%)',
+      'legacy 0% over the same checks',
+    ],
+  ],
+  ['no parts;here', ['no parts;here']],
+  ['unbalanced) a; b', ['unbalanced) a', 'b']],
+])('reasonParts(%j)', (reason, parts) => {
+  expect(reasonParts(reason)).toEqual(parts);
 });
