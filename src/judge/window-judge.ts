@@ -328,7 +328,12 @@ export function judgeCheck(state: JudgeState, sample: GroupSample, ctx: JudgeCon
         `domain ${rule.noun} ${rule.show(rate(a.domain))} (${rule.check === 'errorRate' ? a.domain.bad : a.domain.n - a.domain.bad}/${a.domain.n} over the last ${next.looks - a.since} checks${ctx.burstChecks ? `, going on past the plan's burstLength of ${ctx.burstChecks} checks` : ''}), ` +
         `${rule.check === 'errorRate' ? 'above' : 'below'} ${p0 > rule.rollback * (1 + 1e-9) ? `${rule.show(p0)} (as bad as legacy may be over the same checks, worse than the ${rule.show(rule.rollback)} bar)` : `the rollback bar ${rule.show(rule.rollback)}`} by a sequential test ` +
         `(log-likelihood ${a.s.toFixed(1)} ≥ ${step.threshold.toFixed(1)}${dispersion > 1.05 ? `, each request weighed 1/${dispersion.toFixed(1)} for the bursts this service has shown` : ''}; false-rollback budget ${(checkAlpha(t, rule.check) * 100).toPrecision(2)}%)${legacyText}`,
-      figures: { [`${rule.figure}Sequential`]: step.progress, samples: a.domain.n },
+      // The rate the test saw, so the check's headline reads "errors 12.00%", not only its share.
+      figures: {
+        [rule.figure]: rule.check === 'errorRate' ? rate(a.domain) : 1 - rate(a.domain),
+        [`${rule.figure}Sequential`]: step.progress,
+        samples: a.domain.n,
+      },
     });
   }
   const look = lookAlpha(t.falseRollback ?? 0.001, next.looks, ctx);

@@ -200,6 +200,8 @@ describe('rates: sequential rollback, legacy as the reference', () => {
       /^domain error rate 52\.00% \(13\/25 over the last 1 checks\), above the rollback bar 5\.00% by a sequential test/,
     );
     expect(r.rollback!.reason).toMatch(/legacy 0\.42% over the same checks \(legacy is fine\)$/);
+    // The figure the check's headline shows is the rate the test saw.
+    expect(r.rollback!.figures).toMatchObject({ errorRate: 0.52, samples: 25 });
     // Legacy at 8% in the same checks (past the bar too), the domain at 52%: clearly worse, rolled back.
     const both = feed(sample(stats(at(25), 13), stats(at(475), 38)), 5);
     expect(both.rollback!.reason).toMatch(/legacy fails too/);
