@@ -122,9 +122,16 @@ function traffic(a: InitAnswers, base: string, groups: string[]): Record<string,
         ? named('--upstream', perGroup(a.upstream, groups))
         : Object.fromEntries(groups.map((g) => [g, `${id}_${g.replace(/-/g, '_')}`]));
       if (isProblem(upstreams)) return upstreams;
+      // An nginx of the operator's own (-p/-c) is tested and reloaded as itself, not the system's.
+      const nginx = [
+        a.nginxBin ?? 'nginx',
+        ...(a.nginxPrefix ? ['-p', a.nginxPrefix] : []),
+        ...(a.nginxConf ? ['-c', a.nginxConf] : []),
+      ];
       return {
         type: 'nginx',
         file: a.nginxFile,
+        ...(nginx.length > 1 || a.nginxBin ? { testCommand: [...nginx, '-t'], reloadCommand: [...nginx, '-s', 'reload'] } : {}),
         statusListen: a.statusListen ?? '127.0.0.1:8099',
         groups: Object.fromEntries(
           groups.map((g) => [

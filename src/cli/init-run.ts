@@ -6,6 +6,10 @@ import { CliError, EXIT } from '../client/errors';
 import { INIT_ANSWER_FIELDS, type VerbOptions } from '../client/options';
 import { flagOf, neededAnswers, OFFERED, type InitAnswers } from './init-answers';
 import { initPlan } from './init-plan';
+import { loadPlanForCli } from './plan-file';
+import { policyNeeds } from './policy-needs';
+import { policyFromEnv } from '../providers/policy';
+import { renderNginxFile } from '../providers/traffic';
 
 /** What a prompt asks for each answer. */
 const QUESTIONS: Partial<Record<keyof InitAnswers, string>> = {
@@ -109,6 +113,7 @@ export async function runInit(o: VerbOptions<'init'>): Promise<number> {
   }
   out.line(`wrote ${file}`);
   for (const w of r.warnings) out.error(`warning: ${w.path}: ${w.message}`);
+  await afterWriting(file);
   if (!verify) {
     out.line(`next: npx rollout verify ${file} --explain, then npx rollout start ${file}`);
     return EXIT.ok;
@@ -125,5 +130,34 @@ export async function runInit(o: VerbOptions<'init'>): Promise<number> {
     for (const d of err.details) out.error(d);
     out.error(`the plan is written; once that is fixed: npx rollout verify ${file} --explain`);
     return err.code;
+  }
+}
+
+/**
+ * What a new user needs next that is not in the plan: the router file an nginx plan starts from
+ * (every group at 0%, as the provider renders it) when it is not there yet, and the policy
+ * variables the worker and this shell need for what the plan reaches.
+ */
+async function afterWriting(file: string): Promise<void> {
+  const { plan } = await loadPlanForCli(file);
+  const t = plan.target.traffic;
+  if (t.type === 'nginx' && !existsSync(t.file)) {
+    try {
+      await writeFile(t.file, renderNginxFile(t, {}).text, { flag: 'wx' });
+      out.line(
+        `wrote ${t.file} with every group at 0% (the provider's file: include it inside http {}, then nginx -t and a reload)`,
+      );
+    } catch (err) {
+      out.error(
+        `warning: ${t.file}: not written (${(err as Error).message}); the provider needs it in place, every group at 0%`,
+      );
+    }
+  }
+  const problems = policyFromEnv(process.env).planProblems(plan);
+  if (problems.length) {
+    out.error(
+      "the worker's policy does not allow everything this plan reaches; set, in npm start's environment and in this shell:",
+    );
+    out.error(`  export ${policyNeeds(plan, problems, process.env).join(' ')}`);
   }
 }

@@ -27,7 +27,10 @@ export function register(program: Command): void {
     .option('--backend <name|group=name,…>', 'haproxy: the backend of each group (one for all, or per group)')
     .option('--legacy-server <name>', 'haproxy: the legacy server in each backend')
     .option('--domain-server <name>', 'haproxy: the domain server in each backend')
-    .option('--nginx-file <path>', 'nginx: the file the provider owns (included inside http {})')
+    .option('--nginx-file <path>', 'nginx: the file the provider owns (included inside http {}); written with every group at 0% when missing')
+    .option('--nginx-bin <path>', 'nginx: the program that tests and reloads (default nginx)')
+    .option('--nginx-prefix <dir>', 'nginx: its -p prefix, for an nginx of your own (not the system one)')
+    .option('--nginx-conf <file>', 'nginx: its -c configuration file')
     .option(
       '--status-listen <host:port>',
       "nginx: where the owned file's status server listens (default 127.0.0.1:8099)",

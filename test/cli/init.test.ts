@@ -112,7 +112,10 @@ test('--interactive asks for what is missing, reading answers from stdin', async
     '',
   ];
   const r = await init(['--interactive', '--out', out, '--no-verify'], `${answers.join('\n')}\n`);
-  expect(r.stderr).toBe('');
+  // Nothing wrong but the programs, which the worker's policy (no commands by default) must allow.
+  expect(r.stderr).toBe(
+    "the worker's policy does not allow everything this plan reaches; set, in npm start's environment and in this shell:\n  export ROLLOUT_ALLOW_COMMANDS=/opt\n",
+  );
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('must be an http(s) URL (got "not a url")');
   const { plan } = await loadPlanForCli(out);
@@ -175,4 +178,73 @@ describe('verify on the plan written', () => {
     expect(r.stderr).toContain(`the plan is written; once that is fixed: npx rollout verify ${out}`);
     expect(existsSync(out)).toBe(true);
   });
+});
+
+test('nginx of your own: -p/-c in its commands, the starting file written at 0%, the policy variables to set', async () => {
+  const out = fresh();
+  const routerDir = mkdtempSync(path.join(dir, 'nginx-'));
+  const file = path.join(routerDir, 'orders.conf');
+  // The worker's defaults (the suite's environment allows more).
+  const policy = { ROLLOUT_ALLOW_PATHS: '.', ROLLOUT_ALLOW_COMMANDS: '' };
+  const r = await rollout(
+    [
+      'init',
+      ...FLAGS,
+      '--router',
+      'nginx',
+      '--nginx-file',
+      file,
+      '--nginx-bin',
+      '/usr/sbin/nginx',
+      '--nginx-prefix',
+      routerDir,
+      '--nginx-conf',
+      'conf/nginx.conf',
+      '--legacy-address',
+      '127.0.0.1:18101',
+      '--domain-address',
+      '127.0.0.1:18102',
+      '--out',
+      out,
+      '--no-verify',
+    ],
+    policy,
+  );
+  expect(r.code).toBe(0);
+  const { plan } = await loadPlanForCli(out);
+  expect(plan.target.traffic).toMatchObject({
+    type: 'nginx',
+    testCommand: ['/usr/sbin/nginx', '-p', routerDir, '-c', 'conf/nginx.conf', '-t'],
+    reloadCommand: ['/usr/sbin/nginx', '-p', routerDir, '-c', 'conf/nginx.conf', '-s', 'reload'],
+  });
+  // The file the provider owns, as it renders it with no group moved yet.
+  expect(r.stdout).toContain(`wrote ${file} with every group at 0%`);
+  expect(readFileSync(file, 'utf8')).toMatch(/upstream orders_api_read \{[^}]*127\.0\.0\.1:18102[^}]*\}/);
+  // Outside the clone and a program: what to allow, keeping what is allowed now.
+  expect(r.stderr).toContain("the worker's policy does not allow everything this plan reaches");
+  expect(r.stderr).toMatch(
+    new RegExp(
+      `export .*ROLLOUT_ALLOW_PATHS=\\.,${routerDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`,
+      'm',
+    ),
+  );
+  expect(r.stderr).toMatch(/ROLLOUT_ALLOW_COMMANDS=\/usr\/sbin( |$)/m);
+  // Run again over the same router file: it is the operator's now, left as it is.
+  writeFileSync(file, '# mine\n');
+  const again = await init([
+    ...FLAGS,
+    '--router',
+    'nginx',
+    '--nginx-file',
+    file,
+    '--legacy-address',
+    '127.0.0.1:18101',
+    '--domain-address',
+    '127.0.0.1:18102',
+    '--out',
+    fresh(),
+    '--no-verify',
+  ]);
+  expect(again.code).toBe(0);
+  expect(readFileSync(file, 'utf8')).toBe('# mine\n');
 });
