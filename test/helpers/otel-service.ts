@@ -64,9 +64,20 @@ export interface LoadRun {
 export function startLoad(front: string, rps: number, maxMs = 180_000): LoadRun {
   const counts = { legacy: 0, domain: 0, statuses: {} as Record<number, number>, failed: 0 };
   const inFlight = new Set<Promise<void>>();
+  // A GET sent on a kept-alive connection the router closes under it (nginx's reload closes its
+  // idle connections) is sent again once, as HTTP clients do for idempotent requests: only a
+  // request that gets no answer then, or none within 5 s, counts as failed.
+  const get = async (url: string) => {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(5000) });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') throw err;
+      return fetch(url, { signal: AbortSignal.timeout(5000) });
+    }
+  };
   const one = async (path: string) => {
     try {
-      const res = await fetch(`${front}${path}`, { signal: AbortSignal.timeout(5000) });
+      const res = await get(`${front}${path}`);
       await res.arrayBuffer();
       const by = res.headers.get('x-served-by');
       if (by === 'legacy' || by === 'domain') counts[by] += 1;
