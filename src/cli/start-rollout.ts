@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { rolloutIdFor } from '../client/connection';
-import { formatDuration, parseDuration } from '../plan/duration';
+import { formatDuration, parseDuration, scaledMs } from '../plan/duration';
 import type { Plan } from '../plan/schema';
 import {
   rolloutPercentKey,
@@ -123,7 +123,7 @@ const PROMETHEUS_MIN_CHECK_MS = 10_000;
  */
 export function scaledCheckWarning(plan: Plan, timeScale: number): string | null {
   if (plan.target.metrics.type !== 'prometheus' || timeScale === 1) return null;
-  const ms = Math.max(1, Math.round((parseDuration(plan.defaults.checkInterval) ?? 0) / timeScale));
+  const ms = scaledMs(plan.defaults.checkInterval, timeScale);
   if (ms >= PROMETHEUS_MIN_CHECK_MS) return null;
   return (
     `warning: defaults.checkInterval: at --time-scale ${timeScale} a check spans ${formatDuration(ms)}, and the prometheus ` +

@@ -22,6 +22,14 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(total) ? total : undefined;
 }
 
+/**
+ * A plan's duration under `--time-scale` (at least 1 ms): what the workflow waits, and what the CLI
+ * warns about before starting it.
+ */
+export function scaledMs(duration: string, timeScale: number): number {
+  return Math.max(1, Math.round((parseDuration(duration) ?? 0) / timeScale));
+}
+
 /** `5400000` → `1h30m`; used in status output and error messages. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

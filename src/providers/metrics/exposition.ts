@@ -82,10 +82,9 @@ export class ExpositionMetricsProvider implements MetricsProvider {
   /** `rollout verify --explain` (exposition-explain.ts): one scrape, counts from the caller's sample. */
   async explain(query: ExplainQuery): Promise<FigureExplain[]> {
     const { families, body } = await this.fetchFamilies();
-    // A family with HELP/TYPE lines but no sample yet (prom-client, before its first request).
-    const declared = (name: string) =>
-      new RegExp(`^#\\s*(HELP|TYPE)\\s+${name.replace(/_(count|bucket|total)$/, '')}(_total)?\\s`, 'm').test(body);
-    return explainScrape(families, this.config, query, this.missingCounter(families, body), declared);
+    return explainScrape(families, this.config, query, this.missingCounter(families, body), (name) =>
+      declares(body, name),
+    );
   }
 
   /** Fetches and parses `/metrics`; anything but Prometheus text is an error. */
@@ -127,15 +126,19 @@ export class ExpositionMetricsProvider implements MetricsProvider {
   private missingCounter(families: Map<string, ExpositionSample[]>, body: string): string | null {
     const where = `GET ${this.config.url}`;
     const requests = baseConvention(this.config).requests;
-    // HELP/TYPE name a histogram without its `_count` (OpenTelemetry, Micrometer: the request counter).
-    const family = requests.replace(/_count$/, '');
     // prom-client lists HELP/TYPE even before the first request; no such lines means a wrong URL.
-    if (
-      !families.has(requests) &&
-      !new RegExp(`^#\\s*(HELP|TYPE)\\s+(${requests}|${family})\\s`, 'm').test(body)
-    ) {
+    if (!families.has(requests) && !declares(body, requests)) {
       return `${where}: has no ${requests} metric (is target.metrics.url the API's /metrics${this.config.preset ? '' : ', or does the service name its metrics after a preset (target.metrics.preset)'}?)`;
     }
     return null;
   }
+}
+
+/**
+ * Whether a scrape declares the family of series `name` (HELP/TYPE lines) even with no sample yet:
+ * a histogram's `_count`/`_bucket` or a counter's `_total` is declared under its family's name.
+ */
+function declares(body: string, name: string): boolean {
+  const family = name.replace(/_(count|bucket|total)$/, '');
+  return new RegExp(`^#\\s*(HELP|TYPE)\\s+(${name}|${family}|${family}_total)\\s`, 'm').test(body);
 }

@@ -7,7 +7,7 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import { checksOf } from '../../plan/checks';
-import { parseDuration } from '../../plan/duration';
+import { scaledMs } from '../../plan/duration';
 import type { Phase, Plan } from '../../plan/schema';
 import {
   rolloutPercentKey,
@@ -112,7 +112,7 @@ export class RunState {
   }
 
   scaled(duration: string): number {
-    return Math.max(1, Math.round((parseDuration(duration) ?? 0) / this.timeScale));
+    return scaledMs(duration, this.timeScale);
   }
 
   get phase(): Phase {
