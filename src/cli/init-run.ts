@@ -153,11 +153,11 @@ async function afterWriting(file: string): Promise<void> {
       );
     }
   }
-  const problems = policyFromEnv(process.env).planProblems(plan);
-  if (problems.length) {
+  const needs = policyFromEnv(process.env).planNeeds(plan);
+  if (needs.length) {
     out.error(
       "the worker's policy does not allow everything this plan reaches; set, in npm start's environment and in this shell:",
     );
-    out.error(`  export ${policyNeeds(plan, problems, process.env).join(' ')}`);
+    out.error(`  export ${policyNeeds(needs, process.env).join(' ')}`);
   }
 }

@@ -62,6 +62,15 @@ export interface PolicyProblem {
   message: string;
 }
 
+/** A refused use with what the policy would have to list to allow it: a host, directory or name. */
+export interface PolicyNeed extends PolicyProblem {
+  allow?: { variable: Exclude<PolicyVariable, 'ROLLOUT_COMMAND_ENV'>; value: string };
+}
+
+/** The refusals alone: what providers, activities and failure details carry. */
+const problemsOf = (needs: PolicyNeed[]): PolicyProblem[] =>
+  needs.map(({ path: where, message }) => ({ path: where, message }));
+
 interface HostPattern {
   host: string;
   /** `undefined`: any port. */
@@ -412,71 +421,120 @@ export class WorkerPolicy {
 
   /** Every use of a plan the policy refuses, with its path. */
   planProblems(plan: Pick<Plan, 'target' | 'phases'> & { notify?: Plan['notify'] }): PolicyProblem[] {
-    const out: PolicyProblem[] = [];
-    const add = (p: string, problem: string | undefined) => {
-      if (problem) out.push({ path: p, message: problem });
-    };
+    return problemsOf(this.planNeeds(plan));
+  }
+
+  /** `planProblems`, each with what would allow it (`rollout init` prints the variables to set). */
+  planNeeds(plan: Pick<Plan, 'target' | 'phases'> & { notify?: Plan['notify'] }): PolicyNeed[] {
+    const out: PolicyNeed[] = [];
+    const c = this.checks(out);
     const t = plan.target;
-    add('target.baseUrl', this.hostProblem(t.baseUrl));
-    out.push(...this.trafficProblems(t.traffic));
-    add('target.metrics.url', this.hostProblem(t.metrics.url));
-    if (t.consistency) out.push(...this.consistencyProblems(t.consistency));
-    if (plan.notify?.webhookUrl) add('notify.webhookUrl', this.hostProblem(plan.notify.webhookUrl));
+    c.host('target.baseUrl', t.baseUrl);
+    out.push(...this.trafficNeeds(t.traffic));
+    c.host('target.metrics.url', t.metrics.url);
+    if (t.consistency) out.push(...this.consistencyNeeds(t.consistency));
+    if (plan.notify?.webhookUrl) c.host('notify.webhookUrl', plan.notify.webhookUrl);
     plan.phases.forEach((ph, i) => {
       if (ph.command && checksOf(ph).includes('command'))
-        add(`phases[${i}].command.run`, this.commandProblem(ph.command.run));
+        c.command(`phases[${i}].command.run`, ph.command.run);
     });
     return out;
   }
 
-  trafficProblems(traffic: Plan['target']['traffic']): PolicyProblem[] {
-    const out: PolicyProblem[] = [];
-    const add = (p: string, problem: string | undefined) => {
-      if (problem) out.push({ path: p, message: problem });
+  /**
+   * The checks of a plan's uses, each adding its refusal to `out` with what would allow it: the
+   * host (and port), the file's directory, the program's directory, the variable's name.
+   */
+  private checks(out: PolicyNeed[]) {
+    const add = (where: string, message: string | undefined, allow: () => PolicyNeed['allow']) => {
+      if (message) out.push({ path: where, message, allow: allow() });
     };
+    const programDir = (program: string) => {
+      const found = this.locate(program);
+      if (found) return path.dirname(realPath(found));
+      return program.includes('/')
+        ? path.dirname(path.resolve(this.cwd, program))
+        : `<the directory of ${program}>`;
+    };
+    return {
+      host: (where: string, url: string) =>
+        add(where, this.hostProblem(url), () => {
+          try {
+            const u = new URL(url);
+            return {
+              variable: 'ROLLOUT_ALLOW_HOSTS',
+              value: u.port ? `${u.hostname}:${u.port}` : u.hostname,
+            };
+          } catch {
+            return undefined;
+          }
+        }),
+      path: (where: string, file: string) =>
+        add(where, this.pathProblem(file), () => ({
+          variable: 'ROLLOUT_ALLOW_PATHS',
+          value: path.dirname(path.resolve(this.cwd, file)),
+        })),
+      argv: (where: string, argv: readonly string[]) =>
+        add(where, this.argvProblem(argv), () =>
+          argv[0] ? { variable: 'ROLLOUT_ALLOW_COMMANDS', value: programDir(argv[0]) } : undefined,
+        ),
+      command: (where: string, command: string) =>
+        add(where, this.commandProblem(command), () => {
+          const words = commandWords(command.trim());
+          return 'words' in words && words.words[0]
+            ? { variable: 'ROLLOUT_ALLOW_COMMANDS', value: programDir(words.words[0]) }
+            : undefined;
+        }),
+      tokenEnv: (where: string, name: string) =>
+        add(where, this.tokenEnvProblem(name), () => ({ variable: 'ROLLOUT_ALLOW_TOKEN_ENV', value: name })),
+    };
+  }
+
+  trafficProblems(traffic: Plan['target']['traffic']): PolicyProblem[] {
+    return problemsOf(this.trafficNeeds(traffic));
+  }
+
+  private trafficNeeds(traffic: Plan['target']['traffic']): PolicyNeed[] {
+    const out: PolicyNeed[] = [];
+    const c = this.checks(out);
+    // A socket (`unix:/path`) is a file; anything else an address.
+    const place = (where: string, at: string, scheme: string) =>
+      at.startsWith('unix:') ? c.path(where, at.slice('unix:'.length)) : c.host(where, `${scheme}${at}`);
     if (traffic.type === 'http') {
-      add('target.traffic.url', this.hostProblem(traffic.url));
-      if (traffic.tokenEnv) add('target.traffic.tokenEnv', this.tokenEnvProblem(traffic.tokenEnv));
+      c.host('target.traffic.url', traffic.url);
+      if (traffic.tokenEnv) c.tokenEnv('target.traffic.tokenEnv', traffic.tokenEnv);
     } else if (traffic.type === 'env-file') {
-      add('target.traffic.path', this.pathProblem(traffic.path));
-      add('target.traffic.restartCommand', this.commandProblem(traffic.restartCommand));
-      add('target.traffic.healthUrl', this.hostProblem(traffic.healthUrl));
-      if (traffic.readCommand) add('target.traffic.readCommand', this.argvProblem(traffic.readCommand));
+      c.path('target.traffic.path', traffic.path);
+      c.command('target.traffic.restartCommand', traffic.restartCommand);
+      c.host('target.traffic.healthUrl', traffic.healthUrl);
+      if (traffic.readCommand) c.argv('target.traffic.readCommand', traffic.readCommand);
     } else if (traffic.type === 'haproxy') {
       const api = traffic.runtimeApi;
-      add(
-        'target.traffic.runtimeApi',
-        api.startsWith('unix:')
-          ? this.pathProblem(api.slice('unix:'.length))
-          : this.hostProblem(`tcp://${api.slice('tcp:'.length)}`),
-      );
+      place('target.traffic.runtimeApi', api.startsWith('tcp:') ? api.slice('tcp:'.length) : api, 'tcp://');
     } else if (traffic.type === 'nginx') {
-      add('target.traffic.file', this.pathProblem(traffic.file));
-      add('target.traffic.statusListen', this.hostProblem(`http://${traffic.statusListen}`));
-      add('target.traffic.testCommand', this.argvProblem(traffic.testCommand));
-      add('target.traffic.reloadCommand', this.argvProblem(traffic.reloadCommand));
+      c.path('target.traffic.file', traffic.file);
+      c.host('target.traffic.statusListen', `http://${traffic.statusListen}`);
+      c.argv('target.traffic.testCommand', traffic.testCommand);
+      c.argv('target.traffic.reloadCommand', traffic.reloadCommand);
       // nginx sends users' requests where the plan says: only to places the worker may reach itself.
       for (const [group, g] of Object.entries(traffic.groups))
         for (const side of ['legacy', 'domain'] as const)
-          add(
-            `target.traffic.groups.${group}.${side}`,
-            g[side].startsWith('unix:')
-              ? this.pathProblem(g[side].slice('unix:'.length))
-              : this.hostProblem(`http://${g[side]}`),
-          );
+          place(`target.traffic.groups.${group}.${side}`, g[side], 'http://');
     } else if (traffic.type === 'command') {
-      add('target.traffic.set', this.argvProblem(traffic.set));
-      add('target.traffic.read', this.argvProblem(traffic.read));
+      c.argv('target.traffic.set', traffic.set);
+      c.argv('target.traffic.read', traffic.read);
     }
     return out;
   }
 
   consistencyProblems(consistency: NonNullable<Plan['target']['consistency']>): PolicyProblem[] {
-    const out: PolicyProblem[] = [];
-    for (const key of ['database', 'yaml'] as const) {
-      const problem = this.pathProblem(consistency[key]);
-      if (problem) out.push({ path: `target.consistency.${key}`, message: problem });
-    }
+    return problemsOf(this.consistencyNeeds(consistency));
+  }
+
+  private consistencyNeeds(consistency: NonNullable<Plan['target']['consistency']>): PolicyNeed[] {
+    const out: PolicyNeed[] = [];
+    const c = this.checks(out);
+    for (const key of ['database', 'yaml'] as const) c.path(`target.consistency.${key}`, consistency[key]);
     return out;
   }
 
