@@ -64,14 +64,19 @@ function startNpmStart(args: string[], env: NodeJS.ProcessEnv) {
   return { child, exited, up, output: () => output };
 }
 
-test('npm start comes up with the page and the metrics, and SIGTERM stops everything', async () => {
-  const taken = new Set<number>();
-  const ports = {
+/** The fixed ports `npm start` is told to use, each free now (`taken` keeps them apart). */
+async function stackPorts(taken: Set<number>) {
+  return {
     TEMPORAL_PORT: await freeFixedPort(taken),
     TEMPORAL_UI_PORT: await freeFixedPort(taken),
     BACKEND_PORT: await freeFixedPort(taken),
     ROLLOUT_UI_PORT: await freeFixedPort(taken),
   };
+}
+
+test('npm start comes up with the page and the metrics, and SIGTERM stops everything', async () => {
+  const taken = new Set<number>();
+  const ports = await stackPorts(taken);
   const metricsPort = await freeFixedPort(taken);
   const dataDir = tempDir('npm-start');
   const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
@@ -112,12 +117,7 @@ test('npm start comes up with the page and the metrics, and SIGTERM stops everyt
 
 test('npm start -- --no-example comes up without the camera backend and its traffic', async () => {
   const taken = new Set<number>();
-  const ports = {
-    TEMPORAL_PORT: await freeFixedPort(taken),
-    TEMPORAL_UI_PORT: await freeFixedPort(taken),
-    BACKEND_PORT: await freeFixedPort(taken),
-    ROLLOUT_UI_PORT: await freeFixedPort(taken),
-  };
+  const ports = await stackPorts(taken);
   const dataDir = tempDir('npm-start-no-example');
   const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DATA_DIR: dataDir, ROLLOUT_METRICS_ADDRESS: '' };
   delete env.TEMPORAL_ADDRESS;
