@@ -22,7 +22,12 @@ describe('traffic generator', () => {
       durationMs: 2000,
       maxCameras: 5,
     });
-    await new Promise((r) => setTimeout(r, 1200));
+    // Midway: a camera of its own shows up while it runs (polled, not one fixed moment: on a busy
+    // machine the first writes land later than 1.2 s in).
+    const synthetic = () => camerasInDb(backend.dbPath).filter((c) => c.tags.includes('synthetic'));
+    const until = Date.now() + 1800;
+    await new Promise((r) => setTimeout(r, 600));
+    while (synthetic().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     const midway = camerasInDb(backend.dbPath);
     expect(midway.filter((c) => c.tags.includes('synthetic')).length).toBeGreaterThan(0);
     expect(midway.filter((c) => c.tags.includes('synthetic')).length).toBeLessThanOrEqual(5);
